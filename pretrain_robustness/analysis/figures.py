@@ -1,0 +1,57 @@
+"""Plotly figures over the analysis tables (pure: DataFrame/Trend in, Figure out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from . import transforms
+from .trends import Trend
+
+TICKS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99])
+
+
+def _axis(transform: str, title: str, lo: float, hi: float) -> dict:
+    ticks = TICKS[(TICKS >= lo * 0.8) & (TICKS <= min(0.999, hi * 1.25))]
+    return dict(title=title, tickvals=transforms.forward(ticks, transform).tolist(),
+                ticktext=[f"{100 * t:g}" for t in ticks], zeroline=False)
+
+
+def _band_trace(trend: Trend, colour: str, name: str) -> go.Scatter:
+    x = transforms.forward(np.concatenate([trend.grid, trend.grid[::-1]]), trend.transform)
+    y = transforms.forward(np.concatenate([trend.band_high, trend.band_low[::-1]]), trend.transform)
+    return go.Scatter(x=x, y=y, fill="toself", fillcolor=colour, opacity=0.2, line=dict(width=0),
+                      hoverinfo="skip", legendgroup=name, showlegend=False)
+
+
+def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: str,
+                   id_label: str = "ID test macro-F1", ood_label: str = "OOD test macro-F1") -> go.Figure:
+    """ID vs OOD scatter, one colour per condition, fitted lines with 95% bands, and y = x."""
+    fig = go.Figure()
+    for i, (condition, trend) in enumerate(trends.items()):
+        colour = qualitative.Plotly[i % len(qualitative.Plotly)]
+        group = points[points["condition"] == condition]
+        fig.add_trace(_band_trace(trend, colour, condition))
+        line_x = transforms.forward(trend.grid, transform)
+        fig.add_trace(go.Scatter(x=line_x, y=trend.intercept + trend.slope * line_x, mode="lines",
+                                 line=dict(color=colour, width=2), name=f"{condition} trend",
+                                 legendgroup=condition, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(
+            x=transforms.forward(group["id"], transform), y=transforms.forward(group["ood"], transform),
+            mode="markers", marker=dict(color=colour, size=8, line=dict(width=0.5, color="white")),
+            name=condition, legendgroup=condition,
+            customdata=np.stack([group["architecture"], group["epoch"], group["run"],
+                                 100 * group["id"], 100 * group["ood"]], axis=1),
+            hovertemplate="%{customdata[0]}, epoch %{customdata[1]}<br>ID %{customdata[3]:.1f}, "
+                          "OOD %{customdata[4]:.1f}<br>%{customdata[2]}<extra>" + condition + "</extra>"))
+    lo = float(min(points["id"].min(), points["ood"].min()))
+    hi = float(max(points["id"].max(), points["ood"].max()))
+    diagonal = transforms.forward(np.array([max(lo * 0.8, 1e-3), min(hi * 1.2, 0.999)]), transform)
+    fig.add_trace(go.Scatter(x=diagonal, y=diagonal, mode="lines", name="y = x",
+                             line=dict(color="grey", dash="dash")))
+    fig.update_layout(xaxis=_axis(transform, f"{id_label} ({transform} scale)", lo, hi),
+                      yaxis=_axis(transform, f"{ood_label} ({transform} scale)", lo, hi),
+                      template="plotly_white", width=900, height=650, legend=dict(x=1.02, y=1))
+    return fig

@@ -1,0 +1,98 @@
+"""One dataloader factory for every datamodule: shuffled train, exact (unpadded) evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import torch
+from lightning.pytorch import LightningDataModule
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+
+from ..distributed import UnpaddedDistributedSampler, world
+
+
+class ImageReadError(RuntimeError):
+    """An image file is missing or cannot be decoded; the message names the file."""
+
+
+def read_image(path: Path) -> Image.Image:
+    """Open and fully decode one image (PIL sniffs the real format, whatever the extension says)."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except (OSError, UnidentifiedImageError) as error:
+        raise ImageReadError(f"cannot read image {path}: {error}") from error
+
+
+class PathImages:
+    """Picklable ``index -> image`` over a list of file paths (works with spawned workers)."""
+
+    def __init__(self, paths: Sequence[str]):
+        self.paths = list(paths)
+
+    def __call__(self, index: int) -> Image.Image:
+        return read_image(Path(self.paths[index]))
+
+
+class IndexedImageDataset(Dataset):
+    """Examples ``(image, label, index)``; the index lets predictions be gathered exactly."""
+
+    def __init__(self, load: Callable[[int], Image.Image], labels: Sequence[int], transform: Callable):
+        self.load, self.labels, self.transform = load, list(labels), transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        return self.transform(self.load(index)), int(self.labels[index]), index
+
+
+class ClassificationDataModule(LightningDataModule):
+    """Serves ``train`` and the named evaluation splits from one loader factory.
+
+    Subclasses implement :meth:`dataset` and :meth:`examples` and set ``num_classes``,
+    ``class_names`` and ``eval_split_names``.
+    """
+
+    num_classes: int
+    class_names: list[str]
+    eval_split_names: list[str]
+
+    def __init__(self, batch_size: int, eval_batch_size: int | None, num_workers: int):
+        super().__init__()
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.predict_split_names: list[str] = []
+
+    def dataset(self, split: str) -> IndexedImageDataset:
+        raise NotImplementedError
+
+    def examples(self, split: str) -> pd.DataFrame:
+        """One row per example of ``split`` in dataset order: at least ``filename`` and ``y``."""
+        raise NotImplementedError
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        common = dict(num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
+                      persistent_workers=self.num_workers > 0)
+        if train:
+            return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, **common)
+        rank, world_size = world()
+        sampler = UnpaddedDistributedSampler(dataset, world_size, rank) if world_size > 1 else None
+        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, **common)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.dataset("train"), train=True)
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [self._loader(self.dataset(s), train=False) for s in self.eval_split_names]
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        return [self._loader(self.dataset(s), train=False) for s in self.predict_split_names]

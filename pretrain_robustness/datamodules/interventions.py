@@ -1,0 +1,81 @@
+"""Interventions on a pre-training distribution: pure, seeded functions from table to table.
+
+No file I/O and no torch, so every DDP rank computes the same table. Each is wrapped in a
+small callable class so that a YAML config can list them (``class_path``/``init_args``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _per_class_sample(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
+    counts = table.groupby("source_class").size()
+    short = counts[counts < per_class]
+    if len(short):
+        raise ValueError(
+            f"asked for {per_class} images per class, but {len(short)} classes have fewer "
+            f"(e.g. {short.index[0]} has {short.iloc[0]}; the smallest class has {counts.min()})")
+    rng = np.random.default_rng(seed)
+    picks = [group.iloc[np.sort(rng.choice(len(group), per_class, replace=False))]
+             for _, group in table.groupby("source_class", sort=True)]
+    return pd.concat(picks).reset_index(drop=True)
+
+
+def class_balanced_subset(table: pd.DataFrame, images: int, seed: int) -> pd.DataFrame:
+    """``images`` images in total, the same number from every class, chosen uniformly at random.
+
+    Section 4.1 of Ramanujan et al.: subsets are class-balanced so that quantity is not
+    confounded with a long tail. ``images`` must divide by the number of classes.
+    """
+    n_classes = table["source_class"].nunique()
+    if images % n_classes:
+        raise ValueError(f"{images} images cannot be split evenly over {n_classes} classes")
+    return _per_class_sample(table, images // n_classes, seed)
+
+
+def select_classes(table: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Keep the rows whose ``source_class`` is listed; an unknown class is an error."""
+    missing = sorted(set(classes) - set(table["source_class"]))
+    if missing:
+        raise ValueError(f"classes not in the source: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    return table[table["source_class"].isin(classes)].reset_index(drop=True)
+
+
+class Intervention:
+    """A named, configurable table -> table step (what a pre-training config lists)."""
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+class ClassBalancedSubset(Intervention):
+    """YAML handle for :func:`class_balanced_subset`."""
+
+    def __init__(self, images: int, seed: int = 0):
+        self.images, self.seed = images, seed
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return class_balanced_subset(table, self.images, self.seed)
+
+
+class SelectClasses(Intervention):
+    """YAML handle for :func:`select_classes`."""
+
+    def __init__(self, classes: list[str]):
+        self.classes = classes
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return select_classes(table, self.classes)
+
+
+def hold_out(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
+    """Mark ``per_class`` random images of every label as ``split = val``, the rest ``train``."""
+    rng = np.random.default_rng(seed)
+    split = np.full(len(table), "train", dtype=object)
+    for _, rows in table.groupby("label", sort=True).indices.items():
+        if len(rows) <= per_class:
+            raise ValueError(f"cannot hold out {per_class} images from a class of {len(rows)}")
+        split[rng.choice(rows, per_class, replace=False)] = "val"
+    return table.assign(split=split)

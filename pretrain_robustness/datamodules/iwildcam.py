@@ -1,0 +1,133 @@
+"""iWildCam-WILDS v2.0 through the ``wilds`` package's own ``IWildCamDataset``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import FINETUNE_EVAL_SPLITS, WILDS_SPLIT_OF
+from .base import ClassificationDataModule, ImageReadError, IndexedImageDataset
+from .transforms import wilds_transform
+
+
+def load_wilds_iwildcam(root: Path):
+    """``IWildCamDataset`` at ``root/iwildcam_v2.0``, never downloading.
+
+    ``wilds`` starts a non-daemon thread at import that asks PyPI for a newer release; on an
+    air-gapped node it can hold the process open. Hiding ``outdated`` makes wilds take its
+    own ``ImportError`` branch and skip the check.
+    """
+    folder = Path(root) / "iwildcam_v2.0"
+    if not (folder / "RELEASE_v2.0.txt").is_file() or not (folder / "metadata.csv").is_file():
+        raise FileNotFoundError(
+            f"iWildCam-WILDS not found: expected the folder {folder}/ with RELEASE_v2.0.txt, metadata.csv "
+            "and train/ (download iWildCam v2.0 from WILDS and put it there, or pass --data.init_args.root; "
+            "`pretrain-robustness demo-data` writes a small generated copy)")
+    saved = sys.modules.get("outdated")
+    sys.modules["outdated"] = None  # type: ignore[assignment]
+    try:
+        from wilds.datasets.iwildcam_dataset import IWildCamDataset
+    finally:
+        if saved is None:
+            del sys.modules["outdated"]
+        else:
+            sys.modules["outdated"] = saved
+    return IWildCamDataset(root_dir=str(root), download=False)
+
+
+class IWildCamDataModule(ClassificationDataModule):
+    """Fine-tuning on iWildCam-WILDS; evaluates ``id_val``, ``id_test``, ``ood_val``, ``ood_test``.
+
+    Defaults follow WILDS' iWildCam ERM recipe: 448x448 inputs, batch 16, no augmentation.
+
+    Args:
+        root: folder that holds ``iwildcam_v2.0/``.
+        image_size: square input side in pixels (WILDS: 448).
+        check_files: stat every image of the used splits before training, so a missing file
+            stops the run at once instead of hours in.
+    """
+
+    def __init__(
+        self,
+        root: str = "data",
+        image_size: int = 448,
+        batch_size: int = 16,
+        eval_batch_size: int | None = 64,
+        num_workers: int = 4,
+        eval_splits: list[str] | None = None,
+        check_files: bool = True,
+    ):
+        super().__init__(batch_size, eval_batch_size, num_workers)
+        self.image_size = image_size
+        self.wilds = load_wilds_iwildcam(Path(root))
+        self.eval_split_names = list(eval_splits or FINETUNE_EVAL_SPLITS)
+        self.num_classes = int(self.wilds.n_classes)
+        self.class_names = self._class_names()
+        self._indices = {split: self._split_indices(split) for split in ["train", *self.eval_split_names]}
+        if check_files:
+            self._check_files()
+
+    def _class_names(self) -> list[str]:
+        path = Path(self.wilds.data_dir) / "categories.csv"
+        names = [str(y) for y in range(self.num_classes)]
+        if path.is_file():
+            categories = pd.read_csv(path)
+            if {"y", "name"} <= set(categories.columns):
+                for y, name in zip(categories["y"], categories["name"]):
+                    if 0 <= y < self.num_classes:
+                        names[y] = str(name)
+        return names
+
+    def _split_indices(self, split: str) -> np.ndarray:
+        if split not in WILDS_SPLIT_OF:
+            raise ValueError(f"unknown iWildCam split {split!r}; expected one of {sorted(WILDS_SPLIT_OF)}")
+        wilds_id = self.wilds.split_dict[WILDS_SPLIT_OF[split]]
+        indices = np.flatnonzero(self.wilds.split_array == wilds_id)
+        if indices.size == 0:
+            raise ValueError(f"split {split!r} (WILDS split {WILDS_SPLIT_OF[split]!r}) has no images "
+                             f"in {self.wilds.data_dir}/metadata.csv")
+        return indices
+
+    def _check_files(self) -> None:
+        folder = Path(self.wilds.data_dir) / "train"
+        for split, indices in self._indices.items():
+            for i in indices:
+                if not (folder / self.wilds._input_array[i]).is_file():
+                    raise ImageReadError(f"image {folder / self.wilds._input_array[i]} of split {split!r} "
+                                         f"is listed in metadata.csv but missing")
+
+    def examples(self, split: str) -> pd.DataFrame:
+        indices = self._indices.get(split)
+        if indices is None:
+            indices = self._indices[split] = self._split_indices(split)
+        metadata = self.wilds.metadata_array[indices].numpy()
+        return pd.DataFrame({
+            "filename": self.wilds._input_array[indices],
+            "y": self.wilds.y_array[indices].numpy(),
+            "location": metadata[:, self.wilds.metadata_fields.index("location")],
+        })
+
+    def dataset(self, split: str) -> IndexedImageDataset:
+        indices = self._indices[split] if split in self._indices else self._split_indices(split)
+        labels = self.wilds.y_array[indices].tolist()
+        return IndexedImageDataset(WildsImages(self.wilds, indices), labels, wilds_transform(self.image_size))
+
+
+class WildsImages:
+    """Picklable ``index -> image`` through ``IWildCamDataset.get_input`` for one split."""
+
+    def __init__(self, wilds_dataset, indices: np.ndarray):
+        self.wilds, self.indices = wilds_dataset, indices
+
+    def __call__(self, index: int):
+        wilds_index = int(self.indices[index])
+        try:
+            image = self.wilds.get_input(wilds_index)
+            image.load()  # wilds opens lazily; decode here so a bad file is reported by name
+            return image
+        except OSError as error:
+            path = Path(self.wilds.data_dir) / "train" / self.wilds._input_array[wilds_index]
+            raise ImageReadError(f"cannot read image {path}: {error}") from error

@@ -1,0 +1,37 @@
+"""A pre-training distribution's manifest: one row per image, hashed for provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+MANIFEST_COLUMNS = ["path", "source_class", "label", "label_name", "split"]
+
+
+def assign_labels(table: pd.DataFrame, label_column: str = "label_name") -> pd.DataFrame:
+    """Training label index = position of the label name in sorted order (as ImageFolder does)."""
+    names = sorted(table[label_column].unique())
+    index = {name: i for i, name in enumerate(names)}
+    return table.assign(label=table[label_column].map(index).astype(int))
+
+
+def manifest_hash(manifest: pd.DataFrame) -> str:
+    """sha256 of the manifest's canonical CSV (rows sorted by path): equal sets hash equal."""
+    canonical = manifest[MANIFEST_COLUMNS].sort_values("path", kind="stable").to_csv(index=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def summary(manifest: pd.DataFrame) -> str:
+    """One line: images, classes, min/max images per class."""
+    counts = manifest.groupby("label").size()
+    return (f"{len(manifest)} images, {counts.size} classes, "
+            f"{counts.min()}-{counts.max()} images per class")
+
+
+def write_manifest(manifest: pd.DataFrame, path: Path) -> str:
+    """Write the manifest CSV and return its hash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest[MANIFEST_COLUMNS].to_csv(path, index=False)
+    return manifest_hash(manifest)

@@ -1,0 +1,5 @@
+"""Data sources: each describes one dataset's on-disk layout as a table of images."""
+
+from .imagenet import ImageNetTrain
+
+__all__ = ["ImageNetTrain"]

@@ -1,0 +1,27 @@
+"""The vendored WordNet 3.0 data for the ILSVRC-2012 classes and their ancestors.
+
+Derived from Princeton WordNet 3.0 (see data/wordnet/WORDNET_3.0_LICENSE.txt).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+
+@lru_cache(maxsize=1)
+def nodes() -> pd.DataFrame:
+    """One row per synset: wnid, synset name, lemmas, gloss, min_depth, is_class (ILSVRC-2012)."""
+    path = resources.files("pretrain_robustness") / "data" / "wordnet" / "wn30_nodes_imagenet1k_ancestors.tsv"
+    with path.open() as f:
+        table = pd.read_csv(f, sep="\t", comment=None, header=0)
+    table.columns = ["wnid", "synset", "lemmas", "gloss", "min_depth", "is_class"]
+    return table.set_index("wnid", drop=False)
+
+
+def class_name(wnid: str) -> str:
+    """First lemma of a synset, e.g. ``n01440764`` -> ``tench``; the wnid itself if unknown."""
+    table = nodes()
+    return table.at[wnid, "lemmas"].split("|")[0] if wnid in table.index else wnid
