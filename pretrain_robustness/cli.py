@@ -79,7 +79,8 @@ def main(args: list[str] | None = None) -> None:
 
     argv = sys.argv[1:] if args is None else list(args)
     if argv and argv[0] in PROJECT_COMMANDS:
-        return PROJECT_COMMANDS[argv[0]](argv[1:])
+        PROJECT_COMMANDS[argv[0]](argv[1:])
+        return  # console scripts exit with main()'s return value: return nothing
     ProjectCLI(args=args)  # None: LightningCLI reads sys.argv itself
 
 

@@ -7,6 +7,7 @@ stopped.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,8 +97,7 @@ def run_study(spec: StudySpec, dry_run: bool = False) -> Path | None:
         if dry_run:
             continue
         resume = ["--ckpt_path", "last"] if record else []  # an interrupted run continues
-        cli_main([*args, *resume])
-        _finish_wandb()
+        _run_in_process(cli_main, [*args, *resume])
         print(f"    done; study time so far {time.time() - start:.0f} s", flush=True)
     if dry_run:
         return None
@@ -106,9 +106,15 @@ def run_study(spec: StudySpec, dry_run: bool = False) -> Path | None:
     return write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split)
 
 
-def _finish_wandb() -> None:
-    """Close the W&B run so that the next in-process run starts its own."""
+def _run_in_process(cli_main, args: list[str]) -> None:
+    """Run one CLI command in this process, as if typed (its run.json records that command)."""
     import wandb
 
-    if wandb.run is not None:
-        wandb.finish(quiet=True)
+    saved = sys.argv
+    sys.argv = [saved[0], *args]
+    try:
+        cli_main()
+    finally:
+        sys.argv = saved
+        if wandb.run is not None:  # close it, so that the next run starts its own W&B run
+            wandb.finish()

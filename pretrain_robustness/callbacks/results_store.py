@@ -63,6 +63,11 @@ class ResultsStore(Callback):
 
     def __init__(self, run_dir: Path, record: dict[str, Any], overwrite: bool = False):
         self.run_dir, self.record, self.overwrite = Path(run_dir), record, overwrite
+        self.checkpoint_epochs: int | None = None
+
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        # Lightning restores its epoch counter only when fitting; validate/test need it from here.
+        self.checkpoint_epochs = checkpoint.get("epoch", -1) + 1
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if not trainer.is_global_zero or stage != "fit":
@@ -88,8 +93,10 @@ class ResultsStore(Callback):
         results = getattr(pl_module, "eval_results", {})
         if not trainer.is_global_zero or trainer.sanity_checking or not results:
             return
-        fitting = trainer.state.fn == "fit"
-        epoch = trainer.current_epoch + (1 if fitting else 0)  # training epochs completed
+        if trainer.state.fn == "fit":
+            epoch = trainer.current_epoch + 1  # training epochs completed
+        else:
+            epoch = self.checkpoint_epochs if self.checkpoint_epochs is not None else 0
         rows = [{"stage": stage, "epoch": epoch, "global_step": trainer.global_step, "split": split, **values}
                 for split, values in results.items()]
         append_metrics(self.run_dir, rows)
@@ -122,6 +129,11 @@ class SaveRunConfig(SaveConfigCallback):
     def __init__(self, parser, config, run_dir: str | None = None, **kwargs: Any):
         super().__init__(parser, config, save_to_log_dir=False, **kwargs)
         self.run_dir = run_dir
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        # Only training defines a run; validate/test/predict on it must not rewrite its config.
+        if stage == "fit":
+            super().setup(trainer, pl_module, stage)
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         run_dir = Path(self.run_dir or trainer.default_root_dir)

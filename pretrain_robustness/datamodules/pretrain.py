@@ -21,6 +21,7 @@ class PretrainDataModule(ClassificationDataModule):
         interventions: applied in order, each a pure seeded table -> table function.
         val_per_class: images per label held out (seeded) to monitor pre-training accuracy.
         image_size: crop size (torchvision recipe: 224).
+        min_crop_area: smallest random crop, as a fraction of the image (torchvision recipe: 0.08).
         batch_size: per-device batch (torchvision recipe: 32 on each of 8 GPUs = 256).
     """
 
@@ -32,13 +33,14 @@ class PretrainDataModule(ClassificationDataModule):
         interventions: list[Intervention] | None = None,
         val_per_class: int = 10,
         image_size: int = 224,
+        min_crop_area: float = 0.08,
         batch_size: int = 32,
         eval_batch_size: int | None = None,
         num_workers: int = 8,
         seed: int = 0,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
-        self.image_size = image_size
+        self.image_size, self.min_crop_area = image_size, min_crop_area
         self.manifest = self._build_manifest(source, interventions or [], val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
@@ -64,5 +66,8 @@ class PretrainDataModule(ClassificationDataModule):
 
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
-        transform = (imagenet_train_transform if split == "train" else imagenet_eval_transform)(self.image_size)
+        if split == "train":
+            transform = imagenet_train_transform(self.image_size, self.min_crop_area)
+        else:
+            transform = imagenet_eval_transform(self.image_size)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)

@@ -25,10 +25,11 @@ def wilds_transform(image_size: int = 448) -> T.Compose:
     return T.Compose([T.Lambda(to_rgb), T.Resize((image_size, image_size)), *_finish()])
 
 
-def imagenet_train_transform(image_size: int = 224) -> T.Compose:
+def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08) -> T.Compose:
     """torchvision reference recipe (references/classification/presets.py): random resized
-    crop and horizontal flip."""
-    return T.Compose([T.Lambda(to_rgb), T.RandomResizedCrop(image_size), T.RandomHorizontalFlip(), *_finish()])
+    crop (8%-100% of the area) and horizontal flip."""
+    crop = T.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0))
+    return T.Compose([T.Lambda(to_rgb), crop, T.RandomHorizontalFlip(), *_finish()])
 
 
 def imagenet_eval_transform(image_size: int = 224) -> T.Compose:

@@ -48,6 +48,11 @@ def _species_weights(rng: np.random.Generator, n_species: int) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _hour(rng: np.random.Generator) -> int:
+    """Trigger hour: about a third of the frames are night-time infrared shots (19:00-06:00)."""
+    return int(rng.integers(6, 19)) if rng.random() < 0.68 else int(rng.choice([0, 1, 2, 3, 4, 5, 19, 20, 21, 22, 23]))
+
+
 def _id_day_split(rng: np.random.Generator, days: int) -> np.ndarray:
     return rng.choice(np.array(["train", "id_val", "id_test"]), size=days, p=[0.7, 0.15, 0.15])
 
@@ -57,7 +62,7 @@ def _location_rows(rng, loc: int, kind: str, n_images: int, cfg: CameraTrapConfi
     day_split = _id_day_split(rng, cfg.days) if kind == "id" else None
     rows, start = [], datetime(2013, 1, 1) + timedelta(days=int(rng.integers(0, 700)))
     while len(rows) < n_images:
-        y, day, hour = int(rng.choice(len(weights), p=weights)), int(rng.integers(cfg.days)), int(rng.integers(24))
+        y, day, hour = int(rng.choice(len(weights), p=weights)), int(rng.integers(cfg.days)), _hour(rng)
         split = day_split[day] if kind == "id" else kind
         seq_id = str(uuid.UUID(int=int(rng.integers(2**63)) << 64 | int(rng.integers(2**63))))
         t0 = start + timedelta(days=day, hours=hour, minutes=int(rng.integers(60)))

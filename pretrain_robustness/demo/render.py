@@ -109,7 +109,7 @@ def random_scene(rng: np.random.Generator, wide: bool = False) -> Scene:
         sky=tuple(sky), ground=tuple(ground), horizon=float(rng.uniform(0.15, 0.5)),
         cast=tuple(cast), seed=int(rng.integers(2**31)),
         clutter=int(rng.integers(2, 12 if wide else 8)),
-        animal_scale=float(rng.uniform(0.11, 0.17)),
+        animal_scale=float(rng.uniform(0.15, 0.21)),
     )
 
 

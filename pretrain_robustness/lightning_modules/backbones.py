@@ -13,6 +13,8 @@ HEADS = {
     "densenet201": "classifier",
     "alexnet": "classifier.6",
     "mobilenet_v3_small": "classifier.3", "mobilenet_v3_large": "classifier.3",
+    "shufflenet_v2_x0_5": "fc", "shufflenet_v2_x1_0": "fc", "shufflenet_v2_x1_5": "fc", "shufflenet_v2_x2_0": "fc",
+    "regnet_x_400mf": "fc", "regnet_y_400mf": "fc", "regnet_x_800mf": "fc", "regnet_y_800mf": "fc",
 }
 
 

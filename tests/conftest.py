@@ -1,0 +1,27 @@
+"""Shared fixtures: miniature datasets in the real on-disk formats, generated once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
+os.environ.setdefault("WANDB_SILENT", "true")
+
+from pretrain_robustness.demo.imagenet import ImageNetDemoConfig, write_imagenet_train  # noqa: E402
+from pretrain_robustness.demo.iwildcam import CameraTrapConfig, write_iwildcam  # noqa: E402
+
+TINY_CAMERA_TRAPS = CameraTrapConfig(image_size=32, id_locations=4, ood_val_locations=2, ood_test_locations=2,
+                                     images_per_id_location=70, images_per_ood_location=30, seed=3)
+TINY_IMAGENET = ImageNetDemoConfig(image_size=32, images_per_class=16, seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """``root/iwildcam_v2.0`` (WILDS layout) and ``root/imagenet/train/<wnid>`` (ILSVRC layout)."""
+    root = tmp_path_factory.mktemp("data")
+    write_iwildcam(root, TINY_CAMERA_TRAPS)
+    write_imagenet_train(root / "imagenet", TINY_IMAGENET)
+    return root

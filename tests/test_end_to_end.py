@@ -1,0 +1,129 @@
+"""The demo study at reduced size, through the same commands and configs as the README."""
+
+import json
+import signal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pretrain_robustness.cli import main
+from pretrain_robustness.lightning_modules.checkpoint import file_sha256
+from pretrain_robustness.metrics import wilds_macro_f1
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+SPLIT_SIZES = {"id_val": "id_val", "id_test": "id_test", "ood_val": "val", "ood_test": "test"}
+
+
+def _write(path: Path, content: dict) -> str:
+    path.write_text(yaml.safe_dump(content))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def study(tiny_data, tmp_path_factory):
+    """Runs the demo study on the miniature data: 2 architectures x (scratch, pre-trained), 2 epochs."""
+    tmp = tmp_path_factory.mktemp("study")
+    pretrain = _write(tmp / "tiny_pretrain.yaml", {
+        "trainer": {"max_epochs": 2, "enable_progress_bar": False},
+        "data": {"init_args": {"source": {"init_args": {"root": str(tiny_data / "imagenet")}},
+                               "val_per_class": 2, "batch_size": 16, "num_workers": 0}}})
+    finetune = _write(tmp / "tiny_finetune.yaml", {
+        "trainer": {"max_epochs": 2, "enable_progress_bar": False},
+        "data": {"init_args": {"root": str(tiny_data), "image_size": 32, "num_workers": 0}}})
+    spec = yaml.safe_load((CONFIGS / "studies" / "demo.yaml").read_text())
+    spec.update(root=str(tmp / "runs"), demo_data=None)
+    spec["conditions"][1]["pretrain"].append(pretrain)
+    spec["finetune"].append(finetune)
+    spec_path = _write(tmp / "study.yaml", spec)
+    main(["study", "--config", spec_path])
+    return tmp / "runs" / "demo", spec_path
+
+
+def test_report_and_trends(study):
+    folder, _ = study
+    html = (folder / "report.html").read_text()
+    assert "plotly" in html and "imagenet-demo" in html and "scratch" in html and "y = x" in html
+    trends = pd.read_csv(folder / "trends.csv").set_index("condition")
+    assert set(trends.index) == {"scratch", "imagenet-demo"}
+    assert (trends["points"] == 4).all()  # 2 architectures x 2 epochs
+    assert trends.loc["scratch", "effective_robustness"] == pytest.approx(0, abs=1e-9)
+
+
+def test_every_epoch_scored_on_every_split(study, tiny_data):
+    folder, _ = study
+    sizes = pd.read_csv(tiny_data / "iwildcam_v2.0" / "metadata.csv")["split"].value_counts()
+    for run in (folder / "finetune").glob("*/*"):
+        assert json.loads((run / "run.json").read_text())["status"] == "finished"
+        metrics = pd.read_csv(run / "metrics.csv")
+        assert sorted(metrics["epoch"].unique()) == [1, 2]
+        for split, wilds_split in SPLIT_SIZES.items():
+            assert (metrics.loc[metrics["split"] == split, "n"] == sizes[wilds_split]).all()
+
+
+def test_provenance_of_the_hand_off(study):
+    folder, _ = study
+    pretrain = folder / "pretrain" / "imagenet-demo" / "resnet18-seed0"
+    pre_record = json.loads((pretrain / "run.json").read_text())
+    assert pre_record["manifest"]["sha256"] and (pretrain / "manifest.csv").is_file()
+    assert pre_record["recipe"] == "torchvision-reference" and "max_epochs" in pre_record["overrides"]
+    record = json.loads((folder / "finetune" / "imagenet-demo" / "resnet18-seed0" / "run.json").read_text())
+    assert record["init_checkpoint"]["sha256"] == file_sha256(pretrain / "checkpoints" / "last.ckpt")
+    assert Path(record["pretrain_run"]) == pretrain.resolve()
+    assert record["overrides"]["lr"] == {"recipe": 3e-5, "used": 1e-3}
+    assert list((pretrain / "wandb").glob("offline-run-*")), "W&B must log offline, next to the run"
+
+
+def test_predictions_recompute_the_logged_metric(study):
+    folder, _ = study
+    run = folder / "finetune" / "scratch" / "shufflenet_v2_x1_0-seed0"
+    output = run / "preds.csv"
+    main(["predictions", "--run", str(run), "--splits", "[id_test, ood_test]", "--output", str(output)])
+    predictions = pd.read_csv(output)
+    assert list(predictions.columns[:4]) == ["split", "filename", "y_true", "y_pred"]
+    metrics = pd.read_csv(run / "metrics.csv").query("epoch == 2").set_index("split")
+    for split, rows in predictions.groupby("split"):
+        assert len(rows) == metrics.at[split, "n"] and rows["filename"].is_unique
+        assert wilds_macro_f1(rows["y_true"], rows["y_pred"]) == pytest.approx(metrics.at[split, "f1_macro"])
+
+
+def test_rerun_skips_finished_and_fit_refuses_to_overwrite(study, capsys):
+    folder, spec_path = study
+    main(["study", "--config", spec_path])
+    assert capsys.readouterr().out.count("finished earlier") == 6
+    config = folder / "finetune" / "scratch" / "resnet18-seed0" / "config.yaml"
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        main(["fit", "--config", str(config), "--trainer.logger", "false"])
+
+
+def test_interrupted_run_keeps_its_work_and_resumes(study):
+    folder, _ = study
+    config = str(folder / "finetune" / "scratch" / "resnet18-seed0" / "config.yaml")
+    args = ["fit", "--config", config, "--trainer.logger", "false", "--run.name", "interrupted",
+            "--trainer.max_epochs", "3"]
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            main([*args, "--trainer.callbacks+=tests.helpers.InterruptAfterEpoch",
+                  "--trainer.callbacks.epoch=1"])
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT while it shuts down
+    run = folder / "finetune" / "scratch" / "interrupted"
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    assert (run / "checkpoints" / "last-interrupted.ckpt").is_file()
+    assert pd.read_csv(run / "metrics.csv")["epoch"].unique().tolist() == [1]
+    main([*args, "--ckpt_path", "last"])
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    assert pd.read_csv(run / "metrics.csv")["epoch"].unique().tolist() == [1, 2, 3]
+
+
+def test_scoring_a_run_again_keeps_its_config(study):
+    folder, _ = study
+    run = folder / "finetune" / "imagenet-demo" / "shufflenet_v2_x1_0-seed0"
+    before = (run / "config.yaml").read_text()
+    main(["test", "--config", str(run / "config.yaml"), "--trainer.logger", "false",
+          "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
+    assert (run / "config.yaml").read_text() == before
+    test_rows = pd.read_csv(run / "metrics.csv").query("stage == 'test'")
+    assert len(test_rows) == 4 and (test_rows["epoch"] == 2).all()  # scored the epoch-2 checkpoint

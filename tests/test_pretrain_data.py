@@ -1,0 +1,79 @@
+"""Source -> interventions -> manifest -> dataset, on the ILSVRC-layout miniature."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pretrain_robustness.datamodules import PretrainDataModule
+from pretrain_robustness.datamodules.base import ImageReadError, read_image
+from pretrain_robustness.datamodules.interventions import ClassBalancedSubset, class_balanced_subset, select_classes
+from pretrain_robustness.datamodules.manifest import manifest_hash
+from pretrain_robustness.datamodules.sources import ImageNetTrain
+
+
+def test_source_table(tiny_data):
+    table = ImageNetTrain(tiny_data / "imagenet").table()
+    assert set(table.columns) >= {"path", "source_class", "class_name"}
+    assert table.groupby("source_class").size().eq(16).all()
+    assert "tench" in set(table["class_name"])
+
+
+def test_class_balanced_subset_is_seeded_and_balanced(tiny_data):
+    table = ImageNetTrain(tiny_data / "imagenet").table()
+    a, b = class_balanced_subset(table, 64, seed=1), class_balanced_subset(table, 64, seed=1)
+    assert a.equals(b) and len(a) == 64 and a.groupby("source_class").size().eq(4).all()
+    assert not a.equals(class_balanced_subset(table, 64, seed=2))
+
+
+def test_asking_for_more_than_there_is_says_how_much(tiny_data):
+    table = ImageNetTrain(tiny_data / "imagenet").table()
+    with pytest.raises(ValueError, match="has 16"):
+        class_balanced_subset(table, 16 * 17, seed=0)
+    with pytest.raises(ValueError, match="n99999999"):
+        select_classes(table, ["n99999999"])
+
+
+def test_manifest_and_hash(tiny_data):
+    data = PretrainDataModule(ImageNetTrain(str(tiny_data / "imagenet")), [ClassBalancedSubset(128, seed=0)],
+                              val_per_class=2, image_size=32, batch_size=8, num_workers=0)
+    manifest = data.manifest
+    assert len(manifest) == 128 and (manifest["split"] == "val").sum() == 2 * 16
+    assert data.num_classes == 16 and manifest["label"].max() == 15
+    image, label, index = data.dataset("train")[0]
+    assert image.shape == (3, 32, 32) and index == 0
+    assert manifest_hash(manifest) == manifest_hash(manifest.sample(frac=1, random_state=0))
+
+
+def test_same_manifest_in_another_process(tiny_data):
+    code = ("from pretrain_robustness.datamodules import PretrainDataModule as P;"
+            "from pretrain_robustness.datamodules.sources import ImageNetTrain as S;"
+            "from pretrain_robustness.datamodules.interventions import ClassBalancedSubset as C;"
+            f"print(P(S({str(tiny_data / 'imagenet')!r}), [C(64, seed=5)], val_per_class=1, num_workers=0).manifest_sha256)")
+    hashes = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+              .stdout.strip().split()[-1] for _ in range(2)}
+    assert len(hashes) == 1
+
+
+def test_cmyk_and_png_named_jpeg_load_as_rgb(tmp_path):
+    cmyk = tmp_path / "n00000001_1.JPEG"
+    Image.new("CMYK", (8, 8), (10, 20, 30, 40)).save(cmyk, format="JPEG")
+    png = tmp_path / "n00000001_2.JPEG"
+    Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(png, format="PNG")
+    from pretrain_robustness.datamodules.transforms import imagenet_eval_transform
+    for path in (cmyk, png):
+        assert imagenet_eval_transform(8)(read_image(path)).shape == (3, 8, 8)
+
+
+def test_unreadable_image_is_named(tmp_path):
+    bad = tmp_path / "broken.JPEG"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageReadError, match="broken.JPEG"):
+        read_image(bad)
+
+
+def test_missing_imagenet_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train"):
+        ImageNetTrain(tmp_path).table()
