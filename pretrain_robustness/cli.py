@@ -66,8 +66,12 @@ class ProjectCLI(LightningCLI):
         callbacks = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         callbacks += [
             ResultsStore(self.run_dir, self._record(), overwrite=self.run_spec.overwrite),
+            # Lightning's save_last=True refreshes last.ckpt only when a monitored checkpoint improves;
+            # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
+            ModelCheckpoint(dirpath=checkpoints, filename="last", monitor=None, save_top_k=1,
+                            enable_version_counter=False),
             ModelCheckpoint(dirpath=checkpoints, filename="best-epoch{epoch}", monitor=monitor, mode="max",
-                            save_last=True, auto_insert_metric_name=False),
+                            auto_insert_metric_name=False),
         ]
         trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": self._logger(), **kwargs}
         return self._instantiate_trainer(trainer_config, callbacks)

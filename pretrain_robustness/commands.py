@@ -95,9 +95,6 @@ def study_command(args: list[str]) -> Path | None:
 
 def predictions_command(args: list[str]) -> Path:
     """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last]``: one CSV row per example."""
-    from .callbacks import PredictionsWriter
-    from .cli import ProjectCLI
-
     parser = ArgumentParser(prog="pretrain-robustness predictions", description=predictions_command.__doc__)
     parser.add_argument("--run", required=True, help="run folder (holds config.yaml and checkpoints/)")
     parser.add_argument("--splits", type=list[str], default=["id_test", "ood_test"])
@@ -109,10 +106,13 @@ def predictions_command(args: list[str]) -> Path:
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint not found: {ckpt}")
     output = Path(cfg.output) if cfg.output else run / f"predictions-{ckpt.stem}.csv"
-    cli = ProjectCLI(args=["--config", str(run / "config.yaml"), "--trainer.logger", "false",
-                           "--model.init_checkpoint", "null"], run=False)
-    cli.trainer.callbacks.append(PredictionsWriter(str(output), cfg.splits))
-    cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt), return_predictions=False)
+    from .cli import main
+
+    main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(ckpt), "--trainer.logger", "false",
+          "--model.init_checkpoint", "null",  # the weights come from ckpt, not from the pre-training run
+          "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
+          f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
+          "--return_predictions", "false"])
     return output
 
 

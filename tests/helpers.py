@@ -12,3 +12,14 @@ class InterruptAfterEpoch(Callback):
     def on_train_epoch_start(self, trainer, pl_module):
         if trainer.current_epoch == self.epoch:
             raise KeyboardInterrupt
+
+
+class InterruptAtBatch(Callback):
+    """Simulates Ctrl+C in the middle of training epoch ``epoch`` (0-based), before batch ``batch``."""
+
+    def __init__(self, epoch: int = 1, batch: int = 2):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            raise KeyboardInterrupt

@@ -55,7 +55,7 @@ def test_config_smoke_run(name, tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
-def test_study_configs_plan(study, capsys):
-    main(["study", "--config", str(study), "--dry_run", "true"])
+def test_study_configs_plan(study, tmp_path, capsys):
+    main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
     assert "fine-tune" in out and "pretrain-robustness fit" in out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from pretrain_robustness.cli import main
@@ -48,7 +49,9 @@ def test_report_and_trends(study):
     trends = pd.read_csv(folder / "trends.csv").set_index("condition")
     assert set(trends.index) == {"scratch", "imagenet-demo"}
     assert (trends["points"] == 4).all()  # 2 architectures x 2 epochs
-    assert trends.loc["scratch", "effective_robustness"] == pytest.approx(0, abs=1e-9)
+    # residuals average to 0 on the probit axis, so the baseline's own ER (in F1 points) is near 0
+    assert abs(trends.loc["scratch", "effective_robustness"]) < 5
+    assert trends["effective_robustness"].notna().all()
 
 
 def test_every_epoch_scored_on_every_split(study, tiny_data):
@@ -97,21 +100,27 @@ def test_rerun_skips_finished_and_fit_refuses_to_overwrite(study, capsys):
         main(["fit", "--config", str(config), "--trainer.logger", "false"])
 
 
-def test_interrupted_run_keeps_its_work_and_resumes(study):
+def test_last_checkpoint_is_the_final_epoch(study):
+    folder, _ = study
+    for checkpoint in folder.glob("*/*/*/checkpoints/last.ckpt"):
+        assert torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"] == 1, checkpoint  # 0-based
+
+
+@pytest.mark.parametrize("interrupt", ["InterruptAfterEpoch", "InterruptAtBatch"])
+def test_interrupted_run_keeps_its_work_and_resumes(study, interrupt):
     folder, _ = study
     config = str(folder / "finetune" / "scratch" / "resnet18-seed0" / "config.yaml")
-    args = ["fit", "--config", config, "--trainer.logger", "false", "--run.name", "interrupted",
+    args = ["fit", "--config", config, "--trainer.logger", "false", "--run.name", interrupt,
             "--trainer.max_epochs", "3"]
     handler = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises(SystemExit):
-            main([*args, "--trainer.callbacks+=tests.helpers.InterruptAfterEpoch",
-                  "--trainer.callbacks.epoch=1"])
+            main([*args, f"--trainer.callbacks+=tests.helpers.{interrupt}", "--trainer.callbacks.epoch=1"])
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT while it shuts down
-    run = folder / "finetune" / "scratch" / "interrupted"
+    run = folder / "finetune" / "scratch" / interrupt
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
-    assert (run / "checkpoints" / "last-interrupted.ckpt").is_file()
+    assert (run / "checkpoints" / "last-interrupted.ckpt").is_file() == (interrupt == "InterruptAtBatch")
     assert pd.read_csv(run / "metrics.csv")["epoch"].unique().tolist() == [1]
     main([*args, "--ckpt_path", "last"])
     assert json.loads((run / "run.json").read_text())["status"] == "finished"

@@ -64,6 +64,13 @@ class ResultsStore(Callback):
     def __init__(self, run_dir: Path, record: dict[str, Any], overwrite: bool = False):
         self.run_dir, self.record, self.overwrite = Path(run_dir), record, overwrite
         self.checkpoint_epochs: int | None = None
+        self.batches_this_epoch = 0
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        self.batches_this_epoch += 1
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.batches_this_epoch = 0
 
     def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
         # Lightning restores its epoch counter only when fitting; validate/test need it from here.
@@ -86,6 +93,7 @@ class ResultsStore(Callback):
         write_record(self.run_dir, record)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.batches_this_epoch = 0
         if trainer.is_global_zero:
             self._update(effective_lr=getattr(pl_module, "effective_lr", None))
 
@@ -112,8 +120,10 @@ class ResultsStore(Callback):
             self._update(status="finished", finished=_now(), epochs=trainer.current_epoch)
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
-        if trainer.state.fn == "fit" and trainer.global_step > 0:
-            # Named so that `--ckpt_path last` resumes from it when it is the newest "last*" file.
+        if trainer.state.fn == "fit" and self.batches_this_epoch > 0:
+            # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
+            # it is the newest "last*" file. At an epoch boundary last.ckpt already holds this state
+            # (and Lightning would skip an epoch resuming from a checkpoint taken at epoch start).
             trainer.save_checkpoint(self.run_dir / "checkpoints" / INTERRUPT_CHECKPOINT)
         if trainer.is_global_zero and trainer.state.fn == "fit" and (self.run_dir / RUN_RECORD).is_file():
             status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
