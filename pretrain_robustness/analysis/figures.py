@@ -14,7 +14,7 @@ TICKS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
 
 
 def _axis(transform: str, title: str, lo: float, hi: float) -> dict:
-    ticks = TICKS[(TICKS >= lo * 0.8) & (TICKS <= min(0.999, hi * 1.25))]
+    ticks = TICKS[(TICKS >= lo * 0.5) & (TICKS <= min(0.999, hi * 1.25))]
     return dict(title=title, tickvals=transforms.forward(ticks, transform).tolist(),
                 ticktext=[f"{100 * t:g}" for t in ticks], zeroline=False)
 
