@@ -116,7 +116,41 @@ def predictions_command(args: list[str]) -> Path:
     return output
 
 
+def manifest_command(args: list[str]) -> Path:
+    """``manifest --config RECIPE --config DISTRIBUTION [--output F]``: write a pre-training
+    distribution's manifest and print its summary, without training."""
+    from .cli import ProjectCLI
+    from .datamodules.manifest import summary, write_manifest
+
+    parser = ArgumentParser(prog="pretrain-robustness manifest", description=manifest_command.__doc__)
+    parser.add_argument("--output", type=str | None, default=None, help="default: manifest-<condition>.csv")
+    own, rest = _split_own_args(args, ["--output"])
+    cfg = parser.parse_args(own)
+    cli = ProjectCLI(args=[*rest, "--trainer.logger", "false"], run=False)
+    manifest = getattr(cli.datamodule, "manifest", None)
+    if manifest is None:
+        raise ValueError(f"{type(cli.datamodule).__name__} is not a pre-training datamodule (no manifest)")
+    output = Path(cfg.output or f"manifest-{cli.run_spec.condition}.csv")
+    sha = write_manifest(manifest, output)
+    print(f"{summary(manifest)}; sha256 {sha}; written to {output}")
+    return output
+
+
+def _split_own_args(args: list[str], own: list[str]) -> tuple[list[str], list[str]]:
+    """Separate this command's options (``--opt value``) from the LightningCLI ones."""
+    mine, rest, i = [], [], 0
+    while i < len(args):
+        if args[i] in own:
+            mine += args[i:i + 2]
+            i += 2
+        else:
+            rest.append(args[i])
+            i += 1
+    return mine, rest
+
+
 PROJECT_COMMANDS = {
+    "manifest": manifest_command,
     "demo-data": demo_data,
     "study": study_command,
     "report": report_command,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,4 +25,20 @@ def tiny_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_iwildcam(root, TINY_CAMERA_TRAPS)
     write_imagenet_train(root / "imagenet", TINY_IMAGENET)
+    _write_wide_copy(root / "imagenet", root / "imagenet_wide")
     return root
+
+
+def _write_wide_copy(source: Path, target: Path) -> None:
+    """``imagenet_wide``: the miniature plus two classes outside WordNet ``object`` (guacamole:
+    matter; street sign: communication), so that depth-2 superclasses number more than one."""
+    from pretrain_robustness import hierarchy
+
+    shutil.copytree(source, target)
+    synset_to_wnid = {s: w for w, s in hierarchy.load().synset.items()}
+    donor = sorted((target / "train").iterdir())[0]
+    for synset in ("guacamole.n.01", "street_sign.n.01"):
+        wnid = synset_to_wnid[synset]
+        (target / "train" / wnid).mkdir()
+        for i, image in enumerate(sorted(donor.iterdir())):
+            shutil.copy(image, target / "train" / wnid / f"{wnid}_{i}.JPEG")

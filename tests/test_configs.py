@@ -24,6 +24,13 @@ EXPERIMENTS = {
     "demo-pretrain": (["recipes/pretrain_torchvision.yaml", "demo/pretrain.yaml"], PRETRAIN_TINY),
     "demo-finetune": (["recipes/finetune_wilds.yaml", "demo/finetune.yaml"], FINETUNE_TINY),
 }
+# every ImageNet intervention config composes on top of imagenet_full.yaml
+for _path in sorted((CONFIGS / "pretrain").glob("imagenet_*.yaml")):
+    if _path.name != "imagenet_full.yaml":
+        EXPERIMENTS[f"pretrain-{_path.stem}"] = (
+            ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", f"pretrain/{_path.name}"],
+            [*PRETRAIN_TINY, "--data.init_args.source.init_args.root", "{data}/imagenet_wide",
+             "--model.architecture", "resnet18"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 

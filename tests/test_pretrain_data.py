@@ -77,3 +77,48 @@ def test_unreadable_image_is_named(tmp_path):
 def test_missing_imagenet_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="train"):
         ImageNetTrain(tmp_path).table()
+
+
+def test_label_interventions_on_the_miniature(tiny_data):
+    from pretrain_robustness.datamodules.interventions import coarsen_labels, random_classes, semantic_subset
+
+    table = ImageNetTrain(tiny_data / "imagenet").table()
+    coarse = coarsen_labels(ImageNetTrain(tiny_data / "imagenet_wide").table(), depth=2)
+    assert set(coarse["label_name"]) == {"object.n.01", "matter.n.03", "communication.n.02"}
+    animals, objects = semantic_subset(table, "animal"), semantic_subset(table, "object")
+    assert animals["source_class"].nunique() == objects["source_class"].nunique() == 8
+    assert not set(animals["source_class"]) & set(objects["source_class"])
+    assert random_classes(table, 4, seed=1).equals(random_classes(table, 4, seed=1))
+    with pytest.raises(ValueError, match="has 16"):
+        random_classes(table, 17, seed=0)
+
+
+def test_classes_with_the_same_name_stay_apart(tmp_path):
+    # ILSVRC-2012 has two "crane"s: the bird (n02012849) and the machine (n03126707)
+    for wnid in ("n02012849", "n03126707"):
+        (tmp_path / "train" / wnid).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (8, 8)).save(tmp_path / "train" / wnid / f"{wnid}_{i}.JPEG")
+    data = PretrainDataModule(ImageNetTrain(str(tmp_path)), val_per_class=1, image_size=8, num_workers=0)
+    assert data.num_classes == 2
+    assert set(data.manifest["class_name"]) == {"crane"}
+
+
+def test_manifest_command(tiny_data, tmp_path, capsys):
+    from pathlib import Path
+
+    import pandas as pd
+
+    from pretrain_robustness.cli import main
+
+    configs = Path(__file__).parents[1] / "configs"
+    output = tmp_path / "m.csv"
+    main(["manifest", "--config", str(configs / "recipes/pretrain_torchvision.yaml"),
+          "--config", str(configs / "pretrain/imagenet_full.yaml"),
+          "--config", str(configs / "pretrain/imagenet_depth2.yaml"),
+          "--data.init_args.source.init_args.root", str(tiny_data / "imagenet_wide"), "--output", str(output),
+          "--model.architecture", "resnet18"])
+    manifest = pd.read_csv(output)
+    assert list(manifest.columns) == ["path", "source_class", "class_name", "label", "label_name", "split"]
+    assert len(manifest) == 18 * 16 and manifest["label_name"].nunique() == 3
+    assert "images" in capsys.readouterr().out

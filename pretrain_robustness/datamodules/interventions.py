@@ -79,3 +79,67 @@ def hold_out(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
             raise ValueError(f"cannot hold out {per_class} images from a class of {len(rows)}")
         split[rng.choice(rows, per_class, replace=False)] = "val"
     return table.assign(split=split)
+
+
+def coarsen_labels(table: pd.DataFrame, depth: int, variant: str = "min_depth") -> pd.DataFrame:
+    """Relabel ImageNet images by their WordNet superclass at ``depth`` (label granularity,
+    Ramanujan et al. section 4.2); ``label_name`` becomes the superclass' synset name."""
+    from ..hierarchy import load, superclasses
+
+    h = load()
+    mapping = superclasses(depth, variant, h)
+    unknown = sorted(set(table["source_class"]) - mapping.keys())
+    if unknown:
+        raise ValueError(f"not ILSVRC-2012 classes, so not in the WordNet hierarchy: {unknown[:5]}")
+    return table.assign(label_name=table["source_class"].map(lambda w: h.synset[mapping[w]]))
+
+
+def semantic_subset(table: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Keep the ImageNet classes under WordNet ``animal`` (``group="animal"``, 398 classes) or
+    the others (``"object"``, 602), as in Ramanujan et al. section 4.3."""
+    from ..hierarchy import is_animal, load
+
+    if group not in ("animal", "object"):
+        raise ValueError(f"unknown semantic group {group!r}; expected 'animal' or 'object'")
+    h = load()
+    animal = table["source_class"].map(lambda w: is_animal(w, h))
+    return table[animal == (group == "animal")].reset_index(drop=True)
+
+
+def random_classes(table: pd.DataFrame, classes: int, seed: int) -> pd.DataFrame:
+    """Keep ``classes`` classes chosen uniformly at random (seeded)."""
+    available = sorted(table["source_class"].unique())
+    if classes > len(available):
+        raise ValueError(f"asked for {classes} classes, but the source has {len(available)}")
+    keep = np.random.default_rng(seed).choice(available, classes, replace=False)
+    return select_classes(table, sorted(keep))
+
+
+class CoarsenLabels(Intervention):
+    """YAML handle for :func:`coarsen_labels`."""
+
+    def __init__(self, depth: int, variant: str = "min_depth"):
+        self.depth, self.variant = depth, variant
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return coarsen_labels(table, self.depth, self.variant)
+
+
+class SemanticSubset(Intervention):
+    """YAML handle for :func:`semantic_subset`."""
+
+    def __init__(self, group: str):
+        self.group = group
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return semantic_subset(table, self.group)
+
+
+class RandomClasses(Intervention):
+    """YAML handle for :func:`random_classes`."""
+
+    def __init__(self, classes: int, seed: int = 0):
+        self.classes, self.seed = classes, seed
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return random_classes(table, self.classes, self.seed)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-MANIFEST_COLUMNS = ["path", "source_class", "label", "label_name", "split"]
+MANIFEST_COLUMNS = ["path", "source_class", "class_name", "label", "label_name", "split"]
 
 
 def assign_labels(table: pd.DataFrame, label_column: str = "label_name") -> pd.DataFrame:

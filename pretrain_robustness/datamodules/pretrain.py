@@ -54,7 +54,8 @@ class PretrainDataModule(ClassificationDataModule):
         for intervention in interventions:
             table = intervention(table)
         if "label_name" not in table:
-            table = table.assign(label_name=table["class_name"])
+            # fine labels are keyed by wnid: ILSVRC-2012 has duplicate names (two "crane"s, two "maillot"s)
+            table = table.assign(label_name=table["source_class"])
         table = assign_labels(table)
         return hold_out(table, val_per_class, seed) if val_per_class else table.assign(split="train")
 
