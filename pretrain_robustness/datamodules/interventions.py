@@ -6,21 +6,34 @@ small callable class so that a YAML config can list them (``class_path``/``init_
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
 
-def _per_class_sample(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
-    counts = table.groupby("source_class").size()
-    short = counts[counts < per_class]
-    if len(short):
-        raise ValueError(
-            f"asked for {per_class} images per class, but {len(short)} classes have fewer "
-            f"(e.g. {short.index[0]} has {short.iloc[0]}; the smallest class has {counts.min()})")
-    rng = np.random.default_rng(seed)
-    picks = [group.iloc[np.sort(rng.choice(len(group), per_class, replace=False))]
-             for _, group in table.groupby("source_class", sort=True)]
+def sample_per_class(table: pd.DataFrame, counts: dict[str, int], seed: int) -> pd.DataFrame:
+    """``counts[c]`` images of each class ``c``, uniformly at random without replacement.
+
+    Asking for more images than a class holds is an error that says how many it has, never a
+    silently smaller dataset. Each class' seed is derived from ``seed`` and the class name, so a
+    class gets the same images in every process, whichever other classes are asked for.
+    """
+    available = table.groupby("source_class").size()
+    short = {c: (n, int(available.get(c, 0))) for c, n in counts.items() if available.get(c, 0) < n}
+    if short:
+        name, (wanted, has) = next(iter(sorted(short.items())))
+        raise ValueError(f"asked for {wanted} images of class {name}, but it has {has} "
+                         f"({len(short)} classes are short; the smallest class has {available.min()})")
+    picks = []
+    for name, group in table[table["source_class"].isin(counts)].groupby("source_class"):
+        rng = np.random.default_rng([seed, zlib.crc32(str(name).encode())])
+        picks.append(group.iloc[np.sort(rng.choice(len(group), counts[name], replace=False))])
     return pd.concat(picks).reset_index(drop=True)
+
+
+def _per_class_sample(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
+    return sample_per_class(table, {c: per_class for c in table["source_class"].unique()}, seed)
 
 
 def class_balanced_subset(table: pd.DataFrame, images: int, seed: int) -> pd.DataFrame:
@@ -143,3 +156,38 @@ class RandomClasses(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         return random_classes(table, self.classes, self.seed)
+
+
+def breeds_diversity(table: pd.DataFrame, ratio: float, images: int, seed: int) -> pd.DataFrame:
+    """Per-class image diversity (Ramanujan et al. section 4.4.2, Table 3): the 16 BREEDS
+    superclasses are the labels; each draws its images from ``round(12 * ratio)`` of its 12
+    subclasses. Subclasses are a seeded permutation's first k, so they are nested across ratios
+    (Appendix C.1); every superclass gets ``images / 16`` images, split as evenly as possible
+    over its subclasses, so the total does not change with the ratio.
+    """
+    from ..breeds import breeds_wnids
+
+    k = round(12 * ratio)
+    if not 1 <= k <= 12 or abs(12 * ratio - k) > 1e-6:
+        raise ValueError(f"diversity ratio {ratio} does not select a whole number of the 12 subclasses")
+    table_3 = breeds_wnids()
+    if images % len(table_3):
+        raise ValueError(f"{images} images cannot be split evenly over {len(table_3)} superclasses")
+    per_superclass, counts, label = images // len(table_3), {}, {}
+    for index, (superclass, wnids) in enumerate(table_3.items()):
+        chosen = [wnids[i] for i in np.random.default_rng([seed, index]).permutation(12)[:k]]
+        for j, wnid in enumerate(chosen):
+            counts[wnid] = per_superclass // k + (1 if j < per_superclass % k else 0)
+            label[wnid] = superclass
+    subset = sample_per_class(table, counts, seed)
+    return subset.assign(label_name=subset["source_class"].map(label))
+
+
+class BreedsDiversity(Intervention):
+    """YAML handle for :func:`breeds_diversity`."""
+
+    def __init__(self, ratio: float, images: int = 80000, seed: int = 0):
+        self.ratio, self.images, self.seed = ratio, images, seed
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return breeds_diversity(table, self.ratio, self.images, self.seed)

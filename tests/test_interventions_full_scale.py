@@ -1,0 +1,70 @@
+"""Interventions at the paper's scale, on a synthetic table shaped like ImageNet-1k's train set."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain_robustness.breeds import breeds_wnids
+from pretrain_robustness.datamodules.interventions import (
+    breeds_diversity, class_balanced_subset, coarsen_labels, random_classes, sample_per_class, semantic_subset)
+from pretrain_robustness.hierarchy import load
+
+
+@pytest.fixture(scope="module")
+def imagenet_table() -> pd.DataFrame:
+    """1,000 real wnids x 1,300 image rows (paths are never opened)."""
+    classes = np.repeat(np.array(load().classes), 1300)
+    return pd.DataFrame({"path": [f"train/{c}/{c}_{i % 1300}.JPEG" for i, c in enumerate(classes)],
+                         "source_class": classes})
+
+
+@pytest.mark.parametrize("images", [5000, 25000, 150000])
+def test_quantity_subsets_are_class_balanced(imagenet_table, images):
+    subset = class_balanced_subset(imagenet_table, images, seed=0)
+    assert len(subset) == images and subset.groupby("source_class").size().eq(images // 1000).all()
+    assert subset["path"].is_unique
+
+
+def test_same_class_same_images_whatever_else_is_asked(imagenet_table):
+    a = sample_per_class(imagenet_table, {"n01440764": 7, "n01443537": 7}, seed=3)
+    b = sample_per_class(imagenet_table, {"n01440764": 7}, seed=3)
+    assert a[a["source_class"] == "n01440764"]["path"].tolist() == b["path"].tolist()
+
+
+def test_fixed_budget_more_classes_or_more_images(imagenet_table):
+    # Figure 7: 60K images from 100 classes (600 each) or 400 classes (150 each)
+    for classes, per_class in [(100, 600), (400, 150)]:
+        subset = class_balanced_subset(random_classes(imagenet_table, classes, seed=0), 60000, seed=0)
+        assert subset["source_class"].nunique() == classes
+        assert subset.groupby("source_class").size().eq(per_class).all()
+
+
+def test_breeds_table_maps_to_192_distinct_classes():
+    table_3 = breeds_wnids()
+    assert len(table_3) == 16 and all(len(v) == 12 for v in table_3.values())
+    assert len({w for v in table_3.values() for w in v}) == 192
+
+
+def test_breeds_diversity_keeps_labels_and_total_and_nests(imagenet_table):
+    subsets = {p: breeds_diversity(imagenet_table, p, 80000, seed=0) for p in (1 / 3, 2 / 3, 1.0)}
+    for p, k in [(1 / 3, 4), (2 / 3, 8), (1.0, 12)]:
+        subset = subsets[p]
+        assert len(subset) == 80000 and subset["label_name"].nunique() == 16
+        assert subset.groupby("label_name").size().eq(5000).all()
+        assert subset.groupby("label_name")["source_class"].nunique().eq(k).all()
+    chosen = {p: set(s["source_class"]) for p, s in subsets.items()}
+    assert chosen[1 / 3] < chosen[2 / 3] < chosen[1.0]  # nested across ratios (Appendix C.1)
+    with pytest.raises(ValueError, match="whole number"):
+        breeds_diversity(imagenet_table, 0.3, 80000, seed=0)
+
+
+def test_granularity_and_semantics_at_full_scale(imagenet_table):
+    few = imagenet_table.groupby("source_class").head(2)
+    assert coarsen_labels(few, 7)["label_name"].nunique() == 232
+    assert semantic_subset(few, "animal")["source_class"].nunique() == 398
+    assert semantic_subset(few, "object")["source_class"].nunique() == 602
+
+
+def test_too_few_images_says_how_many(imagenet_table):
+    with pytest.raises(ValueError, match="asked for 1301 images of class n01440764, but it has 1300"):
+        sample_per_class(imagenet_table, {"n01440764": 1301}, seed=0)
