@@ -11,7 +11,7 @@ import pytest
 os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
 
-from pretrain_robustness.demo.imagenet import ImageNetDemoConfig, write_imagenet_train  # noqa: E402
+from pretrain_robustness.demo.imagenet import ImageNetDemoConfig, write_imagenet_train, write_imagenet_val  # noqa: E402
 from pretrain_robustness.demo.iwildcam import CameraTrapConfig, write_iwildcam  # noqa: E402
 
 TINY_CAMERA_TRAPS = CameraTrapConfig(image_size=32, id_locations=4, ood_val_locations=2, ood_test_locations=2,
@@ -25,6 +25,7 @@ def tiny_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_iwildcam(root, TINY_CAMERA_TRAPS)
     write_imagenet_train(root / "imagenet", TINY_IMAGENET)
+    write_imagenet_val(root / "imagenet", TINY_IMAGENET, per_class=3)
     _write_wide_copy(root / "imagenet", root / "imagenet_wide")
     return root
 

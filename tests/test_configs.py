@@ -7,7 +7,7 @@ import pytest
 from pretrain_robustness.cli import main
 
 CONFIGS = Path(__file__).parents[1] / "configs"
-PRETRAIN_TINY = ["--data.init_args.source.init_args.root", "{data}/imagenet", "--data.init_args.val_per_class", "2",
+PRETRAIN_TINY = ["--data.init_args.source.init_args.root", "{data}/imagenet",
                  "--data.init_args.image_size", "32", "--data.init_args.batch_size", "8",
                  "--data.init_args.num_workers", "0"]
 FINETUNE_TINY = ["--data.init_args.root", "{data}", "--data.init_args.image_size", "32",
@@ -15,22 +15,31 @@ FINETUNE_TINY = ["--data.init_args.root", "{data}", "--data.init_args.image_size
 # experiment -> (configs composed in order, overrides pointing it at the miniature data)
 EXPERIMENTS = {
     "pretrain-imagenet-full": (["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml"],
-                               [*PRETRAIN_TINY, "--model.architecture", "resnet18"]),
+                               [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet",
+                                "--model.architecture", "resnet18"]),
     "pretrain-alexnet": (["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml",
                           "recipes/pretrain_torchvision_alexnet.yaml"],
-                         [*PRETRAIN_TINY, "--data.init_args.image_size", "64"]),
+                         [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet",
+                          "--data.init_args.image_size", "64"]),
     "finetune-iwildcam": (["recipes/finetune_wilds.yaml", "finetune/iwildcam.yaml"],
                           [*FINETUNE_TINY, "--model.architecture", "resnet18"]),
     "demo-pretrain": (["recipes/pretrain_torchvision.yaml", "demo/pretrain.yaml"], PRETRAIN_TINY),
     "demo-finetune": (["recipes/finetune_wilds.yaml", "demo/finetune.yaml"], FINETUNE_TINY),
 }
-# every ImageNet intervention config composes on top of imagenet_full.yaml
+# configs that need ImageNet-1k's real size: (training images, classes) of their manifest
+FULL_SCALE = {"imagenet_5k.yaml": (5000, 1000), "imagenet_25k.yaml": (25000, 1000),
+              "imagenet_50k.yaml": (50000, 1000), "imagenet_100k.yaml": (100000, 1000),
+              "imagenet_150k.yaml": (150000, 1000), "imagenet_60k_100classes.yaml": (60000, 100),
+              "imagenet_60k_400classes.yaml": (60000, 400), "imagenet_300k_250classes.yaml": (300000, 250),
+              "imagenet_300k_1000classes.yaml": (300000, 1000), "imagenet_breeds_4of12.yaml": (80000, 16),
+              "imagenet_breeds_8of12.yaml": (80000, 16), "imagenet_breeds_12of12.yaml": (80000, 16)}
+# every other ImageNet intervention config composes on top of imagenet_full.yaml and runs on the miniature
 for _path in sorted((CONFIGS / "pretrain").glob("imagenet_*.yaml")):
-    if _path.name != "imagenet_full.yaml":
+    if _path.name != "imagenet_full.yaml" and _path.name not in FULL_SCALE:
         EXPERIMENTS[f"pretrain-{_path.stem}"] = (
             ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", f"pretrain/{_path.name}"],
             [*PRETRAIN_TINY, "--data.init_args.source.init_args.root", "{data}/imagenet_wide",
-             "--model.architecture", "resnet18"])
+             "--data.init_args.val_source.init_args.root", "{data}/imagenet_wide", "--model.architecture", "resnet18"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 
@@ -41,7 +50,7 @@ def _args(name: str, data: Path, runs: Path) -> list[str]:
 
 
 def test_every_config_is_covered():
-    covered = {f for files, _ in EXPERIMENTS.values() for f in files}
+    covered = {f for files, _ in EXPERIMENTS.values() for f in files} | {f"pretrain/{f}" for f in FULL_SCALE}
     on_disk = {str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob("*.yaml") if p.parent.name != "studies"}
     assert on_disk == covered, "add new configs to EXPERIMENTS (and so to the smoke runs)"
 
@@ -66,3 +75,23 @@ def test_study_configs_plan(study, tmp_path, capsys):
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
     assert "fine-tune" in out and "pretrain-robustness fit" in out
+
+
+@pytest.mark.parametrize("config", sorted(FULL_SCALE))
+def test_full_scale_config_manifest(config, tmp_path):
+    """The config's manifest on a table the size of ImageNet-1k, through the real CLI path."""
+    import pandas as pd
+
+    output = tmp_path / "manifest.csv"
+    main(["manifest", "--config", str(CONFIGS / "recipes/pretrain_torchvision.yaml"),
+          "--config", str(CONFIGS / "pretrain/imagenet_full.yaml"), "--config", str(CONFIGS / "pretrain" / config),
+          "--data.init_args.source.class_path", "tests.helpers.FullScaleImageNetTrain",
+          "--data.init_args.val_source.class_path", "tests.helpers.FullScaleImageNetVal",
+          "--model.architecture", "resnet18", "--output", str(output)])
+    manifest = pd.read_csv(output)
+    train = manifest[manifest["split"] == "train"]
+    images, classes = FULL_SCALE[config]
+    assert len(train) == images and train["label"].nunique() == classes
+    assert train.groupby("label").size().nunique() == 1  # every label gets the same number of images
+    val = manifest[manifest["split"] == "val"]
+    assert set(val["source_class"]) == set(train["source_class"]) and len(val) == 50 * train["source_class"].nunique()

@@ -46,16 +46,15 @@ def test_breeds_table_maps_to_192_distinct_classes():
 
 
 def test_breeds_diversity_keeps_labels_and_total_and_nests(imagenet_table):
-    subsets = {p: breeds_diversity(imagenet_table, p, 80000, seed=0) for p in (1 / 3, 2 / 3, 1.0)}
-    for p, k in [(1 / 3, 4), (2 / 3, 8), (1.0, 12)]:
-        subset = subsets[p]
+    subsets = {k: breeds_diversity(imagenet_table, k, 80000, seed=0) for k in (4, 8, 12)}  # p = 1/3, 2/3, 1
+    for k, subset in subsets.items():
         assert len(subset) == 80000 and subset["label_name"].nunique() == 16
         assert subset.groupby("label_name").size().eq(5000).all()
         assert subset.groupby("label_name")["source_class"].nunique().eq(k).all()
-    chosen = {p: set(s["source_class"]) for p, s in subsets.items()}
-    assert chosen[1 / 3] < chosen[2 / 3] < chosen[1.0]  # nested across ratios (Appendix C.1)
-    with pytest.raises(ValueError, match="whole number"):
-        breeds_diversity(imagenet_table, 0.3, 80000, seed=0)
+    chosen = {k: set(s["source_class"]) for k, s in subsets.items()}
+    assert chosen[4] < chosen[8] < chosen[12]  # nested across ratios (Appendix C.1)
+    with pytest.raises(ValueError, match="1..12"):
+        breeds_diversity(imagenet_table, 13, 80000, seed=0)
 
 
 def test_granularity_and_semantics_at_full_scale(imagenet_table):

@@ -117,8 +117,38 @@ def test_manifest_command(tiny_data, tmp_path, capsys):
           "--config", str(configs / "pretrain/imagenet_full.yaml"),
           "--config", str(configs / "pretrain/imagenet_depth2.yaml"),
           "--data.init_args.source.init_args.root", str(tiny_data / "imagenet_wide"), "--output", str(output),
+          "--data.init_args.val_source.init_args.root", str(tiny_data / "imagenet_wide"),
           "--model.architecture", "resnet18"])
     manifest = pd.read_csv(output)
     assert list(manifest.columns) == ["path", "source_class", "class_name", "label", "label_name", "split"]
-    assert len(manifest) == 18 * 16 and manifest["label_name"].nunique() == 3
+    assert (manifest["split"] == "train").sum() == 18 * 16 and manifest["label_name"].nunique() == 3
+    assert (manifest["split"] == "val").sum() == 16 * 3  # ImageNet val of the 16 classes that have one
     assert "images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("layout", ["flat", "folders"])
+def test_validation_from_imagenet_val_layouts(tiny_data, tmp_path, layout):
+    from pretrain_robustness.datamodules.interventions import CoarsenLabels
+    from pretrain_robustness.datamodules.sources import ImageNetVal
+    from pretrain_robustness.demo.imagenet import write_imagenet_val
+
+    from .conftest import TINY_IMAGENET
+
+    write_imagenet_val(tmp_path, TINY_IMAGENET, per_class=2, layout=layout)
+    val = ImageNetVal(str(tmp_path)).table()
+    assert len(val) == 32 and val["source_class"].nunique() == 16
+    data = PretrainDataModule(ImageNetTrain(str(tiny_data / "imagenet")),
+                              [ClassBalancedSubset(64, seed=0), CoarsenLabels(4)], val_source=ImageNetVal(str(tmp_path)),
+                              val_per_class=0, image_size=16, num_workers=0)
+    train, held = data.examples("train"), data.examples("val")
+    assert len(train) == 64  # the training subset is untouched by validation
+    assert len(held) == 32 and set(held["label_name"]) <= set(train["label_name"])
+    label_of = dict(zip(train["source_class"], train["label"]))
+    assert all(label_of[c] == y for c, y in zip(held["source_class"], held["label"]))
+
+
+def test_missing_val_layout_is_named(tmp_path):
+    from pretrain_robustness.datamodules.sources import ImageNetVal
+
+    with pytest.raises(FileNotFoundError, match="LOC_val_solution.csv"):
+        ImageNetVal(str(tmp_path)).table()

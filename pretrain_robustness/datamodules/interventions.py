@@ -158,18 +158,18 @@ class RandomClasses(Intervention):
         return random_classes(table, self.classes, self.seed)
 
 
-def breeds_diversity(table: pd.DataFrame, ratio: float, images: int, seed: int) -> pd.DataFrame:
+def breeds_diversity(table: pd.DataFrame, subclasses: int, images: int, seed: int) -> pd.DataFrame:
     """Per-class image diversity (Ramanujan et al. section 4.4.2, Table 3): the 16 BREEDS
-    superclasses are the labels; each draws its images from ``round(12 * ratio)`` of its 12
-    subclasses. Subclasses are a seeded permutation's first k, so they are nested across ratios
+    superclasses are the labels; each draws its images from ``subclasses`` of its 12 subclasses
+    (4, 8, 12: diversity ratio p = 1/3, 2/3, 1). Subclasses are a seeded permutation's first k, so they are nested across ratios
     (Appendix C.1); every superclass gets ``images / 16`` images, split as evenly as possible
     over its subclasses, so the total does not change with the ratio.
     """
     from ..breeds import breeds_wnids
 
-    k = round(12 * ratio)
-    if not 1 <= k <= 12 or abs(12 * ratio - k) > 1e-6:
-        raise ValueError(f"diversity ratio {ratio} does not select a whole number of the 12 subclasses")
+    k = subclasses
+    if not 1 <= k <= 12:
+        raise ValueError(f"subclasses per superclass must be 1..12 (BREEDS Table 3 lists 12), got {k}")
     table_3 = breeds_wnids()
     if images % len(table_3):
         raise ValueError(f"{images} images cannot be split evenly over {len(table_3)} superclasses")
@@ -186,8 +186,8 @@ def breeds_diversity(table: pd.DataFrame, ratio: float, images: int, seed: int) 
 class BreedsDiversity(Intervention):
     """YAML handle for :func:`breeds_diversity`."""
 
-    def __init__(self, ratio: float, images: int = 80000, seed: int = 0):
-        self.ratio, self.images, self.seed = ratio, images, seed
+    def __init__(self, subclasses: int, images: int = 80000, seed: int = 0):
+        self.subclasses, self.images, self.seed = subclasses, images, seed
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
-        return breeds_diversity(table, self.ratio, self.images, self.seed)
+        return breeds_diversity(table, self.subclasses, self.images, self.seed)

@@ -24,10 +24,12 @@ def manifest_hash(manifest: pd.DataFrame) -> str:
 
 
 def summary(manifest: pd.DataFrame) -> str:
-    """One line: images, classes, min/max images per class."""
-    counts = manifest.groupby("label").size()
-    return (f"{len(manifest)} images, {counts.size} classes, "
-            f"{counts.min()}-{counts.max()} images per class")
+    """One line: training images, classes, min/max training images per class, validation images."""
+    train = manifest[manifest["split"] == "train"] if "split" in manifest else manifest
+    counts = train.groupby("label").size()
+    held = len(manifest) - len(train)
+    return (f"{len(train)} training images, {counts.size} classes, "
+            f"{counts.min()}-{counts.max()} images per class, {held} validation images")
 
 
 def write_manifest(manifest: pd.DataFrame, path: Path) -> str:

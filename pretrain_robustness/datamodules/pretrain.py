@@ -9,7 +9,7 @@ import pandas as pd
 from .base import ClassificationDataModule, IndexedImageDataset, PathImages
 from .interventions import Intervention, hold_out
 from .manifest import assign_labels, manifest_hash, summary
-from .sources import ImageNetTrain
+from .sources import ImageNetTrain, ImageNetVal
 from .transforms import imagenet_eval_transform, imagenet_train_transform
 
 
@@ -19,7 +19,9 @@ class PretrainDataModule(ClassificationDataModule):
     Args:
         source: where the images come from (a table of path, source_class, class_name).
         interventions: applied in order, each a pure seeded table -> table function.
-        val_per_class: images per label held out (seeded) to monitor pre-training accuracy.
+        val_source: validation images (e.g. ILSVRC-2012 val); those of the trained classes are
+            scored, labelled as their class is in training. Leaves the training set untouched.
+        val_per_class: without ``val_source``: images per label held out of training (seeded).
         image_size: crop size (torchvision recipe: 224).
         min_crop_area: smallest random crop, as a fraction of the image (torchvision recipe: 0.08).
         batch_size: per-device batch (torchvision recipe: 32 on each of 8 GPUs = 256).
@@ -31,6 +33,7 @@ class PretrainDataModule(ClassificationDataModule):
         self,
         source: ImageNetTrain,
         interventions: list[Intervention] | None = None,
+        val_source: ImageNetVal | None = None,
         val_per_class: int = 10,
         image_size: int = 224,
         min_crop_area: float = 0.08,
@@ -41,7 +44,7 @@ class PretrainDataModule(ClassificationDataModule):
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area = image_size, min_crop_area
-        self.manifest = self._build_manifest(source, interventions or [], val_per_class, seed)
+        self.manifest = self._build_manifest(source, interventions or [], val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
         self.num_classes = len(self.class_names)
@@ -49,7 +52,7 @@ class PretrainDataModule(ClassificationDataModule):
         print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]})")
 
     @staticmethod
-    def _build_manifest(source, interventions, val_per_class: int, seed: int) -> pd.DataFrame:
+    def _build_manifest(source, interventions, val_source, val_per_class: int, seed: int) -> pd.DataFrame:
         table = source.table()
         for intervention in interventions:
             table = intervention(table)
@@ -57,6 +60,11 @@ class PretrainDataModule(ClassificationDataModule):
             # fine labels are keyed by wnid: ILSVRC-2012 has duplicate names (two "crane"s, two "maillot"s)
             table = table.assign(label_name=table["source_class"])
         table = assign_labels(table)
+        if val_source is not None:
+            if val_per_class:
+                raise ValueError("give either val_source or val_per_class > 0, not both")
+            return pd.concat([table.assign(split="train"), _validation_rows(val_source.table(), table)],
+                             ignore_index=True)
         return hold_out(table, val_per_class, seed) if val_per_class else table.assign(split="train")
 
     def examples(self, split: str) -> pd.DataFrame:
@@ -72,3 +80,12 @@ class PretrainDataModule(ClassificationDataModule):
         else:
             transform = imagenet_eval_transform(self.image_size)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
+
+
+def _validation_rows(val: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
+    """The validation images of the trained classes, with the label each class has in training."""
+    labels = train.drop_duplicates("source_class").set_index("source_class")[["label", "label_name"]]
+    val = val[val["source_class"].isin(labels.index)]
+    if val.empty:
+        raise ValueError("the validation source holds no image of any training class")
+    return val.join(labels, on="source_class").assign(split="val")

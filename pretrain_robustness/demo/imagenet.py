@@ -40,3 +40,24 @@ def write_imagenet_train(root: Path, cfg: ImageNetDemoConfig = ImageNetDemoConfi
             image = to_uint8(_draw(shape, cfg.image_size, rng))
             Image.fromarray(image).save(folder / f"{wnid}_{n}.JPEG", format="JPEG", quality=90)
     return root
+
+
+def write_imagenet_val(root: Path, cfg: ImageNetDemoConfig = ImageNetDemoConfig(), per_class: int = 10,
+                       layout: str = "flat") -> Path:
+    """ILSVRC-2012 validation layout: flat ``val/ILSVRC2012_val_<8 digits>.JPEG`` with
+    ``LOC_val_solution.csv`` (``layout="flat"``), or ``val/<wnid>/`` folders (``"folders"``)."""
+    root, rows, n = Path(root), [], 0
+    for class_index, (wnid, shape) in enumerate(IMAGENET_DEMO_CLASSES):
+        rng = np.random.default_rng([cfg.seed, class_index, 1])
+        for _ in range(per_class):
+            n += 1
+            image_id = f"ILSVRC2012_val_{n:08d}"
+            folder = root / "val" / (wnid if layout == "folders" else "")
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(to_uint8(_draw(shape, cfg.image_size, rng))).save(folder / f"{image_id}.JPEG", quality=90)
+            rows.append((image_id, f"{wnid} 0 0 {cfg.image_size - 1} {cfg.image_size - 1}"))
+    if layout == "flat":
+        import pandas as pd
+
+        pd.DataFrame(rows, columns=["ImageId", "PredictionString"]).to_csv(root / "LOC_val_solution.csv", index=False)
+    return root

@@ -37,3 +37,31 @@ class ImageNetTrain:
         table = pd.DataFrame(rows, columns=["path", "source_class"])
         names = {wnid: class_name(wnid) for wnid in table["source_class"].unique()}
         return table.assign(class_name=table["source_class"].map(names))
+
+
+class ImageNetVal:
+    """ILSVRC-2012 validation images (50 per class) as a table like :class:`ImageNetTrain`'s.
+
+    Reads either layout in use: ``val/<wnid>/*.JPEG`` (torchvision's, after valprep.sh), or the
+    flat ``val/ILSVRC2012_val_*.JPEG`` with ``LOC_val_solution.csv`` (the Kaggle release), whose
+    ``PredictionString`` starts with the image's wnid.
+    """
+
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def table(self) -> pd.DataFrame:
+        val = self.root / "val"
+        folders = [f for f in sorted(val.iterdir()) if f.is_dir() and WNID.match(f.name)] if val.is_dir() else []
+        if folders:
+            rows = [(str(p), f.name) for f in folders for p in sorted(f.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        elif (self.root / "LOC_val_solution.csv").is_file() and val.is_dir():
+            solution = pd.read_csv(self.root / "LOC_val_solution.csv")
+            wnids = solution["PredictionString"].str.split().str[0]
+            rows = [(str(val / f"{image_id}.JPEG"), wnid) for image_id, wnid in zip(solution["ImageId"], wnids)]
+        else:
+            raise FileNotFoundError(
+                f"ImageNet validation images not found under {self.root}: expected val/<wnid>/*.JPEG, "
+                "or val/ILSVRC2012_val_*.JPEG with LOC_val_solution.csv")
+        table = pd.DataFrame(rows, columns=["path", "source_class"])
+        return table.assign(class_name=table["source_class"].map(class_name))
