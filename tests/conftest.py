@@ -27,6 +27,9 @@ def tiny_data(tmp_path_factory) -> Path:
     write_imagenet_train(root / "imagenet", TINY_IMAGENET)
     write_imagenet_val(root / "imagenet", TINY_IMAGENET, per_class=3)
     _write_wide_copy(root / "imagenet", root / "imagenet_wide")
+    from .fake_sources import write_inaturalist_2017
+
+    write_inaturalist_2017(root / "inaturalist")
     return root
 
 

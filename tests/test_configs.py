@@ -40,6 +40,16 @@ for _path in sorted((CONFIGS / "pretrain").glob("imagenet_*.yaml")):
             ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", f"pretrain/{_path.name}"],
             [*PRETRAIN_TINY, "--data.init_args.source.init_args.root", "{data}/imagenet_wide",
              "--data.init_args.val_source.init_args.root", "{data}/imagenet_wide", "--model.architecture", "resnet18"])
+INAT_TINY = ["--data.init_args.source.init_args.root", "{data}/inaturalist",
+             "--data.init_args.source.init_args.annotations", "{data}/inaturalist/train2017.json",
+             "--data.init_args.val_source.init_args.root", "{data}/inaturalist",
+             "--data.init_args.val_source.init_args.annotations", "{data}/inaturalist/val2017.json",
+             "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4", "--data.init_args.num_workers", "0",
+             "--model.architecture", "resnet18"]
+EXPERIMENTS["pretrain-inat2017-full"] = (["recipes/pretrain_torchvision.yaml", "pretrain/inat2017_full.yaml"], INAT_TINY)
+EXPERIMENTS["pretrain-inat2017-superclasses"] = (
+    ["recipes/pretrain_torchvision.yaml", "pretrain/inat2017_full.yaml", "pretrain/inat2017_superclasses.yaml"],
+    INAT_TINY)
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 

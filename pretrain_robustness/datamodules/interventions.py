@@ -191,3 +191,41 @@ class BreedsDiversity(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         return breeds_diversity(table, self.subclasses, self.images, self.seed)
+
+
+def most_frequent_classes(table: pd.DataFrame, classes: int) -> pd.DataFrame:
+    """Keep the ``classes`` classes with the most images (ties broken by name); iNaturalist's
+    class-balanced subsets start from its 1,000 most frequent species (section 4.1)."""
+    counts = table.groupby("source_class").size().reset_index(name="n")
+    if classes > len(counts):
+        raise ValueError(f"asked for the {classes} most frequent classes, but the source has {len(counts)}")
+    keep = counts.sort_values(["n", "source_class"], ascending=[False, True]).head(classes)["source_class"]
+    return select_classes(table, sorted(keep))
+
+
+def relabel(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Train on the values of ``column`` (e.g. iNaturalist 2017 ``supercategory``: 13 classes; a
+    2021 rank such as ``phylum``) instead of the finest class."""
+    if column not in table:
+        raise ValueError(f"the source has no column {column!r}; it has {sorted(table.columns)}")
+    return table.assign(label_name=table[column].astype(str))
+
+
+class MostFrequentClasses(Intervention):
+    """YAML handle for :func:`most_frequent_classes`."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return most_frequent_classes(table, self.classes)
+
+
+class Relabel(Intervention):
+    """YAML handle for :func:`relabel`."""
+
+    def __init__(self, column: str):
+        self.column = column
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return relabel(table, self.column)

@@ -9,7 +9,7 @@ import pandas as pd
 from .base import ClassificationDataModule, IndexedImageDataset, PathImages
 from .interventions import Intervention, hold_out
 from .manifest import assign_labels, manifest_hash, summary
-from .sources import ImageNetTrain, ImageNetVal
+from .sources import TableSource
 from .transforms import imagenet_eval_transform, imagenet_train_transform
 
 
@@ -31,9 +31,9 @@ class PretrainDataModule(ClassificationDataModule):
 
     def __init__(
         self,
-        source: ImageNetTrain,
+        source: TableSource,
         interventions: list[Intervention] | None = None,
-        val_source: ImageNetVal | None = None,
+        val_source: TableSource | None = None,
         val_per_class: int = 10,
         image_size: int = 224,
         min_crop_area: float = 0.08,

@@ -1,5 +1,10 @@
 """Data sources: each describes one dataset's on-disk layout as a table of images."""
 
+from .base import TableSource
+from .domainnet import DomainNet
+from .image_folder import ImageFolderSource
 from .imagenet import ImageNetTrain, ImageNetVal
+from .inaturalist import INaturalist2017, INaturalist2021
 
-__all__ = ["ImageNetTrain", "ImageNetVal"]
+__all__ = ["DomainNet", "INaturalist2017", "INaturalist2021", "ImageFolderSource", "ImageNetTrain", "ImageNetVal",
+           "TableSource"]

@@ -9,11 +9,12 @@ import pandas as pd
 
 from ...wordnet import class_name
 
+from .base import IMAGE_SUFFIXES, TableSource
+
 WNID = re.compile(r"^n\d{8}$")
-IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
-class ImageNetTrain:
+class ImageNetTrain(TableSource):
     """Table of ``root/train/<wnid>/<file>``: columns path, source_class (wnid), class_name.
 
     Real ImageNet holds a few CMYK JPEGs and a PNG named ``.JPEG``; the loader decodes by
@@ -39,7 +40,7 @@ class ImageNetTrain:
         return table.assign(class_name=table["source_class"].map(names))
 
 
-class ImageNetVal:
+class ImageNetVal(TableSource):
     """ILSVRC-2012 validation images (50 per class) as a table like :class:`ImageNetTrain`'s.
 
     Reads either layout in use: ``val/<wnid>/*.JPEG`` (torchvision's, after valprep.sh), or the

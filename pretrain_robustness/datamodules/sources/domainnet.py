@@ -1,0 +1,40 @@
+"""DomainNet: ``root/<domain>/<class>/<image>`` for the six domains, with the official split
+files ``root/<domain>_<train|test>.txt`` (lines ``<domain>/<class>/<file> <label>``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .base import TableSource, images_in, nonempty, require_dir
+
+DOMAINS = ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
+
+
+class DomainNet(TableSource):
+    """Columns: path, source_class (class folder), class_name, domain."""
+
+    def __init__(self, root: str, domains: list[str] | None = None, split: str | None = "train"):
+        self.root, self.domains, self.split = Path(root), list(domains or DOMAINS), split
+        unknown = sorted(set(self.domains) - set(DOMAINS))
+        if unknown:
+            raise ValueError(f"unknown DomainNet domains {unknown}; expected some of {DOMAINS}")
+        if split not in ("train", "test", None):
+            raise ValueError(f"split must be train, test or None (every image), got {split!r}")
+
+    def table(self) -> pd.DataFrame:
+        return pd.concat([self._domain(d) for d in self.domains], ignore_index=True)
+
+    def _domain(self, domain: str) -> pd.DataFrame:
+        folder = require_dir(self.root / domain, f"DomainNet domain {domain!r}", "<domain>/<class>/<image>")
+        if self.split is None:
+            rows = [(str(p), c.name, c.name, domain) for c in sorted(folder.iterdir()) if c.is_dir()
+                    for p in images_in(c)]
+        else:
+            listing = self.root / f"{domain}_{self.split}.txt"
+            if not listing.is_file():
+                raise FileNotFoundError(f"DomainNet split file not found: {listing}")
+            relative = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+            rows = [(str(self.root / r), Path(r).parts[1], Path(r).parts[1], domain) for r in relative]
+        return nonempty(rows, ["path", "source_class", "class_name", "domain"], folder)

@@ -1,0 +1,19 @@
+"""Any image folder with one sub-folder per class (e.g. generated data): root/<class>/<image>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .base import TableSource, images_in, nonempty, require_dir
+
+
+class ImageFolderSource(TableSource):
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def table(self) -> pd.DataFrame:
+        root = require_dir(self.root, "image folder", "one sub-folder of images per class")
+        rows = [(str(p), d.name, d.name) for d in sorted(root.iterdir()) if d.is_dir() for p in images_in(d)]
+        return nonempty(rows, ["path", "source_class", "class_name"], root)
