@@ -33,6 +33,9 @@ FULL_SCALE = {"imagenet_5k.yaml": (5000, 1000), "imagenet_25k.yaml": (25000, 100
               "imagenet_60k_400classes.yaml": (60000, 400), "imagenet_300k_250classes.yaml": (300000, 250),
               "imagenet_300k_1000classes.yaml": (300000, 1000), "imagenet_breeds_4of12.yaml": (80000, 16),
               "imagenet_breeds_8of12.yaml": (80000, 16), "imagenet_breeds_12of12.yaml": (80000, 16)}
+# ImageNet-X-k of the second paper: k random classes of ImageNet-X, every image of each (1,300 here)
+FULL_SCALE.update({f"imagenet_{x}_{k}.yaml": (1300 * k, k) for x in ("A", "NA", "R") for k in (50, 100, 200, 398)
+                   if (x, k) != ("A", 398)})
 # every other ImageNet intervention config composes on top of imagenet_full.yaml and runs on the miniature
 for _path in sorted((CONFIGS / "pretrain").glob("imagenet_*.yaml")):
     if _path.name != "imagenet_full.yaml" and _path.name not in FULL_SCALE:
@@ -103,5 +106,10 @@ def test_full_scale_config_manifest(config, tmp_path):
     images, classes = FULL_SCALE[config]
     assert len(train) == images and train["label"].nunique() == classes
     assert train.groupby("label").size().nunique() == 1  # every label gets the same number of images
+    if config.startswith(("imagenet_A_", "imagenet_NA_")):
+        from pretrain_robustness.hierarchy import is_animal
+
+        animal = {is_animal(w) for w in train["source_class"].unique()}
+        assert animal == {config.startswith("imagenet_A_")}
     val = manifest[manifest["split"] == "val"]
     assert set(val["source_class"]) == set(train["source_class"]) and len(val) == 50 * train["source_class"].nunique()
