@@ -2,7 +2,7 @@
 
 from lightning.pytorch import Callback
 
-from pretrain_robustness.datamodules.sources import ImageNetTrain, ImageNetVal
+from pretrain_robustness.datamodules.sources import ImageNetTrain, ImageNetVal, INaturalist2017
 
 
 class InterruptAfterEpoch(Callback):
@@ -51,3 +51,30 @@ class FullScaleImageNetVal(ImageNetVal):
         classes = [c for c in load().classes for _ in range(50)]
         return pd.DataFrame({"path": [f"{self.root}/val/{c}/{i}.JPEG" for i, c in enumerate(classes)],
                              "source_class": classes, "class_name": classes})
+
+
+INAT2017_SUPERCATEGORIES = ["Plantae", "Insecta", "Aves", "Reptilia", "Mammalia", "Fungi", "Amphibia", "Mollusca",
+                            "Animalia", "Arachnida", "Actinopterygii", "Chromista", "Protozoa"]
+
+
+def _inat_rows(root, per_species):
+    import pandas as pd
+
+    species = [f"species {i:04d}" for i in range(5089)]
+    superc = [INAT2017_SUPERCATEGORIES[i % 13] for i in range(5089)]
+    counts = [per_species(i) for i in range(5089)]
+    rows = [(f"{root}/2017/{s}/{n}/{k}.jpg", n, n, s) for n, s, c in zip(species, superc, counts) for k in range(c)]
+    return pd.DataFrame(rows, columns=["path", "source_class", "class_name", "supercategory"])
+
+
+class FullScaleINaturalist2017(INaturalist2017):
+    """iNaturalist 2017's train set as a table only: 5,089 species, long-tailed (the 1,000 most
+    frequent have >= 151 images, the rest 20), 13 supercategories. Files never opened."""
+
+    def table(self):
+        return _inat_rows(self.root, lambda i: 150 + 1000 // (i + 1) + 1 if i < 1000 else 20)
+
+
+class FullScaleINaturalist2017Val(INaturalist2017):
+    def table(self):
+        return _inat_rows(self.root, lambda i: 4)

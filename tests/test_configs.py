@@ -36,6 +36,9 @@ FULL_SCALE = {"imagenet_5k.yaml": (5000, 1000), "imagenet_25k.yaml": (25000, 100
 # ImageNet-X-k of the second paper: k random classes of ImageNet-X, every image of each (1,300 here)
 FULL_SCALE.update({f"imagenet_{x}_{k}.yaml": (1300 * k, k) for x in ("A", "NA", "R") for k in (50, 100, 200, 398)
                    if (x, k) != ("A", 398)})
+# iNaturalist 2017 configs that need its real size (on a long-tailed 5,089-species table)
+FULL_SCALE_INAT = {**{f"inat2017_{n}k.yaml": (n * 1000, 1000) for n in (5, 25, 50, 100, 150)},
+                   **{f"inat2017_diversity_{p}pct.yaml": (80000, 7) for p in (25, 50, 100)}}
 # every other ImageNet intervention config composes on top of imagenet_full.yaml and runs on the miniature
 for _path in sorted((CONFIGS / "pretrain").glob("imagenet_*.yaml")):
     if _path.name != "imagenet_full.yaml" and _path.name not in FULL_SCALE:
@@ -63,7 +66,8 @@ def _args(name: str, data: Path, runs: Path) -> list[str]:
 
 
 def test_every_config_is_covered():
-    covered = {f for files, _ in EXPERIMENTS.values() for f in files} | {f"pretrain/{f}" for f in FULL_SCALE}
+    covered = ({f for files, _ in EXPERIMENTS.values() for f in files}
+               | {f"pretrain/{f}" for f in [*FULL_SCALE, *FULL_SCALE_INAT]})
     on_disk = {str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob("*.yaml") if p.parent.name != "studies"}
     assert on_disk == covered, "add new configs to EXPERIMENTS (and so to the smoke runs)"
 
@@ -90,26 +94,35 @@ def test_study_configs_plan(study, tmp_path, capsys):
     assert "fine-tune" in out and "pretrain-robustness fit" in out
 
 
-@pytest.mark.parametrize("config", sorted(FULL_SCALE))
-def test_full_scale_config_manifest(config, tmp_path):
-    """The config's manifest on a table the size of ImageNet-1k, through the real CLI path."""
+FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
+    "imagenet_full.yaml": ("FullScaleImageNetTrain", "FullScaleImageNetVal"),
+    "inat2017_full.yaml": ("FullScaleINaturalist2017", "FullScaleINaturalist2017Val"),
+}
+FULL_SCALE_CASES = ([("imagenet_full.yaml", c, *FULL_SCALE[c]) for c in sorted(FULL_SCALE)]
+                    + [("inat2017_full.yaml", c, *FULL_SCALE_INAT[c]) for c in sorted(FULL_SCALE_INAT)])
+
+
+@pytest.mark.parametrize("base,config,images,classes", FULL_SCALE_CASES, ids=[c[1] for c in FULL_SCALE_CASES])
+def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
+    """The config's manifest on a table the size of the real dataset, through the real CLI path."""
     import pandas as pd
 
+    train_source, val_source = FAKE_SOURCES[base]
     output = tmp_path / "manifest.csv"
     main(["manifest", "--config", str(CONFIGS / "recipes/pretrain_torchvision.yaml"),
-          "--config", str(CONFIGS / "pretrain/imagenet_full.yaml"), "--config", str(CONFIGS / "pretrain" / config),
-          "--data.init_args.source.class_path", "tests.helpers.FullScaleImageNetTrain",
-          "--data.init_args.val_source.class_path", "tests.helpers.FullScaleImageNetVal",
+          "--config", str(CONFIGS / "pretrain" / base), "--config", str(CONFIGS / "pretrain" / config),
+          "--data.init_args.source.class_path", f"tests.helpers.{train_source}",
+          "--data.init_args.val_source.class_path", f"tests.helpers.{val_source}",
           "--model.architecture", "resnet18", "--output", str(output)])
     manifest = pd.read_csv(output)
-    train = manifest[manifest["split"] == "train"]
-    images, classes = FULL_SCALE[config]
+    train, val = manifest[manifest["split"] == "train"], manifest[manifest["split"] == "val"]
     assert len(train) == images and train["label"].nunique() == classes
-    assert train.groupby("label").size().nunique() == 1  # every label gets the same number of images
+    sizes = train.groupby("label").size()
+    assert sizes.max() - sizes.min() <= 1  # labels balanced (to one image where the budget does not divide)
+    assert set(val["source_class"]) <= set(train["source_class"]) and len(val) > 0
     if config.startswith(("imagenet_A_", "imagenet_NA_")):
         from pretrain_robustness.hierarchy import is_animal
 
-        animal = {is_animal(w) for w in train["source_class"].unique()}
-        assert animal == {config.startswith("imagenet_A_")}
-    val = manifest[manifest["split"] == "val"]
-    assert set(val["source_class"]) == set(train["source_class"]) and len(val) == 50 * train["source_class"].nunique()
+        assert {is_animal(w) for w in train["source_class"].unique()} == {config.startswith("imagenet_A_")}
+    if base == "imagenet_full.yaml":
+        assert len(val) == 50 * train["source_class"].nunique()  # all ImageNet val images of the trained classes

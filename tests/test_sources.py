@@ -62,3 +62,18 @@ def test_pretraining_on_inaturalist_supercategories(tmp_path):
     assert data.dataset("train")[0][0].shape == (3, 8, 8)
     with pytest.raises(ValueError, match="kingdom"):
         Relabel("kingdom")(INaturalist2017(str(tmp_path)).table())
+
+
+def test_superclass_diversity_nests_and_keeps_shares(tmp_path):
+    from pretrain_robustness.datamodules.interventions import superclass_diversity
+
+    write_inaturalist_2017(tmp_path)
+    table = INaturalist2017(str(tmp_path)).table()
+    half = superclass_diversity(table, "supercategory", ["Plantae", "Aves"], 0.5, 11, seed=0)
+    full = superclass_diversity(table, "supercategory", ["Plantae", "Aves"], 1.0, 11, seed=0)
+    assert half.groupby("label_name").size().to_dict() == {"Plantae": 6, "Aves": 5}  # 11 split evenly
+    plantae_half = set(half.loc[half["label_name"] == "Plantae", "source_class"])
+    assert len(plantae_half) == 1 and plantae_half <= set(table.loc[table["supercategory"] == "Plantae", "source_class"])
+    assert len(half) == len(full) == 11
+    with pytest.raises(ValueError, match="Fungi"):
+        superclass_diversity(table, "supercategory", ["Fungi"], 0.5, 10, seed=0)

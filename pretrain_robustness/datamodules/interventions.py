@@ -229,3 +229,41 @@ class Relabel(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         return relabel(table, self.column)
+
+
+def even_split(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` counts that differ by at most one (larger ones first)."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def superclass_diversity(table: pd.DataFrame, column: str, superclasses: list[str], fraction: float,
+                         images: int, seed: int) -> pd.DataFrame:
+    """iNaturalist per-class diversity (Ramanujan et al. section 4.4.2, Appendix C.1): the given
+    superclasses are the labels; each keeps a random ``fraction`` of its species (nested across
+    fractions: a seeded permutation's first ones) and draws its share of ``images`` uniformly *with
+    replacement* from their images, as the paper does for iNaturalist."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction of subclasses must be in (0, 1], got {fraction}")
+    missing = sorted(set(superclasses) - set(table[column]))
+    if missing:
+        raise ValueError(f"superclasses not in column {column!r}: {missing}")
+    picks = []
+    for superclass, share in zip(superclasses, even_split(images, len(superclasses))):
+        members = table[table[column] == superclass]
+        species = sorted(members["source_class"].unique())
+        rng = np.random.default_rng([seed, zlib.crc32(superclass.encode())])
+        chosen = [species[i] for i in rng.permutation(len(species))[:max(1, round(fraction * len(species)))]]
+        pool = members[members["source_class"].isin(chosen)]
+        picks.append(pool.iloc[np.sort(rng.integers(0, len(pool), share))].assign(label_name=superclass))
+    return pd.concat(picks).reset_index(drop=True)
+
+
+class SuperclassDiversity(Intervention):
+    """YAML handle for :func:`superclass_diversity`."""
+
+    def __init__(self, column: str, superclasses: list[str], fraction: float, images: int = 80000, seed: int = 0):
+        self.column, self.superclasses, self.fraction = column, superclasses, fraction
+        self.images, self.seed = images, seed
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return superclass_diversity(table, self.column, self.superclasses, self.fraction, self.images, self.seed)
