@@ -9,7 +9,6 @@ ranks are gathered with their dataset indices and checked for duplicates.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -61,11 +60,6 @@ def gather_predictions(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "an eval loader is padding or repeating samples"
         )
     return columns
-
-
-def expected_shard_size(n: int, world_size: int, rank: int) -> int:
-    """How many of ``n`` examples :class:`UnpaddedDistributedSampler` gives ``rank``."""
-    return max(0, math.ceil((n - rank) / world_size))
 
 
 def to_numpy(tensors: list[torch.Tensor]) -> np.ndarray:
