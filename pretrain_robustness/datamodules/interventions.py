@@ -32,8 +32,9 @@ def sample_per_class(table: pd.DataFrame, counts: dict[str, int], seed: int) -> 
     return pd.concat(picks).reset_index(drop=True)
 
 
-def _per_class_sample(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
-    return sample_per_class(table, {c: per_class for c in table["source_class"].unique()}, seed)
+def even_split(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` counts that differ by at most one (larger ones first)."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def class_balanced_subset(table: pd.DataFrame, images: int, seed: int) -> pd.DataFrame:
@@ -45,7 +46,8 @@ def class_balanced_subset(table: pd.DataFrame, images: int, seed: int) -> pd.Dat
     n_classes = table["source_class"].nunique()
     if images % n_classes:
         raise ValueError(f"{images} images cannot be split evenly over {n_classes} classes")
-    return _per_class_sample(table, images // n_classes, seed)
+    per_class = images // n_classes
+    return sample_per_class(table, {c: per_class for c in table["source_class"].unique()}, seed)
 
 
 def select_classes(table: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
@@ -104,7 +106,7 @@ def coarsen_labels(table: pd.DataFrame, depth: int, variant: str = "min_depth") 
     unknown = sorted(set(table["source_class"]) - mapping.keys())
     if unknown:
         raise ValueError(f"not ILSVRC-2012 classes, so not in the WordNet hierarchy: {unknown[:5]}")
-    return table.assign(label_name=table["source_class"].map(lambda w: h.synset[mapping[w]]))
+    return table.assign(label_name=table["source_class"].map({w: h.synset[s] for w, s in mapping.items()}))
 
 
 def semantic_subset(table: pd.DataFrame, group: str) -> pd.DataFrame:
@@ -115,8 +117,8 @@ def semantic_subset(table: pd.DataFrame, group: str) -> pd.DataFrame:
     if group not in ("animal", "object"):
         raise ValueError(f"unknown semantic group {group!r}; expected 'animal' or 'object'")
     h = load()
-    animal = table["source_class"].map(lambda w: is_animal(w, h))
-    return table[animal == (group == "animal")].reset_index(drop=True)
+    animals = {w for w in table["source_class"].unique() if is_animal(w, h)}  # once per class, not per image
+    return table[table["source_class"].isin(animals) == (group == "animal")].reset_index(drop=True)
 
 
 def random_classes(table: pd.DataFrame, classes: int, seed: int) -> pd.DataFrame:
@@ -161,24 +163,22 @@ class RandomClasses(Intervention):
 def breeds_diversity(table: pd.DataFrame, subclasses: int, images: int, seed: int) -> pd.DataFrame:
     """Per-class image diversity (Ramanujan et al. section 4.4.2, Table 3): the 16 BREEDS
     superclasses are the labels; each draws its images from ``subclasses`` of its 12 subclasses
-    (4, 8, 12: diversity ratio p = 1/3, 2/3, 1). Subclasses are a seeded permutation's first k, so they are nested across ratios
-    (Appendix C.1); every superclass gets ``images / 16`` images, split as evenly as possible
-    over its subclasses, so the total does not change with the ratio.
+    (4, 8, 12: diversity ratio p = 1/3, 2/3, 1). Subclasses are a seeded permutation's first
+    ones, so they are nested across ratios (Appendix C.1); every superclass gets ``images / 16``
+    images, split as evenly as possible over its subclasses, so the total does not change.
     """
     from ..breeds import breeds_wnids
 
-    k = subclasses
-    if not 1 <= k <= 12:
-        raise ValueError(f"subclasses per superclass must be 1..12 (BREEDS Table 3 lists 12), got {k}")
+    if not 1 <= subclasses <= 12:
+        raise ValueError(f"subclasses per superclass must be 1..12 (BREEDS Table 3 lists 12), got {subclasses}")
     table_3 = breeds_wnids()
     if images % len(table_3):
         raise ValueError(f"{images} images cannot be split evenly over {len(table_3)} superclasses")
     per_superclass, counts, label = images // len(table_3), {}, {}
     for index, (superclass, wnids) in enumerate(table_3.items()):
-        chosen = [wnids[i] for i in np.random.default_rng([seed, index]).permutation(12)[:k]]
-        for j, wnid in enumerate(chosen):
-            counts[wnid] = per_superclass // k + (1 if j < per_superclass % k else 0)
-            label[wnid] = superclass
+        chosen = [wnids[i] for i in np.random.default_rng([seed, index]).permutation(12)[:subclasses]]
+        for wnid, n in zip(chosen, even_split(per_superclass, subclasses)):
+            counts[wnid], label[wnid] = n, superclass
     subset = sample_per_class(table, counts, seed)
     return subset.assign(label_name=subset["source_class"].map(label))
 
@@ -229,11 +229,6 @@ class Relabel(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         return relabel(table, self.column)
-
-
-def even_split(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` counts that differ by at most one (larger ones first)."""
-    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def superclass_diversity(table: pd.DataFrame, column: str, superclasses: list[str], fraction: float,

@@ -8,10 +8,21 @@ from pathlib import Path
 import pandas as pd
 
 from ...wordnet import class_name
-
-from .base import IMAGE_SUFFIXES, TableSource
+from .base import TableSource, images_in, nonempty, require_dir
 
 WNID = re.compile(r"^n\d{8}$")
+
+
+def _wnid_folder_rows(folder: Path) -> list[tuple[str, str]]:
+    """``(path, wnid)`` of every image in ``folder/<wnid>/``."""
+    return [(str(p), d.name) for d in sorted(folder.iterdir()) if d.is_dir() and WNID.match(d.name)
+            for p in images_in(d)]
+
+
+def _with_class_names(rows: list[tuple[str, str]], where: Path) -> pd.DataFrame:
+    table = nonempty(rows, ["path", "source_class"], where)
+    names = {wnid: class_name(wnid) for wnid in table["source_class"].unique()}
+    return table.assign(class_name=table["source_class"].map(names))
 
 
 class ImageNetTrain(TableSource):
@@ -25,19 +36,9 @@ class ImageNetTrain(TableSource):
         self.root = Path(root)
 
     def table(self) -> pd.DataFrame:
-        train = self.root / "train"
-        if not train.is_dir():
-            raise FileNotFoundError(
-                f"ImageNet train folder not found: expected {train}/<wnid>/<image>.JPEG "
-                f"(the ILSVRC-2012 train layout) under root={self.root}")
-        rows = [(str(path), folder.name)
-                for folder in sorted(train.iterdir()) if folder.is_dir() and WNID.match(folder.name)
-                for path in sorted(folder.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES]
-        if not rows:
-            raise FileNotFoundError(f"no images found under {train}/<wnid>/ (folders must be named like n01440764)")
-        table = pd.DataFrame(rows, columns=["path", "source_class"])
-        names = {wnid: class_name(wnid) for wnid in table["source_class"].unique()}
-        return table.assign(class_name=table["source_class"].map(names))
+        train = require_dir(self.root / "train", "ImageNet train folder",
+                            "the ILSVRC-2012 train layout: train/<wnid>/<image>.JPEG, folders named like n01440764")
+        return _with_class_names(_wnid_folder_rows(train), train)
 
 
 class ImageNetVal(TableSource):
@@ -53,16 +54,13 @@ class ImageNetVal(TableSource):
 
     def table(self) -> pd.DataFrame:
         val = self.root / "val"
-        folders = [f for f in sorted(val.iterdir()) if f.is_dir() and WNID.match(f.name)] if val.is_dir() else []
-        if folders:
-            rows = [(str(p), f.name) for f in folders for p in sorted(f.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
-        elif (self.root / "LOC_val_solution.csv").is_file() and val.is_dir():
+        rows = _wnid_folder_rows(val) if val.is_dir() else []
+        if not rows and (self.root / "LOC_val_solution.csv").is_file() and val.is_dir():
             solution = pd.read_csv(self.root / "LOC_val_solution.csv")
             wnids = solution["PredictionString"].str.split().str[0]
             rows = [(str(val / f"{image_id}.JPEG"), wnid) for image_id, wnid in zip(solution["ImageId"], wnids)]
-        else:
+        if not rows:
             raise FileNotFoundError(
                 f"ImageNet validation images not found under {self.root}: expected val/<wnid>/*.JPEG, "
                 "or val/ILSVRC2012_val_*.JPEG with LOC_val_solution.csv")
-        table = pd.DataFrame(rows, columns=["path", "source_class"])
-        return table.assign(class_name=table["source_class"].map(class_name))
+        return _with_class_names(rows, val)
