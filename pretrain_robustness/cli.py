@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from .callbacks import ResultsStore, SaveRunConfig
 from .datamodules import ClassificationDataModule
 from .lightning_modules import ImageClassifier
 from .lightning_modules.recipes import overrides, recipe_for, used_hyperparameters
-from .runs import RunSpec, base_record, pretrain_run_of, run_dir, run_name
+from .runs import RunSpec, base_record, inherited_params, pretrain_run_of, run_dir, run_name
 from .wandb_setup import make_logger
 
 
@@ -39,6 +40,12 @@ class ProjectCLI(LightningCLI):
         config.trainer.default_root_dir = str(self.run_dir)
         self.save_config_kwargs["run_dir"] = str(self.run_dir)
 
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as error:
+            raise _unwrapped(error) from error
+
     def _record(self) -> dict:
         config = self._config()
         spec, model = self.run_spec, self.model
@@ -49,6 +56,8 @@ class ProjectCLI(LightningCLI):
                       overrides=overrides(recipe, used), init_checkpoint=model.init_record,
                       pretrain_run=pretrain_run_of(config.model.init_checkpoint),
                       data=config.data.class_path, num_classes=self.datamodule.num_classes)
+        # a fine-tuning run inherits its pre-training condition's parameters (its own win)
+        record["params"] = {**inherited_params(record["pretrain_run"]), **record["params"]}
         return record
 
     def _logger(self):
@@ -75,6 +84,16 @@ class ProjectCLI(LightningCLI):
         ]
         trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": self._logger(), **kwargs}
         return self._instantiate_trainer(trainer_config, callbacks)
+
+
+def _unwrapped(error: ValueError) -> ValueError:
+    """jsonargparse reports a datamodule that refused its arguments as "does not validate against
+    any of the Union subtypes" with the real reason buried in a list; bring that reason to the top."""
+    text = str(error)
+    if "Does not validate against any of the Union subtypes" not in text:
+        return error
+    reasons = [r for r in re.findall(r"^\s+- (.+)$", text, re.M) if not r.startswith("Expected a <class 'NoneType'>")]
+    return ValueError("; ".join(reasons)) if reasons else error
 
 
 def main(args: list[str] | None = None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,9 @@ class RunSpec:
         name: run name; default ``<architecture>-seed<seed>``.
         overwrite: train again into a folder that holds a finished run.
         wandb_project: W&B project name.
+        params: the condition's parameters, e.g. ``{family: A, classes: 50}`` or ``{images: 25000}``;
+            recorded with the run so that the analysis can plot against them (a fine-tuning run
+            inherits those of the pre-training run it starts from).
     """
 
     study: str = "default"
@@ -32,6 +36,7 @@ class RunSpec:
     name: str | None = None
     overwrite: bool = False
     wandb_project: str = "pretrain-robustness"
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def run_name(spec: RunSpec, architecture: str, seed: int | None) -> str:
@@ -63,5 +68,14 @@ def base_record(spec: RunSpec, architecture: str, seed: int | None) -> dict[str,
     return {
         "study": spec.study, "condition": spec.condition, "kind": spec.kind,
         "architecture": architecture, "seed": seed, "name": run_name(spec, architecture, seed),
+        "params": dict(spec.params),
         "command": sys.argv, "package_version": __version__, "git_commit": git_commit(),
     }
+
+
+def inherited_params(pretrain_run: str | None) -> dict[str, Any]:
+    """The ``params`` recorded by the pre-training run a fine-tuning run starts from."""
+    if not pretrain_run:
+        return {}
+    record = json.loads((Path(pretrain_run) / "run.json").read_text())
+    return dict(record.get("params") or {})

@@ -27,9 +27,12 @@ def tiny_data(tmp_path_factory) -> Path:
     write_imagenet_train(root / "imagenet", TINY_IMAGENET)
     write_imagenet_val(root / "imagenet", TINY_IMAGENET, per_class=3)
     _write_wide_copy(root / "imagenet", root / "imagenet_wide")
-    from .fake_sources import write_inaturalist_2017
+    from .fake_sources import write_domainnet, write_inaturalist_2017, write_inaturalist_2021
 
     write_inaturalist_2017(root / "inaturalist")
+    write_inaturalist_2021(root / "inaturalist", "2021_train_mini", per_class=6)
+    write_inaturalist_2021(root / "inaturalist", "2021_valid", per_class=2)
+    write_domainnet(root / "domainnet", ("infograph", "sketch", "real"), per_class=9)
     return root
 
 

@@ -29,20 +29,21 @@ def write_inaturalist_2017(root: Path) -> Path:
     return root
 
 
-def write_inaturalist_2021(root: Path, version: str = "2021_train_mini") -> Path:
+def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_class: int = 3) -> Path:
     for index, name in enumerate(["Animalia_Chordata_Aves_Passeriformes_Turdidae_Turdus_migratorius",
                                   "Animalia_Arthropoda_Insecta_Hymenoptera_Apidae_Apis_mellifera",
                                   "Plantae_Tracheophyta_Pinopsida_Pinales_Pinaceae_Abies_concolor"]):
-        _images(root / version / f"{index:05d}_{name}", 3)
+        _images(root / version / f"{index:05d}_{name}", per_class)
     return root
 
 
-def write_domainnet(root: Path) -> Path:
-    for domain in ("clipart", "sketch"):
+def write_domainnet(root: Path, domains=("clipart", "sketch"), per_class: int = 3) -> Path:
+    """Every third image of a class is in ``<domain>_test.txt``, the rest in ``_train.txt``."""
+    for domain in domains:
         lines = {"train": [], "test": []}
         for label, cls in enumerate(("aircraft_carrier", "zebra")):
-            for i, path in enumerate(_images(root / domain / cls, 3, stem=f"{domain}_{label:03d}")):
-                lines["test" if i == 2 else "train"].append(f"{domain}/{cls}/{path.name} {label}")
+            for i, path in enumerate(_images(root / domain / cls, per_class, stem=f"{domain}_{label:03d}")):
+                lines["test" if i % 3 == 2 else "train"].append(f"{domain}/{cls}/{path.name} {label}")
         for split, rows in lines.items():
             (root / f"{domain}_{split}.txt").write_text("\n".join(rows) + "\n")
     return root

@@ -56,6 +56,21 @@ EXPERIMENTS["pretrain-inat2017-full"] = (["recipes/pretrain_torchvision.yaml", "
 EXPERIMENTS["pretrain-inat2017-superclasses"] = (
     ["recipes/pretrain_torchvision.yaml", "pretrain/inat2017_full.yaml", "pretrain/inat2017_superclasses.yaml"],
     INAT_TINY)
+INAT2021_TINY = ["--data.init_args.source.init_args.root", "{data}/inaturalist",
+                 "--data.init_args.val_source.init_args.root", "{data}/inaturalist",
+                 "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4",
+                 "--data.init_args.num_workers", "0", "--model.architecture", "resnet18"]
+EXPERIMENTS["pretrain-inat2021-mini-full"] = (["recipes/pretrain_torchvision.yaml", "pretrain/inat2021_mini_full.yaml"],
+                                              INAT2021_TINY)
+for _rank in ("kingdom", "phylum", "class", "order", "family", "genus", "animals"):
+    EXPERIMENTS[f"pretrain-inat2021-mini-{_rank}"] = (
+        ["recipes/pretrain_torchvision.yaml", "pretrain/inat2021_mini_full.yaml", f"pretrain/inat2021_mini_{_rank}.yaml"],
+        INAT2021_TINY)
+EXPERIMENTS["finetune-domainnet-infograph"] = (
+    ["recipes/finetune_wilds.yaml", "finetune/domainnet_infograph.yaml"],
+    ["--data.init_args.root", "{data}/domainnet", "--data.init_args.ood_domains", "[sketch, real]",
+     "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4", "--data.init_args.num_workers", "0",
+     "--model.architecture", "resnet18"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 

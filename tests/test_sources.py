@@ -77,3 +77,42 @@ def test_superclass_diversity_nests_and_keeps_shares(tmp_path):
     assert len(half) == len(full) == 11
     with pytest.raises(ValueError, match="Fungi"):
         superclass_diversity(table, "supercategory", ["Fungi"], 0.5, 10, seed=0)
+
+
+def test_inaturalist_2021_rank_labels_and_animal_subset(tmp_path):
+    from pretrain_robustness.datamodules.interventions import KeepValues
+
+    write_inaturalist_2021(tmp_path, "2021_train_mini", per_class=4)
+    write_inaturalist_2021(tmp_path, "2021_valid", per_class=2)
+    source, val = (INaturalist2021(str(tmp_path), v) for v in ("2021_train_mini", "2021_valid"))
+    kingdoms = PretrainDataModule(source, [Relabel("kingdom")], val_source=val, val_per_class=0, num_workers=0)
+    assert kingdoms.class_names == ["Animalia", "Plantae"]
+    val_rows = kingdoms.manifest[kingdoms.manifest["split"] == "val"]
+    assert len(val_rows) == 6 and (val_rows["label_name"] == val_rows["kingdom"]).all()  # val labelled by rank too
+    animals = PretrainDataModule(source, [KeepValues("kingdom", ["Animalia"])], val_source=val, val_per_class=0,
+                                 num_workers=0)
+    assert animals.num_classes == 2 and set(animals.manifest["kingdom"]) == {"Animalia"}
+    with pytest.raises(ValueError, match="Fungi"):
+        KeepValues("kingdom", ["Fungi"])(source.table())
+    with pytest.raises(ValueError, match="no column 'realm'"):
+        KeepValues("realm", ["Animalia"])(source.table())
+
+
+def test_domainnet_finetuning_splits(tmp_path):
+    from pretrain_robustness.datamodules import DomainNetDataModule
+
+    write_domainnet(tmp_path, ("infograph", "sketch", "real"), per_class=6)
+    data = DomainNetDataModule(str(tmp_path), "infograph", ["sketch", "real"], image_size=16, num_workers=0)
+    assert data.eval_split_names == ["id_test", "ood_sketch", "ood_real"]
+    assert data.class_names == ["aircraft_carrier", "zebra"]
+    assert len(data.examples("train")) == 8 and len(data.examples("id_test")) == 4
+    sketch = data.examples("ood_sketch")
+    assert (sketch["y"] == sketch["source_class"].map({"aircraft_carrier": 0, "zebra": 1})).all()
+    assert set(sketch["domain"]) == {"sketch"} and data.dataset("ood_sketch")[0][0].shape == (3, 16, 16)
+    with pytest.raises(ValueError, match="include the training domain"):
+        DomainNetDataModule(str(tmp_path), "sketch", ood_domains=["sketch"])
+    with pytest.raises(FileNotFoundError, match="clipart"):  # by default every other domain is OOD
+        DomainNetDataModule(str(tmp_path), "infograph")
+    next((tmp_path / "real" / "zebra").iterdir()).unlink()
+    with pytest.raises(FileNotFoundError, match="split 'ood_real'"):
+        DomainNetDataModule(str(tmp_path), "infograph", ood_domains=["real"])

@@ -26,6 +26,8 @@ from ..datamodules.manifest import summary, write_manifest
 RUN_RECORD, METRICS, MANIFEST, CONFIG = "run.json", "metrics.csv", "manifest.csv", "config.yaml"
 INTERRUPT_CHECKPOINT = "last-interrupted.ckpt"
 METRIC_COLUMNS = ["stage", "epoch", "global_step", "split", "f1_macro", "accuracy", "n"]
+# what a W&B run carries of its run.json (analysis/runs.py reads it back)
+WANDB_RECORD_FIELDS = ["study", "kind", "condition", "architecture", "seed", "params", "pretrain_run", "name"]
 
 
 def _now() -> str:
@@ -91,6 +93,10 @@ class ResultsStore(Callback):
             sha = write_manifest(manifest, self.run_dir / MANIFEST)
             record["manifest"] = {"file": MANIFEST, "sha256": sha, "summary": summary(manifest)}
         write_record(self.run_dir, record)
+        for logger in trainer.loggers:  # W&B readers find the run's identity without the results store
+            if isinstance(logger, WandbLogger):
+                logger.experiment.config.update({"record": {k: record.get(k) for k in WANDB_RECORD_FIELDS}},
+                                                allow_val_change=True)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch = 0

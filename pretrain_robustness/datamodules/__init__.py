@@ -1,7 +1,8 @@
 """Datamodules: a source and interventions give a manifest; a manifest gives a dataset."""
 
 from .base import ClassificationDataModule
+from .domainnet import DomainNetDataModule
 from .iwildcam import IWildCamDataModule
 from .pretrain import PretrainDataModule
 
-__all__ = ["ClassificationDataModule", "IWildCamDataModule", "PretrainDataModule"]
+__all__ = ["ClassificationDataModule", "DomainNetDataModule", "IWildCamDataModule", "PretrainDataModule"]

@@ -262,3 +262,24 @@ class SuperclassDiversity(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         return superclass_diversity(table, self.column, self.superclasses, self.fraction, self.images, self.seed)
+
+
+def keep_values(table: pd.DataFrame, column: str, values: list[str]) -> pd.DataFrame:
+    """Keep the rows whose ``column`` is one of ``values`` (e.g. iNaturalist 2021 ``kingdom``
+    Animalia: the 5,388 animal species of iNat-Mini, Kalibhat et al. section 3)."""
+    if column not in table:
+        raise ValueError(f"the source has no column {column!r}; it has {sorted(table.columns)}")
+    missing = sorted(set(values) - set(table[column].astype(str)))
+    if missing:
+        raise ValueError(f"values not in column {column!r}: {missing}")
+    return table[table[column].astype(str).isin(values)].reset_index(drop=True)
+
+
+class KeepValues(Intervention):
+    """YAML handle for :func:`keep_values`."""
+
+    def __init__(self, column: str, values: list[str]):
+        self.column, self.values = column, values
+
+    def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
+        return keep_values(table, self.column, self.values)

@@ -1,0 +1,68 @@
+"""Fine-tuning on one DomainNet domain, scored on another (Ramanujan et al. Appendix E)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .base import ClassificationDataModule, IndexedImageDataset, PathImages
+from .sources.domainnet import DOMAINS, DomainNet
+from .transforms import imagenet_eval_transform, imagenet_train_transform
+
+
+class DomainNetDataModule(ClassificationDataModule):
+    """Train on ``id_domain``'s official train split; evaluate ``id_test`` (its test split) and
+    ``ood_<domain>`` (each OOD domain's test split). Labels are the 345 class folders in name
+    order, which is the order of the labels in DomainNet's split files.
+
+    Args:
+        root: folder holding ``<domain>/`` and ``<domain>_<train|test>.txt``.
+        id_domain: the domain fine-tuned on (paper: infograph, the one pair where pre-training
+            and training from scratch give different trends, Figure 21).
+        ood_domains: the held-out domains scored as OOD (Figure 21: every other domain;
+            default). Pick one for a report with ``--ood_split ood_<domain>``.
+    """
+
+    def __init__(
+        self,
+        root: str = "data/domainnet",
+        id_domain: str = "infograph",
+        ood_domains: list[str] | None = None,
+        image_size: int = 224,
+        min_crop_area: float = 0.08,
+        batch_size: int = 64,
+        eval_batch_size: int | None = 256,
+        num_workers: int = 8,
+    ):
+        super().__init__(batch_size, eval_batch_size, num_workers)
+        ood_domains = list(ood_domains or [d for d in DOMAINS if d != id_domain])
+        if id_domain in ood_domains:
+            raise ValueError(f"the OOD domains {ood_domains} include the training domain {id_domain!r}")
+        self.image_size, self.min_crop_area = image_size, min_crop_area
+        self.tables = {"train": DomainNet(root, [id_domain], "train").table(),
+                       "id_test": DomainNet(root, [id_domain], "test").table(),
+                       **{f"ood_{d}": DomainNet(root, [d], "test").table() for d in ood_domains}}
+        self.eval_split_names = [s for s in self.tables if s != "train"]
+        self.class_names = sorted(set().union(*(t["source_class"] for t in self.tables.values())))
+        self.num_classes = len(self.class_names)
+        for split, table in self.tables.items():
+            missing = [p for p in table["path"] if not Path(p).is_file()]
+            if missing:
+                raise FileNotFoundError(f"{len(missing)} images of DomainNet split {split!r} are listed but "
+                                        f"missing, e.g. {missing[0]}")
+
+    def examples(self, split: str) -> pd.DataFrame:
+        if split not in self.tables:
+            raise ValueError(f"unknown DomainNet split {split!r}; expected one of {sorted(self.tables)}")
+        rows = self.tables[split]
+        label_of = {name: i for i, name in enumerate(self.class_names)}
+        return rows.assign(filename=rows["path"].map(lambda p: Path(p).name), y=rows["source_class"].map(label_of))
+
+    def dataset(self, split: str) -> IndexedImageDataset:
+        rows = self.examples(split)
+        if split == "train":
+            transform = imagenet_train_transform(self.image_size, self.min_crop_area)
+        else:
+            transform = imagenet_eval_transform(self.image_size)
+        return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
