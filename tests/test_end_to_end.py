@@ -4,6 +4,7 @@ import json
 import signal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -52,6 +53,10 @@ def test_report_and_trends(study):
     # residuals average to 0 on the probit axis, so the baseline's own ER (in F1 points) is near 0
     assert abs(trends.loc["scratch", "effective_robustness"]) < 5
     assert trends["effective_robustness"].notna().all()
+    assert trends.loc["scratch", "baseline"] and np.isfinite(trends.loc["imagenet-demo", "trend_er_low"])
+    comparisons = pd.read_csv(folder / "comparisons.csv")
+    assert len(comparisons) == 1 and "imagenet-demo" in comparisons["verdict"].iloc[0]
+    assert "| condition |" in (folder / "trends.md").read_text()
 
 
 def test_every_epoch_scored_on_every_split(study, tiny_data):

@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.analysis import transforms
+from pretrain_robustness.analysis.compare import summary_table
 from pretrain_robustness.analysis.trends import (
-    _ols, bootstrap_band, effective_robustness, fit_trend, summary_table)
+    bootstrap_band, effective_robustness, fit_trend, lstsq_lines, resample_indices, t_interval)
 
 
 @pytest.mark.parametrize("transform", ["probit", "logit", "linear"])
@@ -30,21 +31,61 @@ def test_known_line_is_recovered(transform):
     assert np.allclose(trend.predict(id_scores), ood)
 
 
-def test_bootstrap_matches_straightforward_loop():
-    rng = np.random.default_rng(1)
-    tx = rng.normal(size=25)
-    ty = 0.5 * tx + rng.normal(scale=0.2, size=25)
-    grid = np.linspace(tx.min(), tx.max(), 200)
-    low, high = bootstrap_band(tx, ty, grid, n_boot=1000, seed=7)
-    # the testbed's procedure, one resample at a time, with the same draws
-    idx = np.random.default_rng(7).integers(0, 25, size=(1000, 25))
+def _testbed_band(tx, ty, grid, n_boot, seed):
+    """Taori et al.'s testbed procedure written as it is there: one resample at a time."""
+    rng = np.random.RandomState(seed)
     lines = []
-    for rows in idx:
-        design = np.stack([np.ones(25), tx[rows]], axis=1)
-        (b0, b1), *_ = np.linalg.lstsq(design, ty[rows], rcond=None)
-        lines.append(b0 + b1 * grid)
-    ref_low, ref_high = np.percentile(np.array(lines), [2.5, 97.5], axis=0)
-    assert np.allclose(low, ref_low) and np.allclose(high, ref_high)
+    for _ in range(n_boot):
+        rows = rng.choice(tx.size, tx.size)
+        design = np.stack([np.ones(tx.size), tx[rows]], axis=1)
+        coeffs = np.linalg.lstsq(design, ty[rows], rcond=None)[0]
+        lines.append(np.stack([np.ones(grid.size), grid], axis=1) @ coeffs)
+    lines = np.vstack(lines)
+    return (np.array([np.percentile(lines[:, i], 2.5, method="lower") for i in range(grid.size)]),
+            np.array([np.percentile(lines[:, i], 97.5, method="higher") for i in range(grid.size)]))
+
+
+@pytest.mark.parametrize("n", [4, 25])  # 4 points: many resamples have a single x (rank-1 least squares)
+def test_bootstrap_matches_the_testbed_on_a_fixed_input(n):
+    rng = np.random.default_rng(1)
+    tx = np.round(rng.normal(size=n), 2)
+    ty = 0.5 * tx + rng.normal(scale=0.2, size=n)
+    grid = np.linspace(tx.min(), tx.max(), 200)
+    low, high = bootstrap_band(tx, ty, grid, n_boot=1000, seed=720257663)
+    ref_low, ref_high = _testbed_band(tx, ty, grid, 1000, 720257663)
+    assert np.allclose(low, ref_low, rtol=0, atol=1e-10) and np.allclose(high, ref_high, rtol=0, atol=1e-10)
+
+
+def test_resampling_draws_are_the_testbeds():
+    rng = np.random.RandomState(5)
+    loop = np.stack([rng.choice(37, 37) for _ in range(50)])
+    assert (resample_indices(37, 50, 5) == loop).all()
+
+
+def test_least_squares_equals_lstsq_including_rank_one():
+    x = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    y = np.array([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]])
+    intercept, slope = lstsq_lines(x, y)
+    for i in range(2):
+        ref = np.linalg.lstsq(np.stack([np.ones(3), x[i]], axis=1), y[i], rcond=None)[0]
+        assert np.allclose([intercept[i], slope[i]], ref)
+
+
+def test_t_interval_agrees_with_the_bootstrap_band():
+    rng = np.random.default_rng(3)
+    tx = rng.uniform(-1.5, 0.5, 200)
+    ty = 0.2 + 0.9 * tx + rng.normal(scale=0.1, size=200)
+    grid = np.linspace(-1.4, 0.4, 20)
+    low, high = bootstrap_band(tx, ty, grid)
+    t_low, t_high = t_interval(tx, ty, grid)
+    assert np.all(t_low < t_high)
+    assert 0.75 < np.median((high - low) / (t_high - t_low)) < 1.3  # same width for well-behaved data
+
+
+def test_clipping_is_counted():
+    trend = fit_trend(np.array([0.0, 0.2, 0.4, 0.6]), np.array([0.0, 0.1, 0.3, 1.0]), "probit")
+    assert trend.clipped == 3 and np.isfinite(trend.slope)
+    assert fit_trend(np.array([0.0, 0.2, 0.4]), np.array([0.0, 0.1, 0.3]), "linear").clipped == 0
 
 
 def test_band_covers_true_line_at_nominal_rate():
@@ -57,11 +98,6 @@ def test_band_covers_true_line_at_nominal_rate():
         low, high = bootstrap_band(tx, ty, grid, n_boot=400, seed=trial)
         hits += bool(low[0] <= 0.2 + 0.9 * grid[0] <= high[0])
     assert 0.88 <= hits / trials <= 0.99  # percentile bootstrap: close to 95%
-
-
-def test_ols_flags_degenerate_resample():
-    slope, _ = _ols(np.array([[1.0, 1.0, 1.0]]), np.array([[0.0, 1.0, 2.0]]))
-    assert np.isnan(slope[0])
 
 
 def test_effective_robustness_in_f1_points():
@@ -81,6 +117,7 @@ def test_summary_table_against_baseline():
     table = summary_table(points, trends, "scratch").set_index("condition")
     assert table.loc["scratch", "effective_robustness"] == pytest.approx(0, abs=1e-9)
     assert table.loc["pretrained", "effective_robustness"] == pytest.approx(5.0)
+    assert table.loc["pretrained", "trend_er"] == pytest.approx(5.0) and table.loc["scratch", "baseline"]
     with pytest.raises(ValueError, match="imagenet"):
         summary_table(points, trends, "imagenet")
 
@@ -88,3 +125,16 @@ def test_summary_table_against_baseline():
 def test_too_few_points():
     with pytest.raises(ValueError, match="at least 3"):
         fit_trend(np.array([0.1, 0.2]), np.array([0.1, 0.2]))
+
+
+def test_fit_benchmark_at_reduced_size(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "benchmark_trend_fit.py"
+    spec = importlib.util.spec_from_file_location("benchmark_trend_fit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--points", "500", "--resamples", "200", "--repeats", "2"])
+    assert result["max_band_difference"] < 1e-10  # the loop and the vectorised fit give one band
+    assert result["fit_trend_s"] < 1.0 and "speed-up" in capsys.readouterr().out

@@ -55,3 +55,22 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
                       yaxis=_axis(transform, f"{ood_label} ({transform} scale)", lo, hi),
                       template="plotly_white", width=900, height=650, legend=dict(x=1.02, y=1))
     return fig
+
+
+def residual_plot(residuals: pd.DataFrame, baseline_name: str) -> go.Figure:
+    """Figure 3: each run's residual against the baseline trend over fine-tuning epochs."""
+    fig = go.Figure()
+    for i, (architecture, group) in enumerate(residuals.groupby("architecture", sort=True)):
+        colour = qualitative.Plotly[i % len(qualitative.Plotly)]
+        for j, (run, trace) in enumerate(group.groupby("run", sort=True)):
+            fig.add_trace(go.Scatter(
+                x=trace["epoch"], y=trace["residual"], mode="lines+markers", line=dict(color=colour),
+                name=architecture, legendgroup=architecture, showlegend=j == 0,
+                customdata=np.stack([trace["condition"], trace["run"]], axis=1),
+                hovertemplate="epoch %{x}: residual %{y:+.1f} F1 points<br>%{customdata[0]}<br>"
+                              "%{customdata[1]}<extra>" + architecture + "</extra>"))
+    fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
+    fig.update_layout(xaxis=dict(title="fine-tuning epoch", dtick=1),
+                      yaxis=dict(title=f"OOD residual vs the {baseline_name} trend (F1 points)"),
+                      template="plotly_white", width=900, height=450, legend=dict(title="architecture"))
+    return fig

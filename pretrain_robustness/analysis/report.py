@@ -1,35 +1,99 @@
-"""The study report: one self-contained HTML file (plotly inlined, opens offline)."""
+"""A study's report: one self-contained HTML page (plotly inlined once, opens offline) and its
+tables, built from the tidy run table by pure functions."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pandas as pd
 import plotly.graph_objects as go
 
-TABLE_FORMATS = {"slope": "{:.3f}", "intercept": "{:.3f}", "r2": "{:.3f}", "mean_id_f1": "{:.1f}",
-                 "mean_ood_f1": "{:.1f}", "effective_robustness": "{:+.1f}"}
+from . import compare, figures, figures_groups, groups, trends
+
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
          "th{background:#f4f4f4}td:first-child{text-align:left}")
+METRIC_NAMES = {"f1_macro": "macro-F1", "accuracy": "accuracy"}
 
 
-def format_table(table: pd.DataFrame) -> pd.DataFrame:
-    out = table.copy()
-    for column, fmt in TABLE_FORMATS.items():
-        if column in out:
-            out[column] = out[column].map(fmt.format)
+@dataclass
+class Report:
+    html: str
+    trends: pd.DataFrame  # one row per condition
+    comparisons: pd.DataFrame  # one row per pair of conditions
+    notes: list[str]
+
+
+def format_trends(table: pd.DataFrame) -> pd.DataFrame:
+    """The trend table as printed: fit to 3 decimals, scores and effective robustness in points."""
+    out = pd.DataFrame({"condition": table["condition"], "points": table["points"], "runs": table["runs"],
+                        "slope": table["slope"].map("{:.3f}".format),
+                        "intercept": table["intercept"].map("{:.3f}".format), "r2": table["r2"].map("{:.3f}".format),
+                        "mean_id": table["mean_id_f1"].map("{:.1f}".format),
+                        "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
+                        "er_points": table["effective_robustness"].map("{:+.1f}".format)})
+    out["er_trend [95% CI]"] = [
+        "baseline" if base else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" if pd.notna(g) else "no shared ID range"
+        for base, g, lo, hi in zip(table["baseline"], table["trend_er"], table["trend_er_low"], table["trend_er_high"])]
     return out
 
 
-def render_html(title: str, figure: go.Figure, table: pd.DataFrame, notes: list[str]) -> str:
-    """Title, notes, the figure (plotly.js inlined) and the table, as one HTML document."""
-    figure_html = figure.to_html(full_html=False, include_plotlyjs=True)
-    table_html = format_table(table).to_html(index=False, escape=True, border=0)
+def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]) -> str:
+    """Title, notes, then each section: a heading and a figure, a table or plain text."""
+    parts, plotly_included = [], False
+    for heading, body in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if isinstance(body, go.Figure):
+            parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included))
+            plotly_included = True
+        elif isinstance(body, pd.DataFrame):
+            parts.append(body.to_html(index=False, escape=True, border=0))
+        else:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(str(line))}</li>" for line in body) + "</ul>")
     notes_html = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><ul>{notes_html}</ul>"
-            f"{figure_html}<h2>Trends and effective robustness</h2>{table_html}"
-            f"<p><small>Generated {stamp} by pretrain-robustness.</small></p></body></html>")
+            f"{''.join(parts)}<p><small>Generated {stamp} by pretrain-robustness.</small></p></body></html>")
+
+
+def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
+                 id_split: str = "id_test", ood_split: str = "ood_test", metric: str = "f1_macro") -> Report:
+    """Fit one trend per condition over the finished fine-tuning runs and assemble the report."""
+    finetune = tidy[tidy["kind"] == "finetune"]
+    left_out = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
+    finished = finetune[finetune["status"] == "finished"]
+    points = trends.id_ood_points(finished, id_split, ood_split, metric)
+    fitted = trends.fit_by_condition(points, transform)
+    table = compare.summary_table(points, fitted, baseline)
+    pairs = compare.pairwise_gaps(points, transform)
+    name = METRIC_NAMES.get(metric, metric)
+    notes = [f"{len(points)} (architecture, epoch) points from {points['run'].nunique()} finished fine-tuning runs; "
+             "points per fit in the table",
+             f"x: {id_split} {name}, y: {ood_split} {name}, axes {transform}-scaled; shaded: 95% bootstrap band of "
+             "the line (1,000 resamples of the points, Taori et al.'s testbed procedure)",
+             f"effective robustness vs the '{baseline}' trend in {name} points: er_points = mean over a condition's "
+             "points of observed OOD minus the baseline's prediction; er_trend = mean gap between the two lines over "
+             "the ID range both cover, 95% CI from resampling each condition's runs"]
+    clipped = int(table["clipped"].sum())
+    if clipped:
+        notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
+    if len(left_out):
+        notes.append(f"left out: {len(left_out)} fine-tuning runs not finished ("
+                     + ", ".join(f"{r} [{s}]" for r, s in left_out.itertuples(index=False)) + ")")
+    sections: list[tuple[str, object]] = [
+        ("ID vs OOD, one trend per condition",
+         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}")),
+        ("Trends and effective robustness", format_trends(table)),
+        ("Do the trends differ? (gap between lines, run bootstrap)", pairs["verdict"].tolist() or ["one condition only"]),
+        (f"Residuals over fine-tuning against the '{baseline}' trend (Ramanujan et al. Figure 3)",
+         figures.residual_plot(compare.residuals(points, fitted[baseline]), baseline)),
+    ]
+    scores = groups.final_scores(finished, ood_split, metric)
+    if {"param_family", "param_classes"} <= set(scores.columns):
+        sections.append((f"{ood_split} {name} vs pre-training classes (Kalibhat et al. Figures 3, 4, 6)",
+                         figures_groups.score_vs_classes(scores, f"{ood_split} {name} (%)", scale={"R": 0.398})))
+    page = render_html(f"Study '{study}': effective robustness", notes, sections)
+    return Report(page, table, pairs, notes)

@@ -1,20 +1,25 @@
-"""The one module of the analysis that reads from disk: the results store -> a tidy table.
+"""The one module of the analysis that reads runs: the local results store or a W&B project.
 
-Schema of the table (one row per run, evaluation and metric):
-    run (run folder), study, kind, condition, architecture, seed, status,
-    stage (val/test), epoch (training epochs completed), split, metric, value, n
+Both give the tidy table of :mod:`.schema`; everything after this module is pure functions.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-TIDY_COLUMNS = ["run", "study", "kind", "condition", "architecture", "seed", "status",
-                "stage", "epoch", "split", "metric", "value", "n"]
+from ..metrics import METRICS, parse_metric_key
+from .schema import KEY, TIDY_COLUMNS, validate
+
 RECORD_FIELDS = ["study", "kind", "condition", "architecture", "seed", "status"]
+
+
+def _params_json(params: dict[str, Any] | None) -> str:
+    return json.dumps(params or {}, sort_keys=True)
 
 
 def find_runs(root: Path, study: str | None = None) -> list[Path]:
@@ -24,18 +29,20 @@ def find_runs(root: Path, study: str | None = None) -> list[Path]:
 
 
 def read_run(run: Path) -> pd.DataFrame:
-    """One run's metrics in the tidy schema (empty if it has not been scored yet)."""
+    """One run's metrics in the tidy schema (empty if it has not been scored yet). A checkpoint
+    scored twice at one epoch (``validate`` after ``fit``) keeps its latest row."""
     record = json.loads((run / "run.json").read_text())
     metrics_path = run / "metrics.csv"
     if not metrics_path.is_file():
         return pd.DataFrame(columns=TIDY_COLUMNS)
     wide = pd.read_csv(metrics_path)
-    tidy = wide.melt(id_vars=["stage", "epoch", "split", "n"], value_vars=["f1_macro", "accuracy"],
+    tidy = wide.melt(id_vars=["stage", "epoch", "split", "n"], value_vars=list(METRICS),
                      var_name="metric", value_name="value")
     for field in RECORD_FIELDS:
         tidy[field] = record.get(field)
+    tidy["params"] = _params_json(record.get("params"))
     tidy["run"] = str(run)
-    return tidy[TIDY_COLUMNS]
+    return tidy[TIDY_COLUMNS].drop_duplicates(KEY, keep="last")
 
 
 def load_local_runs(root: Path, study: str | None = None) -> pd.DataFrame:
@@ -45,4 +52,74 @@ def load_local_runs(root: Path, study: str | None = None) -> pd.DataFrame:
     if not frames:
         where = Path(root) / study if study else Path(root)
         raise FileNotFoundError(f"no scored runs (run.json + metrics.csv) under {where}")
-    return pd.concat(frames, ignore_index=True)
+    return validate(pd.concat(frames, ignore_index=True))
+
+
+def wandb_run_table(run: Any) -> pd.DataFrame:
+    """One ``wandb.apis.public.Run`` in the tidy schema.
+
+    Identity comes from the ``record`` our results store puts in the W&B config (falling back on
+    the group, job type and ``run``/``model`` config). Metrics come from the history: keys
+    ``{stage}/{split}/{metric}`` with Lightning's 0-based ``epoch``; a ``val`` row logged during
+    epoch e is stored as e + 1 epochs completed, as the local store does.
+    """
+    config = dict(run.config or {})
+    record, spec = dict(config.get("record") or {}), dict(config.get("run") or {})
+    identity = {
+        "study": record.get("study") or spec.get("study") or run.group,
+        "kind": record.get("kind") or spec.get("kind") or run.job_type,
+        "condition": record.get("condition") or spec.get("condition"),
+        "architecture": record.get("architecture") or (config.get("model") or {}).get("architecture"),
+        "seed": record.get("seed", config.get("seed_everything")),
+        "params": _params_json(record.get("params") or spec.get("params")),
+        "status": "finished" if run.state == "finished" else run.state,
+        "run": f"wandb:{'/'.join(run.path)}",
+    }
+    rows = []
+    for logged in run.scan_history():
+        if logged.get("epoch") is None:
+            continue
+        for key, value in logged.items():
+            parsed = parse_metric_key(key)
+            if parsed is None or value is None:
+                continue
+            stage, split, metric = parsed
+            epoch = int(logged["epoch"]) + (1 if stage == "val" else 0)
+            rows.append({"stage": stage, "epoch": epoch, "split": split, "metric": metric,
+                         "value": float(value), "n": float("nan")})
+    table = pd.DataFrame(rows, columns=["stage", "epoch", "split", "metric", "value", "n"]).assign(**identity)
+    return table[TIDY_COLUMNS].drop_duplicates(KEY, keep="last")
+
+
+def load_wandb_runs(project: str, filters: dict | None = None, api: Any = None) -> pd.DataFrame:
+    """Every run of a W&B project (``entity/project``) matching ``filters`` (W&B's MongoDB-style
+    run filters, e.g. ``{"group": "demo", "tags": {"$in": ["resnet50"]}}``) as one tidy table."""
+    if api is None:
+        import wandb
+
+        api = wandb.Api(timeout=60)
+    runs: Iterable = api.runs(project, filters=filters or {})
+    frames = [wandb_run_table(run) for run in runs]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise LookupError(f"no W&B runs with logged metrics in {project} matching {filters or {}}")
+    return validate(pd.concat(frames, ignore_index=True))
+
+
+def log_report_artifact(files: list[Path], project: str, study: str) -> Any:
+    """Log the report files as one W&B artifact (type ``report``) in the study's group; offline
+    unless the user logged in. Returns the finished run's object for inspection."""
+    import wandb
+
+    from ..wandb_setup import choose_mode
+
+    mode = choose_mode()
+    run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=mode,
+                     dir=str(Path(files[0]).parent), reinit="create_new")
+    artifact = wandb.Artifact(f"{study}-report", type="report",
+                              description=f"effective-robustness report of study {study!r}")
+    for path in files:
+        artifact.add_file(str(path))
+    run.log_artifact(artifact)
+    run.finish()
+    return run

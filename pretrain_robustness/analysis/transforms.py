@@ -37,3 +37,11 @@ def inverse(values: np.ndarray, transform: str) -> np.ndarray:
     if transform == "linear":
         return np.asarray(values, dtype=float)
     raise ValueError(f"unknown axis transform {transform!r}; expected probit, logit or linear")
+
+
+def clipped_count(scores: np.ndarray, transform: str) -> int:
+    """How many scores :func:`forward` moves to finite values (none on the linear axis)."""
+    if transform == "linear":
+        return 0
+    scores = np.asarray(scores, dtype=float)
+    return int(((scores < CLIP) | (scores > 1 - CLIP)).sum())

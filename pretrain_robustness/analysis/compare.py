@@ -1,0 +1,126 @@
+"""Comparing trends: effective robustness of a whole trend, and whether two trends differ.
+
+Neither paper says whether two trends differ; they leave it to the eye. Here the gap between
+two trends is the mean vertical distance between their lines, in F1 points, over the ID range
+both conditions cover; its 95% interval comes from resampling each condition's *runs* (a run is
+one trained model; its epochs are not independent points) with replacement, refitting both
+lines per resample. A trend's effective robustness is its gap to the baseline's trend.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from . import transforms
+from .trends import N_BOOTSTRAP, Trend, effective_robustness
+
+GAP_GRID = 200
+
+
+def _run_sums(points: pd.DataFrame, transform: str) -> np.ndarray:
+    """Per run: n, sum x, sum y, sum x^2, sum xy on the transformed axes, shape (runs, 5)."""
+    tx, ty = transforms.forward(points["id"], transform), transforms.forward(points["ood"], transform)
+    frame = pd.DataFrame({"run": points["run"].to_numpy(), "n": 1.0, "x": tx, "y": ty, "xx": tx * tx, "xy": tx * ty})
+    return frame.groupby("run", sort=True)[["n", "x", "y", "xx", "xy"]].sum().to_numpy()
+
+
+def _lines_from_sums(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, sx, sy, sxx, sxy = (sums[..., i] for i in range(5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = sxx - sx * sx / n
+        slope = np.where(var > 1e-12, (sxy - sx * sy / n) / var, np.nan)
+    return (sy - slope * sx) / n, slope
+
+
+def _resampled_lines(points: pd.DataFrame, transform: str, n_boot: int, rng: np.random.Generator):
+    """Intercepts and slopes refitted on ``n_boot`` resamples of the condition's runs."""
+    sums = _run_sums(points, transform)
+    runs = len(sums)
+    counts = rng.multinomial(runs, np.full(runs, 1.0 / runs), size=n_boot)
+    return _lines_from_sums(counts @ sums)
+
+
+def shared_id_range(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, float] | None:
+    """The ID scores both point sets cover, or None if they do not overlap."""
+    lo, hi = max(a["id"].min(), b["id"].min()), min(a["id"].max(), b["id"].max())
+    return (float(lo), float(hi)) if lo < hi else None
+
+
+def _mean_gap(int_a, slope_a, int_b, slope_b, grid_t: np.ndarray, transform: str) -> np.ndarray:
+    inv = transforms.inverse
+    line_a = inv(np.asarray(int_a)[..., None] + np.asarray(slope_a)[..., None] * grid_t, transform)
+    line_b = inv(np.asarray(int_b)[..., None] + np.asarray(slope_b)[..., None] * grid_t, transform)
+    return 100.0 * (line_a - line_b).mean(-1)
+
+
+def trend_gap(a: pd.DataFrame, b: pd.DataFrame, transform: str = "probit", n_boot: int = N_BOOTSTRAP,
+              seed: int = 0) -> dict:
+    """Mean gap of ``a``'s trend over ``b``'s, in F1 points, with a 95% run-bootstrap interval."""
+    shared = shared_id_range(a, b)
+    out = {"runs_a": a["run"].nunique(), "runs_b": b["run"].nunique(), "id_low": np.nan, "id_high": np.nan,
+           "gap": np.nan, "low": np.nan, "high": np.nan}
+    if shared is None:
+        return out
+    grid_t = np.linspace(*transforms.forward(np.array(shared), transform), GAP_GRID)
+    fit_a, fit_b = _lines_from_sums(_run_sums(a, transform).sum(0)), _lines_from_sums(_run_sums(b, transform).sum(0))
+    rng = np.random.default_rng(seed)
+    boot_a, boot_b = _resampled_lines(a, transform, n_boot, rng), _resampled_lines(b, transform, n_boot, rng)
+    gaps = _mean_gap(*boot_a, *boot_b, grid_t, transform)
+    low, high = np.nanpercentile(gaps, [2.5, 97.5]) if np.isfinite(gaps).any() else (np.nan, np.nan)
+    out.update(id_low=shared[0], id_high=shared[1], gap=float(_mean_gap(*fit_a, *fit_b, grid_t, transform)),
+               low=float(low), high=float(high))
+    return out
+
+
+def verdict(name_a: str, name_b: str, gap: dict) -> str:
+    """Plain words for a gap: which trend is higher and by how much, or that they do not differ."""
+    if not np.isfinite(gap["gap"]):
+        return f"{name_a} vs {name_b}: no shared ID range, not comparable"
+    interval = f"[{gap['low']:+.1f}, {gap['high']:+.1f}]"
+    if gap["low"] <= 0 <= gap["high"]:
+        return f"{name_a} vs {name_b}: indistinguishable (gap {gap['gap']:+.1f} F1 points, 95% CI {interval})"
+    higher, lower = (name_a, name_b) if gap["gap"] > 0 else (name_b, name_a)
+    return f"{higher} is higher than {lower} by {abs(gap['gap']):.1f} F1 points (95% CI of {name_a} - {name_b}: {interval})"
+
+
+def pairwise_gaps(points: pd.DataFrame, transform: str = "probit", n_boot: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """Every pair of conditions: gap, interval and verdict."""
+    groups = dict(tuple(points.groupby("condition", sort=True)))
+    rows = []
+    for a, b in itertools.combinations(sorted(groups), 2):
+        gap = trend_gap(groups[a], groups[b], transform, n_boot, seed)
+        rows.append({"condition_a": a, "condition_b": b, **gap, "verdict": verdict(a, b, gap)})
+    return pd.DataFrame(rows)
+
+
+def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str, n_boot: int = N_BOOTSTRAP,
+                  seed: int = 0) -> pd.DataFrame:
+    """Per condition: points, runs, fit, clipping, and effective robustness relative to ``baseline``:
+    of the points (mean of observed OOD minus the baseline's prediction) and of the trend (its gap
+    to the baseline's trend over their shared ID range, with the run-bootstrap interval)."""
+    if baseline not in trends:
+        raise ValueError(f"baseline condition {baseline!r} has no trend; conditions: {sorted(trends)}")
+    er = effective_robustness(points, trends[baseline])
+    base_points = points[points["condition"] == baseline]
+    rows = []
+    for condition, trend in trends.items():
+        mask = points["condition"] == condition
+        if condition == baseline:  # zero by definition, not a comparison of two samples
+            gap = {"gap": 0.0, "low": 0.0, "high": 0.0}
+        else:
+            gap = trend_gap(points[mask], base_points, trend.transform, n_boot, seed)
+        rows.append({"condition": condition, "baseline": condition == baseline, "points": trend.n_points, "runs": points.loc[mask, "run"].nunique(),
+                     "slope": trend.slope, "intercept": trend.intercept, "r2": trend.r2, "clipped": trend.clipped,
+                     "mean_id_f1": 100 * points.loc[mask, "id"].mean(),
+                     "mean_ood_f1": 100 * points.loc[mask, "ood"].mean(),
+                     "effective_robustness": er[mask].mean(),
+                     "trend_er": gap["gap"], "trend_er_low": gap["low"], "trend_er_high": gap["high"]})
+    return pd.DataFrame(rows)
+
+
+def residuals(points: pd.DataFrame, baseline: Trend) -> pd.DataFrame:
+    """Figure 3's data: each point's residual against a baseline trend, in F1 points."""
+    return points.assign(residual=effective_robustness(points, baseline)).sort_values(["architecture", "run", "epoch"])

@@ -1,0 +1,55 @@
+"""Per-class and per-group views of the second paper (Kalibhat et al., Figures 1-4 and 6).
+
+Pure functions over per-example prediction tables (``predictions`` command: split, filename,
+y_true, y_pred, ...) and over the tidy run table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .schema import expand_params
+
+
+def per_class_accuracy(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per true class: examples and the fraction predicted correctly (per-class recall)."""
+    correct = predictions["y_true"] == predictions["y_pred"]
+    table = correct.groupby(predictions["y_true"]).agg(["size", "mean"])
+    return table.rename(columns={"size": "n", "mean": "accuracy"}).reset_index()
+
+
+def pretraining_gain(pretrained: pd.DataFrame, scratch: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
+    """Figure 1's data: per class, accuracy pre-trained minus from scratch, in points, joined with
+    ``classes`` (``y_true`` plus descriptive columns such as class_name, family, group). Only the
+    classes listed in ``classes`` are kept (the paper's filtered bird species)."""
+    if "y_true" not in classes:
+        raise ValueError(f"the class table needs a 'y_true' column (label index); it has {list(classes.columns)}")
+    a, b = per_class_accuracy(pretrained), per_class_accuracy(scratch)
+    both = a.merge(b, on="y_true", suffixes=("_pretrained", "_scratch"))
+    both["gain"] = 100.0 * (both["accuracy_pretrained"] - both["accuracy_scratch"])
+    return classes.merge(both, on="y_true", how="inner")
+
+
+def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str = "superclass") -> pd.DataFrame:
+    """Figure 2's data: accuracy over all examples of each group (e.g. iNat supercategory)."""
+    if column not in classes:
+        raise ValueError(f"the class table has no column {column!r}; it has {list(classes.columns)}")
+    joined = predictions.merge(classes[["y_true", column]], on="y_true", how="left")
+    unmapped = joined[column].isna()
+    if unmapped.any():
+        raise ValueError(f"{int(unmapped.sum())} examples have a label missing from the class table, "
+                         f"e.g. y_true={joined.loc[unmapped, 'y_true'].iloc[0]}")
+    correct = joined["y_true"] == joined["y_pred"]
+    table = correct.groupby(joined[column]).agg(["size", "mean"])
+    return table.rename(columns={"size": "n", "mean": "accuracy"}).reset_index()
+
+
+def final_scores(tidy: pd.DataFrame, split: str, metric: str = "f1_macro", stage: str = "val") -> pd.DataFrame:
+    """Each finished fine-tuning run's score on ``split`` at its last scored epoch, with its
+    condition parameters as ``param_*`` columns (Figures 3, 4, 6: score vs pre-training classes)."""
+    rows = tidy[(tidy["split"] == split) & (tidy["metric"] == metric) & (tidy["stage"] == stage)
+                & (tidy["status"] == "finished") & (tidy["kind"] == "finetune")]
+    if rows.empty:
+        raise ValueError(f"no finished fine-tuning run has {metric} on split {split!r} at stage {stage!r}")
+    last = rows.sort_values("epoch").groupby("run").tail(1)
+    return expand_params(last).reset_index(drop=True)

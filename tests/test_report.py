@@ -1,0 +1,122 @@
+"""The report and the second paper's per-class/per-group figures, from synthetic run tables."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain_robustness.analysis import figures_groups, groups
+from pretrain_robustness.analysis.report import build_report
+from pretrain_robustness.analysis.schema import TIDY_COLUMNS, validate
+
+
+def synthetic_study(conditions, unfinished=()):
+    """A tidy table: per condition, 3 architectures x 4 epochs on a line with a known offset."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for condition, (offset, params) in conditions.items():
+        for architecture in ("resnet18", "resnet50", "densenet121"):
+            run = f"runs/s/finetune/{condition}/{architecture}-seed0"
+            status = "running" if (condition, architecture) in unfinished else "finished"
+            for epoch in range(1, 5):
+                id_score = 0.2 + 0.1 * epoch + rng.uniform(-0.03, 0.03)
+                for split, value in (("id_test", id_score), ("ood_test", 0.7 * id_score + offset)):
+                    rows.append({"run": run, "study": "s", "kind": "finetune", "condition": condition,
+                                 "params": json.dumps(params), "architecture": architecture, "seed": 0,
+                                 "status": status, "stage": "val", "epoch": epoch, "split": split,
+                                 "metric": "f1_macro", "value": value, "n": 100})
+    return validate(pd.DataFrame(rows, columns=TIDY_COLUMNS))
+
+
+def test_report_sections_and_numbers():
+    tidy = synthetic_study({"scratch": (0.0, {}), "imagenet-A-50": (0.08, {"family": "A", "classes": 50}),
+                            "imagenet-R-50": (0.04, {"family": "R", "classes": 50}),
+                            "imagenet-R-200": (0.05, {"family": "R", "classes": 200})},
+                           unfinished={("imagenet-R-200", "densenet121")})
+    report = build_report(tidy, "s", baseline="scratch")
+    table = report.trends.set_index("condition")
+    assert table.loc["imagenet-R-200", "points"] == 8 and table.loc["scratch", "points"] == 12
+    assert table.loc["imagenet-A-50", "trend_er"] == pytest.approx(8.0, abs=1.5)
+    assert table.loc["imagenet-A-50", "trend_er_low"] > 0  # clearly above scratch
+    assert len(report.comparisons) == 6  # every pair of 4 conditions
+    assert any("left out: 1 fine-tuning runs not finished" in n and "[running]" in n for n in report.notes)
+    for heading in ("ID vs OOD", "Do the trends differ?", "Residuals over fine-tuning", "vs pre-training classes"):
+        assert heading in report.html
+    assert report.html.count("plotly.js v") == 1  # plotly inlined once: opens offline
+
+
+def test_report_without_class_params_has_no_classes_figure():
+    report = build_report(synthetic_study({"scratch": (0.0, {}), "pretrained": (0.05, {})}), "s")
+    assert "vs pre-training classes" not in report.html
+    with pytest.raises(ValueError, match="baseline condition 'imagenet'"):
+        build_report(synthetic_study({"scratch": (0.0, {}), "pretrained": (0.05, {})}), "s", baseline="imagenet")
+
+
+def test_score_vs_classes_adds_the_scaled_random_family():
+    tidy = synthetic_study({"R-50": (0.0, {"family": "R", "classes": 50}), "A-50": (0.1, {"family": "A", "classes": 50}),
+                            "R-200": (0.0, {"family": "R", "classes": 200})})
+    scores = groups.final_scores(tidy, "ood_test")
+    assert len(scores) == 9 and (scores["epoch"] == 4).all()
+    fig = figures_groups.score_vs_classes(scores, "OOD", scale={"R": 0.398})
+    names = [t.name for t in fig.data]
+    assert names == ["ImageNet-A", "ImageNet-R", "0.398 x ImageNet-R classes"]
+    assert list(fig.data[2].x) == pytest.approx([50 * 0.398, 200 * 0.398])
+
+
+def _predictions(correct_by_class):
+    rows = []
+    for label, (right, total) in correct_by_class.items():
+        rows += [{"split": "ood_test", "filename": f"{label}_{i}.jpg", "y_true": label,
+                  "y_pred": label if i < right else (label + 1) % 9} for i in range(total)]
+    return pd.DataFrame(rows)
+
+
+def test_per_class_gain_and_group_accuracy():
+    pretrained = _predictions({0: (8, 10), 1: (5, 10), 2: (9, 10)})
+    scratch = _predictions({0: (4, 10), 1: (6, 10), 2: (9, 10)})
+    classes = pd.DataFrame({"y_true": [0, 1, 2], "class_name": ["kite", "robin", "ant"],
+                            "family": ["Accipitridae", "Turdidae", "Formicidae"], "group": ["0", "40+", "40+"],
+                            "superclass": ["Aves", "Aves", "Insecta"]})
+    gains = groups.pretraining_gain(pretrained, scratch, classes).set_index("class_name")
+    assert gains["gain"].to_dict() == pytest.approx({"kite": 40.0, "robin": -10.0, "ant": 0.0})
+    by_group = groups.group_accuracy(pretrained, classes).set_index("superclass")
+    assert by_group.loc["Aves", "accuracy"] == pytest.approx(13 / 20) and by_group.loc["Aves", "n"] == 20
+    fig = figures_groups.gain_scatter(gains.reset_index())
+    assert {t.name for t in fig.data} == {"0", "40+"}
+    bars = figures_groups.group_bars(pd.concat([by_group.reset_index().assign(condition="pretrained"),
+                                                groups.group_accuracy(scratch, classes).assign(condition="scratch")]))
+    assert [t.name for t in bars.data] == ["pretrained", "scratch"]
+    with pytest.raises(ValueError, match="y_true=2"):
+        groups.group_accuracy(pretrained, classes[classes["y_true"] != 2])
+
+
+def test_per_class_command_writes_both_figures(tmp_path):
+    from pretrain_robustness.cli import main
+
+    _predictions({0: (8, 10), 1: (5, 10)}).to_csv(tmp_path / "pre.csv", index=False)
+    _predictions({0: (4, 10), 1: (6, 10)}).to_csv(tmp_path / "scr.csv", index=False)
+    pd.DataFrame({"y_true": [0, 1], "class_name": ["kite", "robin"], "family": ["Accipitridae", "Turdidae"],
+                  "group": ["0", "40+"], "superclass": ["Aves", "Aves"]}).to_csv(tmp_path / "classes.csv", index=False)
+    main(["per-class", "--pretrained", str(tmp_path / "pre.csv"), "--scratch", str(tmp_path / "scr.csv"),
+          "--classes", str(tmp_path / "classes.csv"), "--output", str(tmp_path / "fig.html")])
+    page = (tmp_path / "fig.html").read_text()
+    assert "Figure 1" in page and "Figure 2" in page
+    assert pd.read_csv(tmp_path / "fig.csv").set_index("class_name")["gain"].to_dict() == pytest.approx(
+        {"kite": 40.0, "robin": -10.0})
+    with pytest.raises(ValueError, match="no predictions on split 'id_test'"):
+        main(["per-class", "--pretrained", str(tmp_path / "pre.csv"), "--scratch", str(tmp_path / "scr.csv"),
+              "--classes", str(tmp_path / "classes.csv"), "--split", "id_test"])
+
+
+def test_report_is_logged_to_wandb_as_an_artifact_offline(tmp_path, monkeypatch):
+    from pretrain_robustness.analysis.runs import log_report_artifact
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    page, table = tmp_path / "report.html", tmp_path / "trends.csv"
+    page.write_text("<html></html>")
+    table.write_text("condition\nscratch\n")
+    run = log_report_artifact([page, table], "pretrain-robustness", "s")
+    assert run.settings.mode == "offline" and run.group == "s" and run.job_type == "report"
+    logged = b"".join(p.read_bytes() for p in (tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert b"s-report" in logged and b"report.html" in logged and b"trends.csv" in logged

@@ -1,0 +1,37 @@
+"""The report in a real browser: headless Chromium renders every figure without JavaScript errors."""
+
+import numpy as np
+from PIL import Image
+
+from pretrain_robustness.analysis.report import build_report
+from pretrain_robustness.browser import check_page
+
+from .test_report import synthetic_study
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    tidy = synthetic_study({"scratch": (0.0, {}), "imagenet-A-50": (0.08, {"family": "A", "classes": 50}),
+                            "imagenet-R-50": (0.04, {"family": "R", "classes": 50})})
+    page = tmp_path / "report.html"
+    page.write_text(build_report(tidy, "s").html)
+    check = check_page(page, tmp_path / "report.png")
+    assert check.errors == []
+    assert check.dom.count('class="plot-container plotly"') == 3  # scatter, residuals, classes
+    for text in ("y = x", "id_test macro-F1 (probit scale)", "imagenet-A-50 trend", "fine-tuning epoch",
+                 "0.398 x ImageNet-R classes"):
+        assert text in check.dom, text
+    shot = np.asarray(Image.open(check.screenshot).convert("RGB"))
+    assert shot.shape[:2] == (3000, 1200) and len(np.unique(shot.reshape(-1, 3), axis=0)) > 100  # not blank
+
+
+def test_a_javascript_error_is_caught(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text("<html><body><script>Plotly.newPlot('x', [])</script></body></html>")  # plotly.js missing
+    check = check_page(page)
+    assert any("Plotly is not defined" in e for e in check.errors)
+
+
+def test_hover_names_run_architecture_and_epoch():
+    tidy = synthetic_study({"scratch": (0.0, {}), "pretrained": (0.05, {})})
+    report = build_report(tidy, "s")
+    assert "%{customdata[0]}, epoch %{customdata[1]}" in report.html and "%{customdata[2]}" in report.html
