@@ -91,6 +91,11 @@ def test_label_interventions_on_the_miniature(tiny_data):
     assert random_classes(table, 4, seed=1).equals(random_classes(table, 4, seed=1))
     with pytest.raises(ValueError, match="has 16"):
         random_classes(table, 17, seed=0)
+    small = table[~((table["source_class"] == table["source_class"].iloc[0]) & (table.index % 2 == 0))]
+    large = set(random_classes(small, 15, seed=0, min_images=16)["source_class"])  # the halved class is never drawn
+    assert table["source_class"].iloc[0] not in large and len(large) == 15
+    with pytest.raises(ValueError, match="has 15 with at least 16 images"):
+        random_classes(small, 16, seed=0, min_images=16)
 
 
 def test_classes_with_the_same_name_stay_apart(tmp_path):

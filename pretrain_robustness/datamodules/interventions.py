@@ -121,11 +121,15 @@ def semantic_subset(table: pd.DataFrame, group: str) -> pd.DataFrame:
     return table[table["source_class"].isin(animals) == (group == "animal")].reset_index(drop=True)
 
 
-def random_classes(table: pd.DataFrame, classes: int, seed: int) -> pd.DataFrame:
-    """Keep ``classes`` classes chosen uniformly at random (seeded)."""
-    available = sorted(table["source_class"].unique())
+def random_classes(table: pd.DataFrame, classes: int, seed: int, min_images: int = 0) -> pd.DataFrame:
+    """Keep ``classes`` classes chosen uniformly at random (seeded) among those with at least
+    ``min_images`` images (ImageNet's smallest classes have 732; a budget of 1,200 per class must
+    draw from classes that hold 1,200)."""
+    sizes = table.groupby("source_class").size()
+    available = sorted(sizes.index[sizes >= min_images])
     if classes > len(available):
-        raise ValueError(f"asked for {classes} classes, but the source has {len(available)}")
+        raise ValueError(f"asked for {classes} classes, but the source has {len(available)}"
+                         + (f" with at least {min_images} images" if min_images else ""))
     keep = np.random.default_rng(seed).choice(available, classes, replace=False)
     return select_classes(table, sorted(keep))
 
@@ -153,11 +157,11 @@ class SemanticSubset(Intervention):
 class RandomClasses(Intervention):
     """YAML handle for :func:`random_classes`."""
 
-    def __init__(self, classes: int, seed: int = 0):
-        self.classes, self.seed = classes, seed
+    def __init__(self, classes: int, seed: int = 0, min_images: int = 0):
+        self.classes, self.seed, self.min_images = classes, seed, min_images
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
-        return random_classes(table, self.classes, self.seed)
+        return random_classes(table, self.classes, self.seed, self.min_images)
 
 
 def breeds_diversity(table: pd.DataFrame, subclasses: int, images: int, seed: int) -> pd.DataFrame:
