@@ -58,19 +58,21 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
 
 
 def residual_plot(residuals: pd.DataFrame, baseline_name: str) -> go.Figure:
-    """Figure 3: each run's residual against the baseline trend over fine-tuning epochs."""
+    """Figure 3: each run's residual against the baseline trend over fine-tuning epochs; colour
+    = architecture, dash = pre-training condition."""
     fig = go.Figure()
-    for i, (architecture, group) in enumerate(residuals.groupby("architecture", sort=True)):
-        colour = qualitative.Plotly[i % len(qualitative.Plotly)]
-        for j, (run, trace) in enumerate(group.groupby("run", sort=True)):
-            fig.add_trace(go.Scatter(
-                x=trace["epoch"], y=trace["residual"], mode="lines+markers", line=dict(color=colour),
-                name=architecture, legendgroup=architecture, showlegend=j == 0,
-                customdata=np.stack([trace["condition"], trace["run"]], axis=1),
-                hovertemplate="epoch %{x}: residual %{y:+.1f} F1 points<br>%{customdata[0]}<br>"
-                              "%{customdata[1]}<extra>" + architecture + "</extra>"))
+    dashes = {c: d for c, d in zip(sorted(residuals["condition"].unique()), ["solid", "dash", "dot", "dashdot"] * 8)}
+    colours = {a: qualitative.Plotly[i % len(qualitative.Plotly)]
+               for i, a in enumerate(sorted(residuals["architecture"].unique()))}
+    for (architecture, condition, run), trace in residuals.groupby(["architecture", "condition", "run"], sort=True):
+        fig.add_trace(go.Scatter(
+            x=trace["epoch"], y=trace["residual"], mode="lines+markers", name=f"{architecture} · {condition}",
+            line=dict(color=colours[architecture], dash=dashes[condition]), customdata=trace[["run"]],
+            hovertemplate="epoch %{x}: residual %{y:+.1f} F1 points<br>%{customdata[0]}<extra>"
+                          f"{architecture} · {condition}</extra>"))
     fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
     fig.update_layout(xaxis=dict(title="fine-tuning epoch", dtick=1),
                       yaxis=dict(title=f"OOD residual vs the {baseline_name} trend (F1 points)"),
-                      template="plotly_white", width=900, height=450, legend=dict(title="architecture"))
+                      template="plotly_white", width=900, height=450,
+                      legend=dict(title="architecture · condition"))
     return fig
