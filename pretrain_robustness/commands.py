@@ -216,11 +216,25 @@ def per_class_command(args: list[str]) -> Path:
     return output
 
 
+def fractaldb_command(args: list[str]) -> Path:
+    from .synthetic.commands import fractaldb_command as run
+
+    return run(args)
+
+
+def diffusion_command(args: list[str]) -> Path:
+    from .synthetic.commands import diffusion_command as run
+
+    return run(args)
+
+
 PROJECT_COMMANDS = {
     "manifest": manifest_command,
     "demo-data": demo_data,
     "study": study_command,
     "report": report_command,
     "per-class": per_class_command,
+    "fractaldb": fractaldb_command,
+    "diffusion": diffusion_command,
     "predictions": predictions_command,
 }

@@ -33,7 +33,19 @@ def tiny_data(tmp_path_factory) -> Path:
     write_inaturalist_2021(root / "inaturalist", "2021_train_mini", per_class=6)
     write_inaturalist_2021(root / "inaturalist", "2021_valid", per_class=2)
     write_domainnet(root / "domainnet", ("infograph", "sketch", "real"), per_class=9)
+    _write_fractaldb(root / "fractaldb")
     return root
+
+
+def _write_fractaldb(root: Path) -> None:
+    """FractalDB's layout: 3 category systems and their images (25 variations x 1 instance x 4 flips)."""
+    from pretrain_robustness.synthetic import fractaldb, fractaldb_jobs
+
+    from .test_fractaldb import SIERPINSKI, SQUARE
+
+    systems = [SIERPINSKI, SQUARE, fractaldb.candidate(2, 0)]
+    fractaldb.save_categories(systems, root / "categories")
+    fractaldb_jobs.render(systems, root / "images", fractaldb.RenderSettings(size=32, iterations=2000, instances=1))
 
 
 def _write_wide_copy(source: Path, target: Path) -> None:

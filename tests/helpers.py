@@ -2,7 +2,7 @@
 
 from lightning.pytorch import Callback
 
-from pretrain_robustness.datamodules.sources import ImageNetTrain, ImageNetVal, INaturalist2017
+from pretrain_robustness.datamodules.sources import ImageFolderSource, ImageNetTrain, ImageNetVal, INaturalist2017
 
 
 class InterruptAfterEpoch(Callback):
@@ -78,3 +78,26 @@ class FullScaleINaturalist2017(INaturalist2017):
 class FullScaleINaturalist2017Val(INaturalist2017):
     def table(self):
         return _inat_rows(self.root, lambda i: 4)
+
+
+class FullScaleFractalDB(ImageFolderSource):
+    """FractalDB-1k as a table only: 1,000 categories x 1,000 images (files never opened)."""
+
+    def table(self):
+        import pandas as pd
+
+        rows = [(f"{self.root}/{c:05d}/{c:05d}_{i // 40:02d}_count_{i // 4 % 10}_flip{i % 4}.png", f"{c:05d}", f"{c:05d}")
+                for c in range(1000) for i in range(1000)]
+        return pd.DataFrame(rows, columns=["path", "source_class", "class_name"])
+
+
+def load_script(name: str):
+    """A script of scripts/ as a module (its ``main(argv)`` is what the tests call)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

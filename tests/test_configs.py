@@ -37,6 +37,7 @@ FULL_SCALE = {"imagenet_5k.yaml": (5000, 1000), "imagenet_25k.yaml": (25000, 100
 FULL_SCALE.update({f"imagenet_{x}_{k}.yaml": (1300 * k, k) for x in ("A", "NA", "R") for k in (50, 100, 200, 398)
                    if (x, k) != ("A", 398)})
 # iNaturalist 2017 configs that need its real size (on a long-tailed 5,089-species table)
+FULL_SCALE_FRACTAL = {"fractaldb_1k_150k.yaml": (150000, 1000)}
 FULL_SCALE_INAT = {**{f"inat2017_{n}k.yaml": (n * 1000, 1000) for n in (5, 25, 50, 100, 150)},
                    **{f"inat2017_diversity_{p}pct.yaml": (80000, 7) for p in (25, 50, 100)}}
 # every other ImageNet intervention config composes on top of imagenet_full.yaml and runs on the miniature
@@ -71,6 +72,25 @@ EXPERIMENTS["finetune-domainnet-infograph"] = (
     ["--data.init_args.root", "{data}/domainnet", "--data.init_args.ood_domains", "[sketch, real]",
      "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4", "--data.init_args.num_workers", "0",
      "--model.architecture", "resnet18"])
+FRACTAL_TINY = ["--data.init_args.image_size", "32", "--data.init_args.batch_size", "8",
+                "--data.init_args.num_workers", "0", "--model.architecture", "resnet18"]
+for _name in ("fractaldb_1k", "fractaldb_10k"):
+    EXPERIMENTS[f"pretrain-{_name}"] = (
+        ["recipes/pretrain_torchvision.yaml", "pretrain/fractaldb_1k.yaml"]
+        + ([f"pretrain/{_name}.yaml"] if _name != "fractaldb_1k" else []),
+        ["--data.init_args.source.init_args.root", "{data}/fractaldb/images", "--data.init_args.val_per_class", "4",
+         *FRACTAL_TINY])
+EXPERIMENTS["pretrain-fractaldb-1k-onthefly"] = (
+    ["recipes/pretrain_torchvision.yaml", "pretrain/fractaldb_1k_onthefly.yaml"],
+    ["--data.init_args.categories", "{data}/fractaldb/categories", "--data.init_args.size", "32",
+     "--data.init_args.iterations", "2000", "--data.init_args.instances", "2", *FRACTAL_TINY])
+# Stable Diffusion output is in the ILSVRC train layout: the miniature ImageNet stands in for it
+for _name in ("diffusion_150k", "diffusion_1200k"):
+    EXPERIMENTS[f"pretrain-{_name}"] = (
+        ["recipes/pretrain_torchvision.yaml", "pretrain/diffusion_150k.yaml"]
+        + ([f"pretrain/{_name}.yaml"] if _name != "diffusion_150k" else []),
+        [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet", "--model.architecture",
+         "resnet18"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 
@@ -82,7 +102,7 @@ def _args(name: str, data: Path, runs: Path) -> list[str]:
 
 def test_every_config_is_covered():
     covered = ({f for files, _ in EXPERIMENTS.values() for f in files}
-               | {f"pretrain/{f}" for f in [*FULL_SCALE, *FULL_SCALE_INAT]})
+               | {f"pretrain/{f}" for f in [*FULL_SCALE, *FULL_SCALE_INAT, *FULL_SCALE_FRACTAL]})
     on_disk = {str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob("*.yaml") if p.parent.name != "studies"}
     assert on_disk == covered, "add new configs to EXPERIMENTS (and so to the smoke runs)"
 
@@ -112,9 +132,11 @@ def test_study_configs_plan(study, tmp_path, capsys):
 FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
     "imagenet_full.yaml": ("FullScaleImageNetTrain", "FullScaleImageNetVal"),
     "inat2017_full.yaml": ("FullScaleINaturalist2017", "FullScaleINaturalist2017Val"),
+    "fractaldb_1k.yaml": ("FullScaleFractalDB", None),  # validation held out of the source
 }
 FULL_SCALE_CASES = ([("imagenet_full.yaml", c, *FULL_SCALE[c]) for c in sorted(FULL_SCALE)]
-                    + [("inat2017_full.yaml", c, *FULL_SCALE_INAT[c]) for c in sorted(FULL_SCALE_INAT)])
+                    + [("inat2017_full.yaml", c, *FULL_SCALE_INAT[c]) for c in sorted(FULL_SCALE_INAT)]
+                    + [("fractaldb_1k.yaml", c, *FULL_SCALE_FRACTAL[c]) for c in sorted(FULL_SCALE_FRACTAL)])
 
 
 @pytest.mark.parametrize("base,config,images,classes", FULL_SCALE_CASES, ids=[c[1] for c in FULL_SCALE_CASES])
@@ -127,7 +149,7 @@ def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     main(["manifest", "--config", str(CONFIGS / "recipes/pretrain_torchvision.yaml"),
           "--config", str(CONFIGS / "pretrain" / base), "--config", str(CONFIGS / "pretrain" / config),
           "--data.init_args.source.class_path", f"tests.helpers.{train_source}",
-          "--data.init_args.val_source.class_path", f"tests.helpers.{val_source}",
+          *(["--data.init_args.val_source.class_path", f"tests.helpers.{val_source}"] if val_source else []),
           "--model.architecture", "resnet18", "--output", str(output)])
     manifest = pd.read_csv(output)
     train, val = manifest[manifest["split"] == "train"], manifest[manifest["split"] == "val"]

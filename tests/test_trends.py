@@ -128,13 +128,9 @@ def test_too_few_points():
 
 
 def test_fit_benchmark_at_reduced_size(capsys):
-    import importlib.util
-    from pathlib import Path
+    from .helpers import load_script
 
-    path = Path(__file__).parents[1] / "scripts" / "benchmark_trend_fit.py"
-    spec = importlib.util.spec_from_file_location("benchmark_trend_fit", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmark_trend_fit")
     result = module.main(["--points", "500", "--resamples", "200", "--repeats", "2"])
     assert result["max_band_difference"] < 1e-10  # the loop and the vectorised fit give one band
     assert result["fit_trend_s"] < 1.0 and "speed-up" in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 from .base import ClassificationDataModule
 from .domainnet import DomainNetDataModule
+from .fractaldb import FractalDBDataModule
 from .iwildcam import IWildCamDataModule
 from .pretrain import PretrainDataModule
 
-__all__ = ["ClassificationDataModule", "DomainNetDataModule", "IWildCamDataModule", "PretrainDataModule"]
+__all__ = ["ClassificationDataModule", "DomainNetDataModule", "FractalDBDataModule", "IWildCamDataModule", "PretrainDataModule"]

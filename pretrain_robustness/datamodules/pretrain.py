@@ -10,7 +10,7 @@ from .base import ClassificationDataModule, IndexedImageDataset, PathImages
 from .interventions import Intervention, hold_out
 from .manifest import assign_labels, manifest_hash, summary
 from .sources import TableSource
-from .transforms import imagenet_eval_transform, imagenet_train_transform
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_transform, imagenet_train_transform
 
 
 class PretrainDataModule(ClassificationDataModule):
@@ -25,6 +25,7 @@ class PretrainDataModule(ClassificationDataModule):
         image_size: crop size (torchvision recipe: 224).
         min_crop_area: smallest random crop, as a fraction of the image (torchvision recipe: 0.08).
         batch_size: per-device batch (torchvision recipe: 32 on each of 8 GPUs = 256).
+        mean, std: input normalisation per channel (default ImageNet's; FractalDB: 0.2, 0.5).
     """
 
     eval_split_names = ["val"]
@@ -41,9 +42,11 @@ class PretrainDataModule(ClassificationDataModule):
         eval_batch_size: int | None = None,
         num_workers: int = 8,
         seed: int = 0,
+        mean: tuple[float, float, float] = IMAGENET_MEAN,
+        std: tuple[float, float, float] = IMAGENET_STD,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
-        self.image_size, self.min_crop_area = image_size, min_crop_area
+        self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
         self.manifest = self._build_manifest(source, interventions or [], val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
@@ -76,9 +79,9 @@ class PretrainDataModule(ClassificationDataModule):
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
         if split == "train":
-            transform = imagenet_train_transform(self.image_size, self.min_crop_area)
+            transform = imagenet_train_transform(self.image_size, self.min_crop_area, self.mean, self.std)
         else:
-            transform = imagenet_eval_transform(self.image_size)
+            transform = imagenet_eval_transform(self.image_size, self.mean, self.std)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
 
 

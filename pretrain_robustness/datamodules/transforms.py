@@ -15,8 +15,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _finish() -> list:
-    return [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+def _finish(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> list:
+    return [T.ToTensor(), T.Normalize(mean, std)]
 
 
 def wilds_transform(image_size: int = 448) -> T.Compose:
@@ -25,14 +25,15 @@ def wilds_transform(image_size: int = 448) -> T.Compose:
     return T.Compose([T.Lambda(to_rgb), T.Resize((image_size, image_size)), *_finish()])
 
 
-def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08) -> T.Compose:
+def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08,
+                             mean=IMAGENET_MEAN, std=IMAGENET_STD) -> T.Compose:
     """torchvision reference recipe (references/classification/presets.py): random resized
     crop (8%-100% of the area) and horizontal flip."""
     crop = T.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0))
-    return T.Compose([T.Lambda(to_rgb), crop, T.RandomHorizontalFlip(), *_finish()])
+    return T.Compose([T.Lambda(to_rgb), crop, T.RandomHorizontalFlip(), *_finish(mean, std)])
 
 
-def imagenet_eval_transform(image_size: int = 224) -> T.Compose:
+def imagenet_eval_transform(image_size: int = 224, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> T.Compose:
     """torchvision reference evaluation: resize to 256/224 of the crop, centre crop."""
     resize = round(image_size * 256 / 224)
-    return T.Compose([T.Lambda(to_rgb), T.Resize(resize), T.CenterCrop(image_size), *_finish()])
+    return T.Compose([T.Lambda(to_rgb), T.Resize(resize), T.CenterCrop(image_size), *_finish(mean, std)])

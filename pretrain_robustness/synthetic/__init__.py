@@ -1,0 +1,1 @@
+"""Synthetic pre-training data: FractalDB and Stable Diffusion generated images."""
