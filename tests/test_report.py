@@ -39,6 +39,8 @@ def test_report_sections_and_numbers():
     assert table.loc["imagenet-R-200", "points"] == 8 and table.loc["scratch", "points"] == 12
     assert table.loc["imagenet-A-50", "trend_er"] == pytest.approx(8.0, abs=1.5)
     assert table.loc["imagenet-A-50", "trend_er_low"] > 0  # clearly above scratch
+    widths = table["band_width_mid"] / table["t_width_mid"]
+    assert ((widths > 0.5) & (widths < 2)).all()  # bootstrap band and t-interval agree in size
     assert len(report.comparisons) == 6  # every pair of 4 conditions
     assert any("left out: 1 fine-tuning runs not finished" in n and "[running]" in n for n in report.notes)
     for heading in ("ID vs OOD", "Do the trends differ?", "Residuals over fine-tuning", "vs pre-training classes"):

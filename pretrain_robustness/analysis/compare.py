@@ -117,8 +117,17 @@ def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str,
                      "mean_id_f1": 100 * points.loc[mask, "id"].mean(),
                      "mean_ood_f1": 100 * points.loc[mask, "ood"].mean(),
                      "effective_robustness": er[mask].mean(),
-                     "trend_er": gap["gap"], "trend_er_low": gap["low"], "trend_er_high": gap["high"]})
+                     "trend_er": gap["gap"], "trend_er_low": gap["low"], "trend_er_high": gap["high"],
+                     **_band_widths(trend)})
     return pd.DataFrame(rows)
+
+
+def _band_widths(trend: Trend) -> dict:
+    """Width of the bootstrap band and of the analytic t-interval at the middle of the ID range, in
+    F1 points: the cross-check that the two agree (they should, for well-behaved data)."""
+    mid = len(trend.grid) // 2
+    return {"band_width_mid": 100 * (trend.band_high[mid] - trend.band_low[mid]),
+            "t_width_mid": 100 * (trend.t_high[mid] - trend.t_low[mid])}
 
 
 def residuals(points: pd.DataFrame, baseline: Trend) -> pd.DataFrame:
