@@ -17,10 +17,13 @@ from .callbacks.results_store import read_record
 
 @dataclass
 class Condition:
-    """A pre-training condition: its name, and the configs of its pre-training run (none: scratch)."""
+    """A pre-training condition: its name, the configs of its pre-training run (none: scratch),
+    and optionally the study whose finished pre-training runs of this condition to start from
+    instead of pre-training again (``pretrained_in``; e.g. full ImageNet, shared by many figures)."""
 
     name: str
     pretrain: list[str] = field(default_factory=list)
+    pretrained_in: str | None = None
 
 
 @dataclass
@@ -33,6 +36,8 @@ class StudySpec:
         baseline: condition whose trend effective robustness is measured against.
         demo_data: if set, generate the embedded demo data under this folder first.
         extra_args: appended to every run's command line (e.g. ``--trainer.accelerator=gpu``).
+        architecture_configs: configs added to the pre-training runs of one architecture, after
+            the condition's (torchvision's AlexNet and MobileNetV3 recipes).
     """
 
     study: str
@@ -45,8 +50,10 @@ class StudySpec:
     transform: str = "probit"
     id_split: str = "id_test"
     ood_split: str = "ood_test"
+    metric: str = "f1_macro"
     demo_data: str | None = None
     extra_args: list[str] = field(default_factory=list)
+    architecture_configs: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _configs(paths: list[str]) -> list[str]:
@@ -58,8 +65,8 @@ def _common(spec: StudySpec, condition: str, architecture: str) -> list[str]:
             "--model.architecture", architecture, "--seed_everything", str(spec.seed), *spec.extra_args]
 
 
-def pretrain_dir(spec: StudySpec, condition: str, architecture: str) -> Path:
-    return Path(spec.root) / spec.study / "pretrain" / condition / f"{architecture}-seed{spec.seed}"
+def pretrain_dir(spec: StudySpec, condition: str, architecture: str, study: str | None = None) -> Path:
+    return Path(spec.root) / (study or spec.study) / "pretrain" / condition / f"{architecture}-seed{spec.seed}"
 
 
 def finetune_dir(spec: StudySpec, condition: str, architecture: str) -> Path:
@@ -72,10 +79,14 @@ def plan(spec: StudySpec) -> list[tuple[str, Path, list[str]]]:
     for condition in spec.conditions:
         for architecture in spec.architectures:
             init: list[str] = []
-            if condition.pretrain:
+            if condition.pretrained_in:
+                folder = pretrain_dir(spec, condition.name, architecture, condition.pretrained_in)
+                init = ["--model.init_checkpoint", str(folder / "checkpoints" / "last.ckpt")]
+            elif condition.pretrain:
                 folder = pretrain_dir(spec, condition.name, architecture)
+                configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
                 steps.append((f"pre-train {architecture} on {condition.name}", folder,
-                              ["fit", *_configs(condition.pretrain), *_common(spec, condition.name, architecture)]))
+                              ["fit", *_configs(configs), *_common(spec, condition.name, architecture)]))
                 init = ["--model.init_checkpoint", str(folder / "checkpoints" / "last.ckpt")]
             steps.append((f"fine-tune {architecture} ({condition.name})", finetune_dir(spec, condition.name, architecture),
                           ["fit", *_configs(spec.finetune), *_common(spec, condition.name, architecture), *init]))
@@ -87,6 +98,8 @@ def run_study(spec: StudySpec, dry_run: bool = False) -> Path | None:
     from .cli import main as cli_main
 
     steps = plan(spec)
+    if not dry_run:
+        _check_reused_pretraining(spec)
     start = time.time()
     for i, (description, folder, args) in enumerate(steps, 1):
         record = read_record(folder)
@@ -103,7 +116,20 @@ def run_study(spec: StudySpec, dry_run: bool = False) -> Path | None:
         return None
     from .commands import write_report
 
-    return write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split)
+    return write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
+                        metric=spec.metric)
+
+
+def _check_reused_pretraining(spec: StudySpec) -> None:
+    """Conditions that start from another study's pre-training need it finished: say which is not."""
+    for condition in (c for c in spec.conditions if c.pretrained_in):
+        for architecture in spec.architectures:
+            folder = pretrain_dir(spec, condition.name, architecture, condition.pretrained_in)
+            record = read_record(folder)
+            if not record or record.get("status") != "finished":
+                raise FileNotFoundError(
+                    f"condition {condition.name!r} starts from study {condition.pretrained_in!r}, but its "
+                    f"pre-training run {folder} is {'not finished' if record else 'missing'}: run that study first")
 
 
 def _run_in_process(cli_main, args: list[str]) -> None:

@@ -21,6 +21,10 @@ EXPERIMENTS = {
                           "recipes/pretrain_torchvision_alexnet.yaml"],
                          [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet",
                           "--data.init_args.image_size", "64"]),
+    "pretrain-mobilenet-v3": (["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml",
+                               "recipes/pretrain_torchvision_mobilenet_v3.yaml"],
+                              [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet",
+                               "--data.init_args.image_size", "32"]),
     "finetune-iwildcam": (["recipes/finetune_wilds.yaml", "finetune/iwildcam.yaml"],
                           [*FINETUNE_TINY, "--model.architecture", "resnet18"]),
     "demo-pretrain": (["recipes/pretrain_torchvision.yaml", "demo/pretrain.yaml"], PRETRAIN_TINY),
@@ -124,9 +128,48 @@ def test_config_smoke_run(name, tiny_data, tmp_path):
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
 def test_study_configs_plan(study, tmp_path, capsys):
+    """Every study plans; its configs exist; each kind of step parses; reused pre-training exists."""
+    import yaml
+
+    from pretrain_robustness.study import Condition, StudySpec, plan
+
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
     assert "fine-tune" in out and "pretrain-robustness fit" in out
+    raw = yaml.safe_load(study.read_text())
+    spec = StudySpec(**{**raw, "conditions": [Condition(**c) for c in raw["conditions"]]})
+    steps = plan(spec)
+    root = CONFIGS.parent
+    for _, _, args in steps:
+        for path in (args[i + 1] for i, a in enumerate(args) if a == "--config"):
+            assert (root / path).is_file(), path
+    studies = {yaml.safe_load(p.read_text())["study"]: yaml.safe_load(p.read_text()) for p in STUDIES}
+    for condition in spec.conditions:
+        if condition.pretrained_in:
+            source = studies[condition.pretrained_in]
+            assert any(c["name"] == condition.name and (c.get("pretrain") or c.get("pretrained_in"))
+                       for c in source["conditions"]), (condition.name, condition.pretrained_in)
+    seen = set()
+    for _, _, args in steps:  # one step per (kind, condition) and every architecture-specific recipe
+        architecture = args[args.index("--model.architecture") + 1]
+        key = (args[2], args[args.index("--run.condition") + 1], architecture in spec.architecture_configs)
+        if key in seen:
+            continue
+        seen.add(key)
+        with pytest.raises(SystemExit) as exit_info:
+            main([*[a.replace("configs/", f"{CONFIGS}/", 1) if a.startswith("configs/") else a for a in args],
+                  "--print_config"])
+        assert exit_info.value.code in (0, None)
+    capsys.readouterr()
+
+
+def test_reused_pretraining_must_exist(tmp_path):
+    from pretrain_robustness.study import Condition, StudySpec, run_study
+
+    spec = StudySpec(study="s", architectures=["resnet18"], conditions=[Condition("imagenet-full", pretrained_in="t")],
+                     finetune=[], root=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="starts from study 't'.*missing: run that study first"):
+        run_study(spec)
 
 
 FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
@@ -163,3 +206,23 @@ def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
         assert {is_animal(w) for w in train["source_class"].unique()} == {config.startswith("imagenet_A_")}
     if base == "imagenet_full.yaml":
         assert len(val) == 50 * train["source_class"].nunique()  # all ImageNet val images of the trained classes
+
+
+@pytest.mark.parametrize("architecture,extra,recipe", [
+    ("resnet50", [], "torchvision-reference"),
+    ("alexnet", ["recipes/pretrain_torchvision_alexnet.yaml"], "torchvision-reference-alexnet"),
+    ("mobilenet_v3_large", ["recipes/pretrain_torchvision_mobilenet_v3.yaml"], "torchvision-reference-mobilenet-v3"),
+])
+def test_pretraining_recipe_configs_match_their_recipe(architecture, extra, recipe, tmp_path, capsys):
+    """Each architecture's recipe config, composed as documented, changes nothing of its recipe."""
+    import yaml
+
+    from pretrain_robustness.lightning_modules.recipes import overrides, recipe_for, used_hyperparameters
+
+    files = ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", *extra]
+    with pytest.raises(SystemExit):
+        main(["fit", *[a for f in files for a in ("--config", str(CONFIGS / f))], "--model.architecture", architecture,
+              "--print_config"])
+    config = yaml.safe_load(capsys.readouterr().out)
+    name, values = recipe_for("pretrain", architecture)
+    assert name == recipe and overrides(values, used_hyperparameters(config)) == {}

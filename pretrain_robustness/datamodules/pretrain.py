@@ -26,6 +26,8 @@ class PretrainDataModule(ClassificationDataModule):
         min_crop_area: smallest random crop, as a fraction of the image (torchvision recipe: 0.08).
         batch_size: per-device batch (torchvision recipe: 32 on each of 8 GPUs = 256).
         mean, std: input normalisation per channel (default ImageNet's; FractalDB: 0.2, 0.5).
+        auto_augment, random_erase: extra training augmentation of torchvision's MobileNetV3
+            recipe (``imagenet``, 0.2); off by default, as in the other recipes.
     """
 
     eval_split_names = ["val"]
@@ -44,9 +46,12 @@ class PretrainDataModule(ClassificationDataModule):
         seed: int = 0,
         mean: tuple[float, float, float] = IMAGENET_MEAN,
         std: tuple[float, float, float] = IMAGENET_STD,
+        auto_augment: str | None = None,
+        random_erase: float = 0.0,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
+        self.augment = {"auto_augment": auto_augment, "random_erase": random_erase}
         self.manifest = self._build_manifest(source, interventions or [], val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
@@ -79,7 +84,8 @@ class PretrainDataModule(ClassificationDataModule):
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
         if split == "train":
-            transform = imagenet_train_transform(self.image_size, self.min_crop_area, self.mean, self.std)
+            transform = imagenet_train_transform(self.image_size, self.min_crop_area, self.mean, self.std,
+                                                 **self.augment)
         else:
             transform = imagenet_eval_transform(self.image_size, self.mean, self.std)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)

@@ -26,11 +26,18 @@ def wilds_transform(image_size: int = 448) -> T.Compose:
 
 
 def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08,
-                             mean=IMAGENET_MEAN, std=IMAGENET_STD) -> T.Compose:
+                             mean=IMAGENET_MEAN, std=IMAGENET_STD, auto_augment: str | None = None,
+                             random_erase: float = 0.0) -> T.Compose:
     """torchvision reference recipe (references/classification/presets.py): random resized
-    crop (8%-100% of the area) and horizontal flip."""
-    crop = T.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0))
-    return T.Compose([T.Lambda(to_rgb), crop, T.RandomHorizontalFlip(), *_finish(mean, std)])
+    crop (8%-100% of the area) and horizontal flip; the MobileNetV3 recipe adds AutoAugment's
+    ImageNet policy (``auto_augment="imagenet"``) and random erasing (``random_erase=0.2``)."""
+    steps = [T.Lambda(to_rgb), T.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0)), T.RandomHorizontalFlip()]
+    if auto_augment:
+        steps.append(T.AutoAugment(T.AutoAugmentPolicy(auto_augment)))
+    steps += _finish(mean, std)
+    if random_erase:
+        steps.append(T.RandomErasing(p=random_erase))
+    return T.Compose(steps)
 
 
 def imagenet_eval_transform(image_size: int = 224, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> T.Compose:
