@@ -50,7 +50,7 @@ class ProjectCLI(LightningCLI):
         config = self._config()
         spec, model = self.run_spec, self.model
         record = base_record(spec, config.model.architecture, config.seed_everything)
-        recipe_name, recipe = recipe_for(spec.kind, config.model.architecture)
+        recipe_name, recipe = recipe_for(spec.kind, config.model.architecture, spec.recipe)
         used = used_hyperparameters(config.clone().as_dict())
         record.update(run_dir=str(self.run_dir), recipe=recipe_name, hyperparameters=used,
                       overrides=overrides(recipe, used), init_checkpoint=model.init_record,

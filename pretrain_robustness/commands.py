@@ -36,7 +36,7 @@ def ensure_demo_data(root: Path, force: bool = False) -> Path:
 
 
 def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
-                 id_split: str = "id_test", ood_split: str = "ood_test", output: Path | None = None,
+                 id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
                  metric: str = "f1_macro", wandb_project: str | None = None, log_artifact: bool = False,
                  screenshot: bool = False) -> Path:
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
@@ -53,7 +53,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     output.write_text(built.html)
     built.trends.to_csv(output.with_name("trends.csv"), index=False)
     built.comparisons.to_csv(output.with_name("comparisons.csv"), index=False)
-    printed = report.format_trends(built.trends)
+    printed = report.format_trends(built.trends) if "trend_er" in built.trends else built.trends
     output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(
         f"- {line}" for line in built.comparisons.get("verdict", [])) + "\n")
     print(printed.to_string(index=False))
@@ -89,7 +89,8 @@ def report_command(args: list[str]) -> Path:
     parser.add_argument("--transform", default="probit", choices=["probit", "logit", "linear"])
     parser.add_argument("--baseline", default="scratch")
     parser.add_argument("--id_split", default="id_test")
-    parser.add_argument("--ood_split", default="ood_test")
+    parser.add_argument("--ood_split", type=str | None, default="ood_test",
+                        help="null for a task without a shift: the report is then the final scores per run")
     parser.add_argument("--metric", default="f1_macro", choices=["f1_macro", "accuracy"])
     parser.add_argument("--output", type=str | None, default=None)
     parser.add_argument("--wandb_project", type=str | None, default=None,

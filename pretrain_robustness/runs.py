@@ -27,6 +27,8 @@ class RunSpec:
         params: the condition's parameters, e.g. ``{family: A, classes: 50}`` or ``{images: 25000}``;
             recorded with the run so that the analysis can plot against them (a fine-tuning run
             inherits those of the pre-training run it starts from).
+        recipe: the named recipe the run is compared against in run.json (default: torchvision's
+            per architecture for pre-training, WILDS' for fine-tuning).
     """
 
     study: str = "default"
@@ -37,6 +39,7 @@ class RunSpec:
     overwrite: bool = False
     wandb_project: str = "pretrain-robustness"
     params: dict[str, Any] = field(default_factory=dict)
+    recipe: str | None = None
 
 
 def run_name(spec: RunSpec, architecture: str, seed: int | None) -> str:

@@ -49,7 +49,7 @@ class StudySpec:
     baseline: str = "scratch"
     transform: str = "probit"
     id_split: str = "id_test"
-    ood_split: str = "ood_test"
+    ood_split: str | None = "ood_test"  # None: a task without a shift (Kalibhat et al.); scores only
     metric: str = "f1_macro"
     demo_data: str | None = None
     extra_args: list[str] = field(default_factory=list)

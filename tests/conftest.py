@@ -32,6 +32,7 @@ def tiny_data(tmp_path_factory) -> Path:
     write_inaturalist_2017(root / "inaturalist")
     write_inaturalist_2021(root / "inaturalist", "2021_train_mini", per_class=6)
     write_inaturalist_2021(root / "inaturalist", "2021_valid", per_class=2)
+    write_inaturalist_2021(root / "inaturalist", "2021_train", per_class=10)  # 2021_train_mini's 6 + 4 more
     write_domainnet(root / "domainnet", ("infograph", "sketch", "real"), per_class=9)
     _write_fractaldb(root / "fractaldb")
     return root

@@ -54,3 +54,24 @@ def test_unknown_architecture_and_missing_checkpoint():
         ImageClassifier("resnet9000", num_classes=4)
     with pytest.raises(FileNotFoundError, match="nope.ckpt"):
         ImageClassifier("resnet18", num_classes=4, init_checkpoint="nope.ckpt")
+
+
+def test_training_only_the_head_leaves_the_backbone_untouched():
+    """Kalibhat et al.'s ImageNet-A fine-tuning: a linear probe; batch-norm statistics frozen too."""
+    import torch
+    from torch.optim import SGD
+
+    from pretrain_robustness.lightning_modules import ImageClassifier
+
+    model = ImageClassifier("resnet18", num_classes=3, optimizer=lambda p: SGD(p, lr=0.5), train_only_head=True)
+    before = {k: v.clone() for k, v in model.network.state_dict().items()}
+    optimizer = model.configure_optimizers()
+    assert sum(p.numel() for g in optimizer.param_groups for p in g["params"]) == 512 * 3 + 3
+    model.train()
+    model.on_train_epoch_start()
+    assert not model.network.bn1.training and model.network.fc.training
+    loss = torch.nn.functional.cross_entropy(model.network(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 0]))
+    loss.backward()
+    optimizer.step()
+    changed = {k for k, v in model.network.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"fc.weight", "fc.bias"}

@@ -95,6 +95,12 @@ for _name in ("diffusion_150k", "diffusion_1200k"):
         + ([f"pretrain/{_name}.yaml"] if _name != "diffusion_150k" else []),
         [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet", "--model.architecture",
          "resnet18"])
+EXPERIMENTS["finetune-inat-mini-animals"] = (
+    ["recipes/finetune_kalibhat_inat_mini.yaml", "finetune/inat_mini_animals.yaml"],
+    [*INAT2021_TINY, "--data.init_args.val_source.init_args.per_class", "2"])
+EXPERIMENTS["finetune-imagenet-animals"] = (
+    ["recipes/finetune_kalibhat_imagenet_a.yaml", "finetune/imagenet_animals.yaml"],
+    [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet", "--model.architecture", "resnet18"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 

@@ -122,3 +122,14 @@ def test_report_is_logged_to_wandb_as_an_artifact_offline(tmp_path, monkeypatch)
     assert run.settings.mode == "offline" and run.group == "s" and run.job_type == "report"
     logged = b"".join(p.read_bytes() for p in (tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
     assert b"s-report" in logged and b"report.html" in logged and b"trends.csv" in logged
+
+
+def test_report_of_a_task_without_a_shift():
+    """Kalibhat et al.'s tasks have one evaluation split: final score per run and the classes curve."""
+    tidy = synthetic_study({"imagenet-R-50": (0.0, {"family": "R", "classes": 50}),
+                            "imagenet-A-50": (0.1, {"family": "A", "classes": 50})},
+                           unfinished={("imagenet-A-50", "resnet18")})
+    report = build_report(tidy, "s", id_split="ood_test", ood_split=None, metric="f1_macro")
+    assert len(report.trends) == 5 and {"param_family", "param_classes", "f1_macro"} <= set(report.trends.columns)
+    assert "Final ood_test macro-F1 per run" in report.html and "vs pre-training classes" in report.html
+    assert "ID vs OOD" not in report.html and any("left out: 1" in n for n in report.notes)

@@ -116,3 +116,18 @@ def test_domainnet_finetuning_splits(tmp_path):
     next((tmp_path / "real" / "zebra").iterdir()).unlink()
     with pytest.raises(FileNotFoundError, match="split 'ood_real'"):
         DomainNetDataModule(str(tmp_path), "infograph", ood_domains=["real"])
+
+
+def test_inaturalist_2021_heldout_evaluation_set(tmp_path):
+    from pretrain_robustness.datamodules.sources import INaturalist2021Heldout
+
+    write_inaturalist_2021(tmp_path, "2021_train_mini", per_class=3)
+    write_inaturalist_2021(tmp_path, "2021_train", per_class=8)
+    heldout = INaturalist2021Heldout(str(tmp_path), per_class=4, seed=0).table()
+    mini = INaturalist2021(str(tmp_path), "2021_train_mini").table()
+    names = lambda t: set(t["source_class"] + "/" + t["path"].str.rsplit("/", n=1).str[-1])  # noqa: E731
+    assert len(heldout) == 12 and heldout.groupby("source_class").size().eq(4).all()
+    assert not names(heldout) & names(mini)  # never an image the model was fine-tuned on
+    assert heldout.equals(INaturalist2021Heldout(str(tmp_path), per_class=4, seed=0).table())
+    with pytest.raises(ValueError, match="asked for 6 images of class .* but it has 5"):
+        INaturalist2021Heldout(str(tmp_path), per_class=6).table()

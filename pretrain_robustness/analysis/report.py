@@ -60,11 +60,14 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
-                 id_split: str = "id_test", ood_split: str = "ood_test", metric: str = "f1_macro") -> Report:
-    """Fit one trend per condition over the finished fine-tuning runs and assemble the report."""
+                 id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = "f1_macro") -> Report:
+    """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
+    Without an OOD split (the second paper's tasks), the report is the final scores per run."""
     finetune = tidy[tidy["kind"] == "finetune"]
     left_out = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
     finished = finetune[finetune["status"] == "finished"]
+    if ood_split is None:
+        return _scores_report(finished, left_out, study, id_split, metric)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
     fitted = trends.fit_by_condition(points, transform)
     table = compare.summary_table(points, fitted, baseline)
@@ -80,9 +83,7 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
     clipped = int(table["clipped"].sum())
     if clipped:
         notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
-    if len(left_out):
-        notes.append(f"left out: {len(left_out)} fine-tuning runs not finished ("
-                     + ", ".join(f"{r} [{s}]" for r, s in left_out.itertuples(index=False)) + ")")
+    notes += _left_out_note(left_out)
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
          figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}")),
@@ -97,3 +98,27 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
                          figures_groups.score_vs_classes(scores, f"{ood_split} {name} (%)", scale={"R": 0.398})))
     page = render_html(f"Study '{study}': effective robustness", notes, sections)
     return Report(page, table, pairs, notes)
+
+
+def _left_out_note(left_out: pd.DataFrame) -> list[str]:
+    if not len(left_out):
+        return []
+    return [f"left out: {len(left_out)} fine-tuning runs not finished ("
+            + ", ".join(f"{r} [{s}]" for r, s in left_out.itertuples(index=False)) + ")"]
+
+
+def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str) -> Report:
+    """Each finished run's final score on ``split``; the classes curve when runs carry the params."""
+    name = METRIC_NAMES.get(metric, metric)
+    scores = groups.final_scores(finished, split, metric)
+    params = [c for c in scores.columns if c.startswith("param_")]
+    table = scores[["condition", "architecture", "seed", "epoch", *params, "value"]].rename(columns={"value": metric})
+    shown = table.assign(**{metric: (100 * table[metric]).map("{:.1f}".format)}).sort_values(["condition", "architecture"])
+    notes = [f"{len(table)} finished fine-tuning runs, {split} {name} at each run's last scored epoch (in %)",
+             *_left_out_note(left_out)]
+    sections: list[tuple[str, object]] = [(f"Final {split} {name} per run", shown)]
+    if {"param_family", "param_classes"} <= set(scores.columns):
+        sections.insert(0, (f"{split} {name} vs pre-training classes (Kalibhat et al. Figures 3, 4, 6)",
+                            figures_groups.score_vs_classes(scores, f"{split} {name} (%)", scale={"R": 0.398})))
+    page = render_html(f"Study '{study}': fine-tuned scores", notes, sections)
+    return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes)

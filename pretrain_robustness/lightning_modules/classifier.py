@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from ..distributed import gather_predictions, to_numpy
 from ..metrics import metric_key, split_metrics
-from .backbones import build_network
+from .backbones import build_network, head_prefix
 from .checkpoint import load_backbone
 
 
@@ -35,6 +35,8 @@ class ImageClassifier(LightningModule):
         lr_reference_batch: if set, the optimiser's lr is for this global batch and is scaled
             linearly to the actual one (torchvision recipe: 0.1 per 256 images).
         eval_split_names: names of the evaluation loaders, in order (linked from the datamodule).
+        train_only_head: freeze everything but the new head (a linear probe; the backbone's batch
+            norm statistics stay fixed too). Kalibhat et al. fine-tune on ImageNet-A this way.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class ImageClassifier(LightningModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_reference_batch: int | None = None,
         eval_split_names: list[str] | None = None,
+        train_only_head: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
@@ -55,6 +58,11 @@ class ImageClassifier(LightningModule):
         self.lr_reference_batch = lr_reference_batch
         self.eval_split_names = list(eval_split_names or ["val"])
         self.effective_lr: float | None = None
+        self.train_only_head = train_only_head
+        if train_only_head:
+            prefix = head_prefix(architecture)
+            for name, parameter in self.network.named_parameters():
+                parameter.requires_grad = name.startswith(prefix)
         self.eval_results: dict[str, dict[str, float]] = {}
         self._outputs: dict[int, dict[str, list[torch.Tensor]]] = defaultdict(lambda: defaultdict(list))
 
@@ -115,8 +123,13 @@ class ImageClassifier(LightningModule):
         trainer = self.trainer
         return trainer.datamodule.batch_size * trainer.world_size * trainer.accumulate_grad_batches
 
+    def on_train_epoch_start(self) -> None:
+        if self.train_only_head:  # frozen backbone: its batch norm must not update running statistics
+            self.network.eval()
+            self.network.get_submodule(head_prefix(self.hparams.architecture)[:-1]).train()
+
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory([p for p in self.parameters() if p.requires_grad])
         if self.lr_reference_batch:
             factor = self._global_batch() / self.lr_reference_batch
             for group in optimizer.param_groups:

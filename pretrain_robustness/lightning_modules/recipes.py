@@ -31,8 +31,25 @@ FINETUNE_WILDS: dict[str, Any] = {
 }
 
 
-def recipe_for(kind: str, architecture: str) -> tuple[str, dict[str, Any]]:
+# Kalibhat et al. (Appendix): fine-tuning "largely the same" as their He et al. pre-training (SGD
+# lr 0.1, momentum 0.9, wd 1e-4) with: iNat-Mini-A 60 epochs, lr x0.1 every 20, batch 1024, all
+# weights trained; ImageNet-A 15 epochs, lr x0.1 every 5, only the final layer trained.
+FINETUNE_KALIBHAT = {
+    "kalibhat-inat-mini-a": {"optimizer": "torch.optim.SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+                             "lr_reference_batch": 1024, "lr_scheduler": "torch.optim.lr_scheduler.StepLR",
+                             "step_size": 20, "gamma": 0.1, "max_epochs": 60, "image_size": 224},
+    "kalibhat-imagenet-a": {"optimizer": "torch.optim.SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+                            "lr_reference_batch": 256, "lr_scheduler": "torch.optim.lr_scheduler.StepLR",
+                            "step_size": 5, "gamma": 0.1, "max_epochs": 15, "image_size": 224},
+}
+
+
+def recipe_for(kind: str, architecture: str, name: str | None = None) -> tuple[str, dict[str, Any]]:
     """The recipe name and values a run of ``kind`` (pretrain/finetune) is compared against."""
+    if name is not None:
+        if name not in FINETUNE_KALIBHAT:
+            raise ValueError(f"unknown recipe {name!r}; named recipes: {sorted(FINETUNE_KALIBHAT)}")
+        return name, FINETUNE_KALIBHAT[name]
     if kind == "finetune":
         return "wilds-iwildcam-erm", FINETUNE_WILDS
     if architecture.startswith(("alexnet", "vgg")):

@@ -4,7 +4,7 @@ from .base import TableSource
 from .domainnet import DomainNet
 from .image_folder import ImageFolderSource
 from .imagenet import ImageNetTrain, ImageNetVal
-from .inaturalist import INaturalist2017, INaturalist2021
+from .inaturalist import INaturalist2017, INaturalist2021, INaturalist2021Heldout
 
-__all__ = ["DomainNet", "INaturalist2017", "INaturalist2021", "ImageFolderSource", "ImageNetTrain", "ImageNetVal",
+__all__ = ["DomainNet", "INaturalist2017", "INaturalist2021", "INaturalist2021Heldout", "ImageFolderSource", "ImageNetTrain", "ImageNetVal",
            "TableSource"]

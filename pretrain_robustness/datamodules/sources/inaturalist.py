@@ -67,3 +67,21 @@ class INaturalist2021(TableSource):
             taxon = pieces[1:7] + [f"{pieces[6]} {pieces[7]}"]
             rows += [(str(p), folder.name, taxon[-1], *taxon) for p in images_in(folder)]
         return nonempty(rows, ["path", "source_class", "class_name", *RANKS_2021], base)
+
+
+class INaturalist2021Heldout(TableSource):
+    """Kalibhat et al.'s evaluation set (section 3): per species, ``per_class`` images of
+    ``2021_train`` that are not in ``2021_train_mini``, drawn at random (seeded); 2021_valid's 10
+    per species are too few to score a class."""
+
+    def __init__(self, root: str, per_class: int = 50, seed: int = 0):
+        self.root, self.per_class, self.seed = root, per_class, seed
+
+    def table(self) -> pd.DataFrame:
+        from ..interventions import sample_per_class
+
+        full = INaturalist2021(self.root, "2021_train").table()
+        mini = INaturalist2021(self.root, "2021_train_mini").table()
+        key = lambda t: t["source_class"] + "/" + t["path"].map(lambda p: Path(p).name)  # noqa: E731
+        rest = full[~key(full).isin(set(key(mini)))]
+        return sample_per_class(rest, {c: self.per_class for c in rest["source_class"].unique()}, self.seed)
