@@ -53,7 +53,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     output.write_text(built.html)
     built.trends.to_csv(output.with_name("trends.csv"), index=False)
     built.comparisons.to_csv(output.with_name("comparisons.csv"), index=False)
-    printed = report.format_trends(built.trends) if "trend_er" in built.trends else built.trends
+    printed = built.printed
     output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(
         f"- {line}" for line in built.comparisons.get("verdict", [])) + "\n")
     print(printed.to_string(index=False))
@@ -217,16 +217,13 @@ def per_class_command(args: list[str]) -> Path:
     return output
 
 
-def fractaldb_command(args: list[str]) -> Path:
-    from .synthetic.commands import fractaldb_command as run
+def _synthetic(name: str):
+    """A command of ``synthetic/commands.py``, imported only when it runs."""
+    def run(args: list[str]) -> Path:
+        from .synthetic import commands
 
-    return run(args)
-
-
-def diffusion_command(args: list[str]) -> Path:
-    from .synthetic.commands import diffusion_command as run
-
-    return run(args)
+        return getattr(commands, name)(args)
+    return run
 
 
 PROJECT_COMMANDS = {
@@ -235,7 +232,7 @@ PROJECT_COMMANDS = {
     "study": study_command,
     "report": report_command,
     "per-class": per_class_command,
-    "fractaldb": fractaldb_command,
-    "diffusion": diffusion_command,
+    "fractaldb": _synthetic("fractaldb_command"),
+    "diffusion": _synthetic("diffusion_command"),
     "predictions": predictions_command,
 }

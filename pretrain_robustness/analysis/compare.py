@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import transforms
-from .trends import N_BOOTSTRAP, Trend, effective_robustness
+from .trends import N_BOOTSTRAP, Trend, effective_robustness, lines_from_sums
 
 GAP_GRID = 200
 
@@ -28,11 +28,9 @@ def _run_sums(points: pd.DataFrame, transform: str) -> np.ndarray:
 
 
 def _lines_from_sums(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, sx, sy, sxx, sxy = (sums[..., i] for i in range(5))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = sxx - sx * sx / n
-        slope = np.where(var > 1e-12, (sxy - sx * sy / n) / var, np.nan)
-    return (sy - slope * sx) / n, slope
+    """Lines from per-run sums added up; a resample whose ID scores do not vary has no line (NaN)."""
+    intercept, slope, flat = lines_from_sums(*(sums[..., i] for i in range(5)))
+    return np.where(flat, np.nan, intercept), np.where(flat, np.nan, slope)
 
 
 def _resampled_lines(points: pd.DataFrame, transform: str, n_boot: int, rng: np.random.Generator):

@@ -21,9 +21,10 @@ METRIC_NAMES = {"f1_macro": "macro-F1", "accuracy": "accuracy"}
 @dataclass
 class Report:
     html: str
-    trends: pd.DataFrame  # one row per condition
+    trends: pd.DataFrame  # one row per condition (or per run, for a task without a shift)
     comparisons: pd.DataFrame  # one row per pair of conditions
     notes: list[str]
+    printed: pd.DataFrame  # ``trends`` as shown in the report and printed by the command
 
 
 def format_trends(table: pd.DataFrame) -> pd.DataFrame:
@@ -92,12 +93,17 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
         (f"Residuals over fine-tuning against the '{baseline}' trend (Ramanujan et al. Figure 3)",
          figures.residual_plot(compare.residuals(points, fitted[baseline]), baseline)),
     ]
-    scores = groups.final_scores(finished, ood_split, metric)
-    if {"param_family", "param_classes"} <= set(scores.columns):
-        sections.append((f"{ood_split} {name} vs pre-training classes (Kalibhat et al. Figures 3, 4, 6)",
-                         figures_groups.score_vs_classes(scores, f"{ood_split} {name} (%)", scale={"R": 0.398})))
+    sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
     page = render_html(f"Study '{study}': effective robustness", notes, sections)
-    return Report(page, table, pairs, notes)
+    return Report(page, table, pairs, notes, format_trends(table))
+
+
+def _classes_sections(scores: pd.DataFrame, split: str, name: str) -> list[tuple[str, object]]:
+    """Score vs number of pre-training classes per family, when the runs carry those params."""
+    if not {"param_family", "param_classes"} <= set(scores.columns):
+        return []
+    return [(f"{split} {name} vs pre-training classes (Kalibhat et al. Figures 3, 4, 6)",
+             figures_groups.score_vs_classes(scores, f"{split} {name} (%)", scale={"R": 0.398}))]
 
 
 def _left_out_note(left_out: pd.DataFrame) -> list[str]:
@@ -116,9 +122,6 @@ def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, s
     shown = table.assign(**{metric: (100 * table[metric]).map("{:.1f}".format)}).sort_values(["condition", "architecture"])
     notes = [f"{len(table)} finished fine-tuning runs, {split} {name} at each run's last scored epoch (in %)",
              *_left_out_note(left_out)]
-    sections: list[tuple[str, object]] = [(f"Final {split} {name} per run", shown)]
-    if {"param_family", "param_classes"} <= set(scores.columns):
-        sections.insert(0, (f"{split} {name} vs pre-training classes (Kalibhat et al. Figures 3, 4, 6)",
-                            figures_groups.score_vs_classes(scores, f"{split} {name} (%)", scale={"R": 0.398})))
+    sections = [*_classes_sections(scores, split, name), (f"Final {split} {name} per run", shown)]
     page = render_html(f"Study '{study}': fine-tuned scores", notes, sections)
-    return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes)
+    return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes, shown)

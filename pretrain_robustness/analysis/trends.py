@@ -44,21 +44,29 @@ class Trend:
         return transforms.inverse(self.intercept + self.slope * t, self.transform)
 
 
+def lines_from_sums(n, sx, sy, sxx, sxy):
+    """Least squares of y on [1, x] from the sums n, sum x, sum y, sum x^2, sum xy (any shape):
+    (intercept, slope, flat), where ``flat`` marks fits whose x values are all equal (their slope
+    is meaningless; callers decide what such a fit is)."""
+    xm, ym = sx / n, sy / n
+    var = sxx - sx * xm  # n * Var(x)
+    flat = var <= 1e-12 * np.maximum(1.0, sxx)
+    slope = (sxy - sx * ym) / np.where(flat, 1.0, var)
+    return ym - slope * xm, slope, flat
+
+
 def lstsq_lines(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise least squares of y on [1, x] for x, y shaped (..., n): (intercept, slope).
 
     Equals ``np.linalg.lstsq`` row by row, including a resample whose x values are all equal
     (rank 1): there lstsq returns the minimum-norm solution, ``mean(y) / (1 + c^2) * (1, c)``.
+    Works from sums, not centred arrays: 7x faster on (1000, 5000) resamples.
     """
     n = x.shape[-1]
     sx, sy = x.sum(-1), y.sum(-1)
-    sxx, sxy = np.einsum("...i,...i->...", x, x), np.einsum("...i,...i->...", x, y)
-    xm, ym = sx / n, sy / n
-    var = sxx - sx * xm  # n * Var(x); sums, not centred arrays: 7x faster on (1000, 5000) resamples
-    flat = var <= 1e-12 * np.maximum(1.0, sxx)
-    slope = (sxy - sx * ym) / np.where(flat, 1.0, var)
-    intercept = ym - slope * xm
-    min_norm = ym / (1.0 + xm ** 2)
+    intercept, slope, flat = lines_from_sums(n, sx, sy, np.einsum("...i,...i->...", x, x),
+                                             np.einsum("...i,...i->...", x, y))
+    xm, min_norm = sx / n, sy / n / (1.0 + (sx / n) ** 2)
     return np.where(flat, min_norm, intercept), np.where(flat, min_norm * xm, slope)
 
 

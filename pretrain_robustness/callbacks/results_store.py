@@ -22,6 +22,7 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
 from ..datamodules.manifest import summary, write_manifest
+from ..files import atomic_write
 
 RUN_RECORD, METRICS, MANIFEST, CONFIG = "run.json", "metrics.csv", "manifest.csv", "config.yaml"
 INTERRUPT_CHECKPOINT = "last-interrupted.ckpt"
@@ -41,9 +42,7 @@ def read_record(run_dir: Path) -> dict[str, Any] | None:
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / (RUN_RECORD + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(run_dir / RUN_RECORD)  # atomic: a crash never leaves half a record
+    atomic_write(run_dir / RUN_RECORD, lambda path: path.write_text(json.dumps(record, indent=2, default=str)))
 
 
 def append_metrics(run_dir: Path, rows: list[dict[str, Any]]) -> None:
@@ -55,9 +54,7 @@ def append_metrics(run_dir: Path, rows: list[dict[str, Any]]) -> None:
         key = ["stage", "epoch", "split"]
         keep = old.merge(new[key], on=key, how="left", indicator=True)["_merge"] == "left_only"
         new = pd.concat([old[keep.values], new], ignore_index=True)
-    tmp = path.with_suffix(".tmp")
-    new.to_csv(tmp, index=False)
-    tmp.replace(path)
+    atomic_write(path, lambda target: new.to_csv(target, index=False))
 
 
 class ResultsStore(Callback):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ..synthetic import fractaldb, fractals
+from ..synthetic import fractaldb
 from ..synthetic.fractaldb import RenderSettings
 from .base import ClassificationDataModule, IndexedImageDataset
 from .transforms import imagenet_eval_transform, imagenet_train_transform
@@ -59,7 +59,7 @@ class FractalDBImages:
     def __call__(self, index: int) -> Image.Image:
         category, weight, instance, flip = self.locate(index)
         image = fractaldb.render_instance(self._coords(category, weight), category, weight, instance, self.settings)
-        return Image.fromarray(np.ascontiguousarray(fractals.flip(image, flip)), mode="L")
+        return fractaldb.picture(image, flip)
 
 
 class FractalDBDataModule(ClassificationDataModule):

@@ -13,12 +13,13 @@ temporary name, so a killed shard leaves no half image and a re-run fills in wha
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..files import atomic_write
 
 PLAN_COLUMNS = ["class_index", "wnid", "class_name", "image_index", "template_index", "prompt", "seed", "path"]
 
@@ -99,9 +100,7 @@ def load_pipeline(model_dir: str, device: str = "cuda", dtype: str = "fp16"):
 
 def _save_jpeg(image, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    image.convert("RGB").save(temporary, format="JPEG", quality=95)
-    os.replace(temporary, path)
+    atomic_write(path, lambda target: image.convert("RGB").save(target, format="JPEG", quality=95))
 
 
 def generate(pipeline, plan: pd.DataFrame, output: Path, model: str, settings: SamplerSettings = SamplerSettings(),
@@ -128,7 +127,5 @@ def generate(pipeline, plan: pd.DataFrame, output: Path, model: str, settings: S
     metadata = rows.assign(model=model, **asdict(settings))
     folder = output / "metadata"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"shard-{shard:05d}-of-{num_shards:05d}.csv"
-    metadata.to_csv(target.with_name(f".{target.name}.tmp"), index=False)
-    os.replace(target.with_name(f".{target.name}.tmp"), target)
+    atomic_write(folder / f"shard-{shard:05d}-of-{num_shards:05d}.csv", lambda path: metadata.to_csv(path, index=False))
     return written

@@ -12,12 +12,13 @@ N = 10 instances; pre-training normalisation mean 0.2, std 0.5 per channel (Kata
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from ..files import atomic_write
 from . import fractals
 
 SCALES = (0.2, 0.6, 1.4, 1.8)
@@ -67,6 +68,11 @@ def render_instance(coords: tuple[np.ndarray, np.ndarray], category: int, weight
     return fractals.stamp(px, py, masks, settings.size)
 
 
+def picture(image: np.ndarray, flip: int) -> Image.Image:
+    """One flip of an instance as a grey PIL image (what is saved, and what the dataset serves)."""
+    return Image.fromarray(np.ascontiguousarray(fractals.flip(image, flip)), mode="L")
+
+
 def file_name(category: int, weight: int, instance: int, flip: int) -> str:
     return f"{category:05d}_{weight:02d}_count_{instance}_flip{flip}.png"
 
@@ -87,14 +93,7 @@ def load_categories(folder: Path) -> list[np.ndarray]:
 def save_categories(systems: list[np.ndarray], folder: Path, start: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, system in enumerate(systems, start):
-        _atomic_write(folder / f"{i:05d}.csv", lambda path, s=system: np.savetxt(path, s, delimiter=","))
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file and rename, so a killed run never leaves half a file."""
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(temporary)
-    os.replace(temporary, path)
+        atomic_write(folder / f"{i:05d}.csv", lambda path, s=system: np.savetxt(path, s, delimiter=","))
 
 
 @dataclass(frozen=True)
@@ -126,4 +125,4 @@ def search_state(folder: Path) -> dict:
 
 
 def write_search_state(folder: Path, state: dict) -> None:
-    _atomic_write(Path(folder) / "search.json", lambda path: Path(path).write_text(json.dumps(state)))
+    atomic_write(Path(folder) / "search.json", lambda path: Path(path).write_text(json.dumps(state)))

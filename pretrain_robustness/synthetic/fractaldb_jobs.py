@@ -7,10 +7,10 @@ import multiprocessing
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
-from . import fractaldb, fractals
+from ..files import atomic_write
+from . import fractaldb
 from .fractaldb import RenderSettings, SearchSettings
 
 
@@ -70,8 +70,8 @@ def render_task(args: tuple[int, int, np.ndarray, RenderSettings, str]) -> int:
         image = fractaldb.render_instance(coords, category, weight, instance, settings)
         for (n, flip), path in missing.items():
             if n == instance:
-                picture = Image.fromarray(np.ascontiguousarray(fractals.flip(image, flip)), mode="L")
-                fractaldb._atomic_write(path, lambda p, im=picture: im.save(p, format="PNG", compress_level=1))
+                picture = fractaldb.picture(image, flip)
+                atomic_write(path, lambda p, im=picture: im.save(p, format="PNG", compress_level=1))
     return len(missing)
 
 
