@@ -1,10 +1,11 @@
-"""Exact evaluation under DDP: every example scored once, on some rank, then gathered.
+"""Exact evaluation under DDP: every example scored once, on some rank.
 
 Lightning gives validation/test loaders a ``DistributedSampler`` that pads a split whose
 size does not divide by the world size with repeated examples. That is harmless for a
 mean loss but changes macro-F1, so eval loaders use :class:`UnpaddedDistributedSampler`
-(Lightning leaves a ``DistributedSampler`` it finds alone), and the predictions of all
-ranks are gathered with their dataset indices and checked for duplicates.
+(Lightning leaves a ``DistributedSampler`` it finds alone). The split scores add per-class
+counts across ranks (``metrics.MacroF1``); per-example predictions (the ``predictions``
+command) are gathered with their dataset indices and checked for duplicates.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, DistributedSampler
 
@@ -60,10 +60,3 @@ def gather_predictions(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "an eval loader is padding or repeating samples"
         )
     return columns
-
-
-def to_numpy(tensors: list[torch.Tensor]) -> np.ndarray:
-    """Concatenate per-batch tensors into one int64 array (empty list -> empty array)."""
-    if not tensors:
-        return np.zeros(0, dtype=np.int64)
-    return torch.cat(tensors).detach().cpu().numpy().astype(np.int64)

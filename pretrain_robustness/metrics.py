@@ -7,24 +7,23 @@ them from here and never spells them out itself.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.metrics import f1_score
+from torchmetrics import Metric
 
-# Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
-# "val" and "test"; we say which side of the shift they are on.
-WILDS_SPLIT_OF = {
-    "train": "train",
-    "id_val": "id_val",
-    "id_test": "id_test",
-    "ood_val": "val",
-    "ood_test": "test",
-}
-FINETUNE_EVAL_SPLITS = ("id_val", "id_test", "ood_val", "ood_test")
-METRICS = ("f1_macro", "accuracy")
+METRICS = ("f1_macro", "accuracy")  # scored per evaluation split, written to metrics.csv
+F1_MACRO, ACCURACY = METRICS
+LOSS = "loss"  # logged per split and during training, not written to metrics.csv
 
 
 def metric_key(stage: str, split: str, metric: str) -> str:
     """The logged name of ``metric`` on ``split`` during ``stage`` (``val``/``test``)."""
     return f"{stage}/{split}/{metric}"
+
+
+def train_key(metric: str) -> str:
+    """The logged name of a training metric, e.g. ``train/loss``."""
+    return f"train/{metric}"
 
 
 def parse_metric_key(key: str) -> tuple[str, str, str] | None:
@@ -59,6 +58,41 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(y_true == np.asarray(y_pred)))
 
 
-def split_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """All metrics of the vocabulary for one split's predictions."""
-    return {"f1_macro": wilds_macro_f1(y_true, y_pred), "accuracy": accuracy(y_true, y_pred)}
+class MacroF1(Metric):
+    """WILDS' ``F1-macro_all`` as a torchmetrics metric: exact under DDP without gathering predictions.
+
+    The states are per-class true positives, false positives and false negatives, summed over
+    batches and processes. F1 of class c is 2 tp / (2 tp + fp + fn); the macro average is over
+    the classes present in the split's labels (tp + fn > 0), as WILDS' ``labels=unique(y_true)``:
+    a class that is only predicted lowers the precision of nothing and is not averaged in (unlike
+    torchmetrics' ``MulticlassF1Score(average="macro")``). Together with the unpadded evaluation
+    sampler every example is counted exactly once.
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        for name in ("tp", "fp", "fn"):
+            self.add_state(name, default=torch.zeros(num_classes, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """``preds`` and ``target``: class indices of the same examples."""
+        preds, target = preds.reshape(-1).long(), target.reshape(-1).long()
+        for name, values in (("prediction", preds), ("label", target)):
+            if values.numel() and (values.min() < 0 or values.max() >= self.num_classes):
+                raise ValueError(f"a {name} lies outside 0..{self.num_classes - 1}: {values.min()}..{values.max()}")
+        hit = preds == target
+        self.tp += torch.bincount(target[hit], minlength=self.num_classes)
+        self.fp += torch.bincount(preds[~hit], minlength=self.num_classes)
+        self.fn += torch.bincount(target[~hit], minlength=self.num_classes)
+
+    def compute(self) -> torch.Tensor:
+        present = (self.tp + self.fn) > 0
+        if not present.any():
+            raise ValueError("macro-F1 of an empty split is undefined")
+        tp, fp, fn = (counts[present].double() for counts in (self.tp, self.fp, self.fn))
+        return (2 * tp / (2 * tp + fp + fn)).mean()

@@ -1,29 +1,42 @@
 """A study: pre-train each architecture per condition, fine-tune each, score, fit, report.
 
-Each step is an ordinary CLI run (printed as such, so any of them can be re-run or sent to a
-SLURM array by hand); finished runs are skipped, so an interrupted study continues where it
-stopped.
+Each step is an ordinary CLI run (printed as such, so any of them can be re-run by hand), started
+by the ``run_one`` function the runner is given (``project_cli.run_cli`` runs it in this process;
+a cluster executor submits the same arguments). Finished runs are skipped, so an interrupted
+study continues where it stopped.
 """
 
 from __future__ import annotations
 
-import sys
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .callbacks.results_store import read_record
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from . import results_store as store
+from .analysis.publish import write_report
+from .data_tools import ensure_demo_data
+from .metrics import F1_MACRO
+from .project_cli import run_cli
+
+RunOne = Callable[[list[str]], None]  # runs one run from its CLI arguments
 
 
 @dataclass
 class Condition:
     """A pre-training condition: its name, the configs of its pre-training run (none: scratch),
     and optionally the study whose finished pre-training runs of this condition to start from
-    instead of pre-training again (``pretrained_in``; e.g. full ImageNet, shared by many figures)."""
+    instead of pre-training again (``pretrained_in``; e.g. full ImageNet, shared by many figures).
+    ``params`` are added to its runs' condition parameters (e.g. the family a figure puts it in)."""
 
     name: str
     pretrain: list[str] = field(default_factory=list)
     pretrained_in: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,97 +63,101 @@ class StudySpec:
     transform: str = "probit"
     id_split: str = "id_test"
     ood_split: str | None = "ood_test"  # None: a task without a shift (Kalibhat et al.); scores only
-    metric: str = "f1_macro"
+    metric: str = F1_MACRO
     demo_data: str | None = None
     extra_args: list[str] = field(default_factory=list)
     architecture_configs: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run of a study: what it is, where it lands, the CLI arguments that run it."""
+
+    description: str
+    folder: Path
+    args: list[str]
 
 
 def _configs(paths: list[str]) -> list[str]:
     return [arg for path in paths for arg in ("--config", path)]
 
 
-def _common(spec: StudySpec, condition: str, architecture: str) -> list[str]:
-    return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition,
-            "--model.architecture", architecture, "--seed_everything", str(spec.seed), *spec.extra_args]
+def _common(spec: StudySpec, condition: Condition, architecture: str) -> list[str]:
+    params = ["--run.params", json.dumps(condition.params)] if condition.params else []
+    return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
+            "--model.architecture", architecture, "--seed_everything", str(spec.seed), *params, *spec.extra_args]
 
 
-def pretrain_dir(spec: StudySpec, condition: str, architecture: str, study: str | None = None) -> Path:
-    return Path(spec.root) / (study or spec.study) / "pretrain" / condition / f"{architecture}-seed{spec.seed}"
+def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, study: str | None = None) -> Path:
+    """Where the study's run of (kind, condition, architecture) lives in the results store."""
+    run = store.RunSpec(study=study or spec.study, condition=condition, kind=kind, root=spec.root)  # type: ignore[arg-type]
+    return store.run_dir(run, architecture, spec.seed)
 
 
-def finetune_dir(spec: StudySpec, condition: str, architecture: str) -> Path:
-    return Path(spec.root) / spec.study / "finetune" / condition / f"{architecture}-seed{spec.seed}"
-
-
-def plan(spec: StudySpec) -> list[tuple[str, Path, list[str]]]:
-    """``(description, run folder, CLI arguments)`` of every run, in the order they must run."""
+def plan(spec: StudySpec) -> list[Step]:
+    """Every run of the study, in the order they must run."""
     steps = []
     for condition in spec.conditions:
         for architecture in spec.architectures:
             init: list[str] = []
-            if condition.pretrained_in:
-                folder = pretrain_dir(spec, condition.name, architecture, condition.pretrained_in)
-                init = ["--model.init_checkpoint", str(folder / "checkpoints" / "last.ckpt")]
-            elif condition.pretrain:
-                folder = pretrain_dir(spec, condition.name, architecture)
+            if condition.pretrained_in or condition.pretrain:
+                folder = run_folder(spec, "pretrain", condition.name, architecture, condition.pretrained_in)
+                init = ["--model.init_checkpoint", str(store.checkpoint_path(folder))]
+            if condition.pretrain and not condition.pretrained_in:
                 configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
-                steps.append((f"pre-train {architecture} on {condition.name}", folder,
-                              ["fit", *_configs(configs), *_common(spec, condition.name, architecture)]))
-                init = ["--model.init_checkpoint", str(folder / "checkpoints" / "last.ckpt")]
-            steps.append((f"fine-tune {architecture} ({condition.name})", finetune_dir(spec, condition.name, architecture),
-                          ["fit", *_configs(spec.finetune), *_common(spec, condition.name, architecture), *init]))
+                steps.append(Step(f"pre-train {architecture} on {condition.name}", folder,
+                                  ["fit", *_configs(configs), *_common(spec, condition, architecture)]))
+            steps.append(Step(f"fine-tune {architecture} ({condition.name})",
+                              run_folder(spec, "finetune", condition.name, architecture),
+                              ["fit", *_configs(spec.finetune), *_common(spec, condition, architecture), *init]))
     return steps
 
 
-def run_study(spec: StudySpec, dry_run: bool = False) -> Path | None:
-    """Run every step not yet finished, then write the report; returns the report's path."""
-    from .cli import main as cli_main
-
+def run_study(spec: StudySpec, run_one: RunOne, dry_run: bool = False) -> list[Step]:
+    """Run every step not yet finished with ``run_one``; returns the plan."""
     steps = plan(spec)
     if not dry_run:
         _check_reused_pretraining(spec)
     start = time.time()
-    for i, (description, folder, args) in enumerate(steps, 1):
-        record = read_record(folder)
+    for i, step in enumerate(steps, 1):
+        record = store.read_record(step.folder)
         if record and record.get("status") == "finished":
-            print(f"[{i}/{len(steps)}] {description}: finished earlier ({folder}), skipped", flush=True)
+            print(f"[{i}/{len(steps)}] {step.description}: finished earlier ({step.folder}), skipped", flush=True)
             continue
-        print(f"[{i}/{len(steps)}] {description} -> {folder}\n    pretrain-robustness {' '.join(args)}", flush=True)
+        print(f"[{i}/{len(steps)}] {step.description} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}",
+              flush=True)
         if dry_run:
             continue
         resume = ["--ckpt_path", "last"] if record else []  # an interrupted run continues
-        _run_in_process(cli_main, [*args, *resume])
+        run_one([*step.args, *resume])
         print(f"    done; study time so far {time.time() - start:.0f} s", flush=True)
-    if dry_run:
-        return None
-    from .commands import write_report
-
-    return write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
-                        metric=spec.metric)
+    return steps
 
 
 def _check_reused_pretraining(spec: StudySpec) -> None:
     """Conditions that start from another study's pre-training need it finished: say which is not."""
     for condition in (c for c in spec.conditions if c.pretrained_in):
         for architecture in spec.architectures:
-            folder = pretrain_dir(spec, condition.name, architecture, condition.pretrained_in)
-            record = read_record(folder)
+            folder = run_folder(spec, "pretrain", condition.name, architecture, condition.pretrained_in)
+            record = store.read_record(folder)
             if not record or record.get("status") != "finished":
                 raise FileNotFoundError(
                     f"condition {condition.name!r} starts from study {condition.pretrained_in!r}, but its "
                     f"pre-training run {folder} is {'not finished' if record else 'missing'}: run that study first")
 
 
-def _run_in_process(cli_main, args: list[str]) -> None:
-    """Run one CLI command in this process, as if typed (its run.json records that command)."""
-    import wandb
-
-    saved = sys.argv
-    sys.argv = [saved[0], *args]
-    try:
-        cli_main()
-    finally:
-        sys.argv = saved
-        if wandb.run is not None:  # close it, so that the next run starts its own W&B run
-            wandb.finish()
+def study_command(args: list[str]) -> Path | None:
+    """``study --config configs/studies/demo.yaml``: run a whole study, then write its report."""
+    parser = ArgumentParser(prog="pretrain-robustness study", description=study_command.__doc__)
+    parser.add_argument("--config", action=ActionConfigFile)
+    parser.add_class_arguments(StudySpec, None)
+    parser.add_argument("--dry_run", type=bool, default=False, help="print the runs, run nothing")
+    cfg = parser.instantiate_classes(parser.parse_args(args))
+    spec = StudySpec(**{k: v for k, v in vars(cfg).items() if k in StudySpec.__dataclass_fields__})
+    if spec.demo_data and not cfg.dry_run:
+        ensure_demo_data(Path(spec.demo_data))
+    run_study(spec, run_cli, dry_run=cfg.dry_run)
+    if cfg.dry_run:
+        return None
+    return write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
+                        metric=spec.metric)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from pretrain_robustness.analysis import transforms
+from pretrain_robustness.analysis import axis_transforms as transforms
 from pretrain_robustness.analysis.trends import GRID_POINTS, bootstrap_band, fit_trend
 
 

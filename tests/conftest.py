@@ -11,8 +11,8 @@ import pytest
 os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
 
-from pretrain_robustness.demo.imagenet import ImageNetDemoConfig, write_imagenet_train, write_imagenet_val  # noqa: E402
-from pretrain_robustness.demo.iwildcam import CameraTrapConfig, write_iwildcam  # noqa: E402
+from pretrain_robustness.demo.camera_traps import CameraTrapConfig, write_iwildcam  # noqa: E402
+from pretrain_robustness.demo.imagenet_folders import ImageNetDemoConfig, write_imagenet_train, write_imagenet_val  # noqa: E402
 
 TINY_CAMERA_TRAPS = CameraTrapConfig(image_size=32, id_locations=4, ood_val_locations=2, ood_test_locations=2,
                                      images_per_id_location=70, images_per_ood_location=30, seed=3)
@@ -52,7 +52,7 @@ def _write_fractaldb(root: Path) -> None:
 def _write_wide_copy(source: Path, target: Path) -> None:
     """``imagenet_wide``: the miniature plus two classes outside WordNet ``object`` (guacamole:
     matter; street sign: communication), so that depth-2 superclasses number more than one."""
-    from pretrain_robustness import hierarchy
+    from pretrain_robustness.wordnet import hierarchy
 
     shutil.copytree(source, target)
     synset_to_wnid = {s: w for w, s in hierarchy.load().synset.items()}

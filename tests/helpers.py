@@ -33,7 +33,7 @@ class FullScaleImageNetTrain(ImageNetTrain):
     def table(self):
         import pandas as pd
 
-        from pretrain_robustness.hierarchy import load
+        from pretrain_robustness.wordnet.hierarchy import load
 
         classes = [c for c in load().classes for _ in range(1300)]
         return pd.DataFrame({"path": [f"{self.root}/train/{c}/{c}_{i % 1300}.JPEG" for i, c in enumerate(classes)],
@@ -46,7 +46,7 @@ class FullScaleImageNetVal(ImageNetVal):
     def table(self):
         import pandas as pd
 
-        from pretrain_robustness.hierarchy import load
+        from pretrain_robustness.wordnet.hierarchy import load
 
         classes = [c for c in load().classes for _ in range(50)]
         return pd.DataFrame({"path": [f"{self.root}/val/{c}/{i}.JPEG" for i, c in enumerate(classes)],

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_robustness.analysis import transforms
+from pretrain_robustness.analysis import axis_transforms as transforms
 from pretrain_robustness.analysis.compare import pairwise_gaps, residuals, shared_id_range, trend_gap, verdict
 from pretrain_robustness.analysis.trends import fit_trend
 

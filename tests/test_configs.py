@@ -146,7 +146,7 @@ def test_study_configs_plan(study, tmp_path, capsys):
     spec = StudySpec(**{**raw, "conditions": [Condition(**c) for c in raw["conditions"]]})
     steps = plan(spec)
     root = CONFIGS.parent
-    for _, _, args in steps:
+    for args in (step.args for step in steps):
         for path in (args[i + 1] for i, a in enumerate(args) if a == "--config"):
             assert (root / path).is_file(), path
     studies = {yaml.safe_load(p.read_text())["study"]: yaml.safe_load(p.read_text()) for p in STUDIES}
@@ -156,7 +156,7 @@ def test_study_configs_plan(study, tmp_path, capsys):
             assert any(c["name"] == condition.name and (c.get("pretrain") or c.get("pretrained_in"))
                        for c in source["conditions"]), (condition.name, condition.pretrained_in)
     seen = set()
-    for _, _, args in steps:  # one step per (kind, condition) and every architecture-specific recipe
+    for args in (step.args for step in steps):  # one step per (kind, condition) and every architecture-specific recipe
         architecture = args[args.index("--model.architecture") + 1]
         key = (args[2], args[args.index("--run.condition") + 1], architecture in spec.architecture_configs)
         if key in seen:
@@ -174,8 +174,30 @@ def test_reused_pretraining_must_exist(tmp_path):
 
     spec = StudySpec(study="s", architectures=["resnet18"], conditions=[Condition("imagenet-full", pretrained_in="t")],
                      finetune=[], root=str(tmp_path))
+    started = []
     with pytest.raises(FileNotFoundError, match="starts from study 't'.*missing: run that study first"):
-        run_study(spec)
+        run_study(spec, started.append)
+    assert started == []  # nothing runs before the check
+
+
+def test_study_runner_hands_each_unfinished_run_to_its_run_function(tmp_path):
+    """The runner calls the function it is given with each run's arguments (what an executor plugs
+    into), skips finished runs and resumes unfinished ones."""
+    from pretrain_robustness import results_store as store
+    from pretrain_robustness.study import Condition, StudySpec, plan, run_study
+
+    spec = StudySpec(study="s", architectures=["resnet18"], finetune=["f.yaml"], root=str(tmp_path),
+                     conditions=[Condition("scratch"), Condition("imagenet", pretrain=["p.yaml"], params={"family": "R"})])
+    steps = plan(spec)
+    assert [s.folder.relative_to(tmp_path).as_posix() for s in steps] == [
+        "s/finetune/scratch/resnet18-seed0", "s/pretrain/imagenet/resnet18-seed0", "s/finetune/imagenet/resnet18-seed0"]
+    assert steps[2].args[-2:] == ["--model.init_checkpoint", str(store.checkpoint_path(steps[1].folder))]
+    assert '{"family": "R"}' in steps[1].args and '{"family": "R"}' in steps[2].args
+    store.write_record(steps[0].folder, {"status": "finished"})
+    store.write_record(steps[1].folder, {"status": "interrupted"})
+    calls = []
+    run_study(spec, calls.append)
+    assert calls == [[*steps[1].args, "--ckpt_path", "last"], steps[2].args]
 
 
 FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
@@ -207,7 +229,7 @@ def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     assert sizes.max() - sizes.min() <= 1  # labels balanced (to one image where the budget does not divide)
     assert set(val["source_class"]) <= set(train["source_class"]) and len(val) > 0
     if config.startswith(("imagenet_A_", "imagenet_NA_")):
-        from pretrain_robustness.hierarchy import is_animal
+        from pretrain_robustness.wordnet.hierarchy import is_animal
 
         assert {is_animal(w) for w in train["source_class"].unique()} == {config.startswith("imagenet_A_")}
     if base == "imagenet_full.yaml":
@@ -223,12 +245,16 @@ def test_pretraining_recipe_configs_match_their_recipe(architecture, extra, reci
     """Each architecture's recipe config, composed as documented, changes nothing of its recipe."""
     import yaml
 
-    from pretrain_robustness.lightning_modules.recipes import overrides, recipe_for, used_hyperparameters
+    from pretrain_robustness.recipes import overrides, recipe_files, recipe_values
 
-    files = ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", *extra]
+    files = [CONFIGS / f for f in ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", *extra]]
     with pytest.raises(SystemExit):
-        main(["fit", *[a for f in files for a in ("--config", str(CONFIGS / f))], "--model.architecture", architecture,
+        main(["fit", *[a for f in files for a in ("--config", str(f))], "--model.architecture", architecture,
               "--print_config"])
     config = yaml.safe_load(capsys.readouterr().out)
-    name, values = recipe_for("pretrain", architecture)
-    assert name == recipe and overrides(values, used_hyperparameters(config)) == {}
+    found = recipe_files(files)
+    assert found == [f for f in files if f.parent.name == "recipes"]
+    assert config["run"]["recipe"] == recipe and overrides(recipe_values(found), config) == {}
+    # and a change to the recipe is one (the check can fail)
+    config["model"]["optimizer"]["init_args"]["lr"] *= 2
+    assert list(overrides(recipe_values(found), config)) == ["model.optimizer.init_args.lr"]

@@ -5,9 +5,9 @@ import hashlib
 import pandas as pd
 
 from pretrain_robustness.datamodules.iwildcam import load_wilds_iwildcam
+from pretrain_robustness.demo.camera_traps import plan_metadata, write_iwildcam
 from pretrain_robustness.demo.catalog import IMAGENET_DEMO_CLASSES, IWILDCAM_SPECIES
-from pretrain_robustness.demo.iwildcam import plan_metadata, write_iwildcam
-from pretrain_robustness.wordnet import nodes
+from pretrain_robustness.wordnet.synsets import nodes
 
 from .conftest import TINY_CAMERA_TRAPS
 

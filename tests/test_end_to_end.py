@@ -75,11 +75,15 @@ def test_provenance_of_the_hand_off(study):
     pretrain = folder / "pretrain" / "imagenet-demo" / "resnet18-seed0"
     pre_record = json.loads((pretrain / "run.json").read_text())
     assert pre_record["manifest"]["sha256"] and (pretrain / "manifest.csv").is_file()
-    assert pre_record["recipe"] == "torchvision-reference" and "max_epochs" in pre_record["overrides"]
+    assert pre_record["recipe"] == "torchvision-reference" and "trainer.max_epochs" in pre_record["overrides"]
     record = json.loads((folder / "finetune" / "imagenet-demo" / "resnet18-seed0" / "run.json").read_text())
     assert record["init_checkpoint"]["sha256"] == file_sha256(pretrain / "checkpoints" / "last.ckpt")
     assert Path(record["pretrain_run"]) == pretrain.resolve()
-    assert record["overrides"]["lr"] == {"recipe": 3e-5, "used": 1e-3}
+    assert record["overrides"]["model.optimizer.init_args.lr"] == {"recipe": 3e-5, "used": 1e-3}
+    manifest = pd.read_csv(pretrain / "manifest.csv").query("split == 'train'")
+    assert pre_record["params"] == {"classes": manifest["label"].nunique(), "images": len(manifest)}
+    assert record["params"] == pre_record["params"]  # a fine-tuning run inherits its pre-training condition's
+    assert record["command"][:2] == ["pretrain-robustness", "fit"]  # as the study ran it, no sys.argv involved
     assert list((pretrain / "wandb").glob("offline-run-*")), "W&B must log offline, next to the run"
 
 

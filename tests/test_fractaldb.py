@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from pretrain_robustness.datamodules.fractaldb import FractalDBDataModule, FractalDBImages
+from pretrain_robustness.datamodules.fractaldb_onthefly import FractalDBDataModule, FractalDBImages
 from pretrain_robustness.synthetic import fractaldb, fractaldb_jobs, fractals
 from pretrain_robustness.synthetic.fractal_reference import reference_points, reference_render
 from pretrain_robustness.synthetic.fractaldb import RenderSettings, SearchSettings

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pretrain_robustness import hierarchy
+from pretrain_robustness.wordnet import hierarchy
 
 
 @pytest.mark.parametrize("depth,count", [(2, 5), (4, 17), (5, 37), (6, 85), (7, 232)])

@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_robustness.breeds import breeds_wnids
 from pretrain_robustness.datamodules.interventions import (
-    breeds_diversity, class_balanced_subset, coarsen_labels, random_classes, sample_per_class, semantic_subset)
-from pretrain_robustness.hierarchy import load
+    BreedsDiversity, ClassBalancedSubset, CoarsenLabels, RandomClasses, SemanticSubset)
+from pretrain_robustness.datamodules.sampling import sample_per_class
+from pretrain_robustness.wordnet.breeds import breeds_wnids
+from pretrain_robustness.wordnet.hierarchy import load
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def imagenet_table() -> pd.DataFrame:
 
 @pytest.mark.parametrize("images", [5000, 25000, 150000])
 def test_quantity_subsets_are_class_balanced(imagenet_table, images):
-    subset = class_balanced_subset(imagenet_table, images, seed=0)
+    subset = ClassBalancedSubset(images, seed=0)(imagenet_table)
     assert len(subset) == images and subset.groupby("source_class").size().eq(images // 1000).all()
     assert subset["path"].is_unique
 
@@ -34,7 +35,7 @@ def test_same_class_same_images_whatever_else_is_asked(imagenet_table):
 def test_fixed_budget_more_classes_or_more_images(imagenet_table):
     # Figure 7: 60K images from 100 classes (600 each) or 400 classes (150 each)
     for classes, per_class in [(100, 600), (400, 150)]:
-        subset = class_balanced_subset(random_classes(imagenet_table, classes, seed=0), 60000, seed=0)
+        subset = ClassBalancedSubset(60000, seed=0)(RandomClasses(classes, seed=0)(imagenet_table))
         assert subset["source_class"].nunique() == classes
         assert subset.groupby("source_class").size().eq(per_class).all()
 
@@ -46,7 +47,7 @@ def test_breeds_table_maps_to_192_distinct_classes():
 
 
 def test_breeds_diversity_keeps_labels_and_total_and_nests(imagenet_table):
-    subsets = {k: breeds_diversity(imagenet_table, k, 80000, seed=0) for k in (4, 8, 12)}  # p = 1/3, 2/3, 1
+    subsets = {k: BreedsDiversity(k, 80000, seed=0)(imagenet_table) for k in (4, 8, 12)}  # p = 1/3, 2/3, 1
     for k, subset in subsets.items():
         assert len(subset) == 80000 and subset["label_name"].nunique() == 16
         assert subset.groupby("label_name").size().eq(5000).all()
@@ -54,14 +55,14 @@ def test_breeds_diversity_keeps_labels_and_total_and_nests(imagenet_table):
     chosen = {k: set(s["source_class"]) for k, s in subsets.items()}
     assert chosen[4] < chosen[8] < chosen[12]  # nested across ratios (Appendix C.1)
     with pytest.raises(ValueError, match="1..12"):
-        breeds_diversity(imagenet_table, 13, 80000, seed=0)
+        BreedsDiversity(13, 80000, seed=0)(imagenet_table)
 
 
 def test_granularity_and_semantics_at_full_scale(imagenet_table):
     few = imagenet_table.groupby("source_class").head(2)
-    assert coarsen_labels(few, 7)["label_name"].nunique() == 232
-    assert semantic_subset(few, "animal")["source_class"].nunique() == 398
-    assert semantic_subset(few, "object")["source_class"].nunique() == 602
+    assert CoarsenLabels(7)(few)["label_name"].nunique() == 232
+    assert SemanticSubset("animal")(few)["source_class"].nunique() == 398
+    assert SemanticSubset("object")(few)["source_class"].nunique() == 602
 
 
 def test_too_few_images_says_how_many(imagenet_table):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.datamodules import IWildCamDataModule
-from pretrain_robustness.datamodules.base import ImageReadError
+from pretrain_robustness.datamodules.classification import ImageReadError
 
 
 def test_splits_and_transforms(tiny_data):

@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import f1_score
 from torchmetrics.classification import MulticlassF1Score
 
-from pretrain_robustness.metrics import accuracy, metric_key, parse_metric_key, wilds_macro_f1
+from pretrain_robustness.metrics import MacroF1, accuracy, metric_key, parse_metric_key, wilds_macro_f1
 
 
 def wilds_f1_macro_all(y_true, y_pred) -> float:
@@ -52,3 +52,26 @@ def test_accuracy_and_names():
     assert metric_key("val", "ood_test", "f1_macro") == "val/ood_test/f1_macro"
     assert parse_metric_key("val/ood_test/f1_macro") == ("val", "ood_test", "f1_macro")
     assert parse_metric_key("train/loss") is None
+
+
+def test_torchmetrics_macro_f1_equals_wilds_in_batches():
+    """The sum-reduced metric, fed in uneven batches, equals WILDS' own F1-macro_all (classes that are
+    only predicted, and classes never predicted, included)."""
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+        y_true, y_pred = rng.integers(0, 12, 203), rng.integers(0, 15, 203)
+        metric = MacroF1(num_classes=15)
+        for chunk in np.array_split(np.arange(203), 7):
+            metric.update(torch.as_tensor(y_pred[chunk]), torch.as_tensor(y_true[chunk]))
+        assert float(metric.compute()) == pytest.approx(wilds_f1_macro_all(y_true, y_pred), abs=1e-6)
+        assert float(metric.compute()) == pytest.approx(wilds_macro_f1(y_true, y_pred), abs=1e-12)
+
+
+def test_torchmetrics_macro_f1_edge_cases():
+    metric = MacroF1(num_classes=3)
+    with pytest.raises(ValueError, match="empty"):
+        metric.compute()
+    metric.update(torch.tensor([0, 2, 1, 1, 0]), torch.tensor([0, 0, 1, 1, 1]))  # 2: predicted, absent
+    assert float(metric.compute()) == pytest.approx(wilds_macro_f1([0, 0, 1, 1, 1], [0, 2, 1, 1, 0]))
+    with pytest.raises(ValueError, match="outside 0..2"):
+        metric.update(torch.tensor([3]), torch.tensor([0]))

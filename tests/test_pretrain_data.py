@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from pretrain_robustness.datamodules import PretrainDataModule
-from pretrain_robustness.datamodules.base import ImageReadError, read_image
-from pretrain_robustness.datamodules.interventions import ClassBalancedSubset, class_balanced_subset, select_classes
+from pretrain_robustness.datamodules.classification import ImageReadError, read_image
+from pretrain_robustness.datamodules.interventions import ClassBalancedSubset, SelectClasses
 from pretrain_robustness.datamodules.manifest import manifest_hash
 from pretrain_robustness.datamodules.sources import ImageNetTrain
 
@@ -23,17 +23,17 @@ def test_source_table(tiny_data):
 
 def test_class_balanced_subset_is_seeded_and_balanced(tiny_data):
     table = ImageNetTrain(tiny_data / "imagenet").table()
-    a, b = class_balanced_subset(table, 64, seed=1), class_balanced_subset(table, 64, seed=1)
+    a, b = ClassBalancedSubset(64, seed=1)(table), ClassBalancedSubset(64, seed=1)(table)
     assert a.equals(b) and len(a) == 64 and a.groupby("source_class").size().eq(4).all()
-    assert not a.equals(class_balanced_subset(table, 64, seed=2))
+    assert not a.equals(ClassBalancedSubset(64, seed=2)(table))
 
 
 def test_asking_for_more_than_there_is_says_how_much(tiny_data):
     table = ImageNetTrain(tiny_data / "imagenet").table()
     with pytest.raises(ValueError, match="has 16"):
-        class_balanced_subset(table, 16 * 17, seed=0)
+        ClassBalancedSubset(16 * 17, seed=0)(table)
     with pytest.raises(ValueError, match="n99999999"):
-        select_classes(table, ["n99999999"])
+        SelectClasses(["n99999999"])(table)
 
 
 def test_manifest_and_hash(tiny_data):
@@ -62,7 +62,7 @@ def test_cmyk_and_png_named_jpeg_load_as_rgb(tmp_path):
     Image.new("CMYK", (8, 8), (10, 20, 30, 40)).save(cmyk, format="JPEG")
     png = tmp_path / "n00000001_2.JPEG"
     Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(png, format="PNG")
-    from pretrain_robustness.datamodules.transforms import imagenet_eval_transform
+    from pretrain_robustness.datamodules.image_transforms import imagenet_eval_transform
     for path in (cmyk, png):
         assert imagenet_eval_transform(8)(read_image(path)).shape == (3, 8, 8)
 
@@ -80,22 +80,22 @@ def test_missing_imagenet_folder_is_named(tmp_path):
 
 
 def test_label_interventions_on_the_miniature(tiny_data):
-    from pretrain_robustness.datamodules.interventions import coarsen_labels, random_classes, semantic_subset
+    from pretrain_robustness.datamodules.interventions import CoarsenLabels, RandomClasses, SemanticSubset
 
     table = ImageNetTrain(tiny_data / "imagenet").table()
-    coarse = coarsen_labels(ImageNetTrain(tiny_data / "imagenet_wide").table(), depth=2)
+    coarse = CoarsenLabels(depth=2)(ImageNetTrain(tiny_data / "imagenet_wide").table())
     assert set(coarse["label_name"]) == {"object.n.01", "matter.n.03", "communication.n.02"}
-    animals, objects = semantic_subset(table, "animal"), semantic_subset(table, "object")
+    animals, objects = SemanticSubset("animal")(table), SemanticSubset("object")(table)
     assert animals["source_class"].nunique() == objects["source_class"].nunique() == 8
     assert not set(animals["source_class"]) & set(objects["source_class"])
-    assert random_classes(table, 4, seed=1).equals(random_classes(table, 4, seed=1))
+    assert RandomClasses(4, seed=1)(table).equals(RandomClasses(4, seed=1)(table))
     with pytest.raises(ValueError, match="has 16"):
-        random_classes(table, 17, seed=0)
+        RandomClasses(17, seed=0)(table)
     small = table[~((table["source_class"] == table["source_class"].iloc[0]) & (table.index % 2 == 0))]
-    large = set(random_classes(small, 15, seed=0, min_images=16)["source_class"])  # the halved class is never drawn
+    large = set(RandomClasses(15, seed=0, min_images=16)(small)["source_class"])  # the halved class is never drawn
     assert table["source_class"].iloc[0] not in large and len(large) == 15
     with pytest.raises(ValueError, match="has 15 with at least 16 images"):
-        random_classes(small, 16, seed=0, min_images=16)
+        RandomClasses(16, seed=0, min_images=16)(small)
 
 
 def test_classes_with_the_same_name_stay_apart(tmp_path):
@@ -131,11 +131,61 @@ def test_manifest_command(tiny_data, tmp_path, capsys):
     assert "images" in capsys.readouterr().out
 
 
+def _manifest_args(tiny_data, tmp_path, *configs):
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "configs"
+    files = ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", *configs]
+    return ["manifest", *[a for f in files for a in ("--config", str(root / f))],
+            "--data.init_args.source.init_args.root", str(tiny_data / "imagenet_wide"),
+            "--data.init_args.val_source.init_args.root", str(tiny_data / "imagenet_wide"),
+            "--model.architecture", "resnet18", "--output", str(tmp_path / "m.csv")]
+
+
+def test_condition_params_come_from_the_interventions_and_the_manifest(tiny_data, tmp_path):
+    from pretrain_robustness.cli import main
+    from pretrain_robustness.datamodules.interventions import (
+        BreedsDiversity,
+        RandomClasses,
+        SemanticSubset,
+        condition_params,
+    )
+
+    assert condition_params([SemanticSubset("animal"), RandomClasses(50, seed=3)]) == {"group": "animal", "family": "A"}
+    assert condition_params([BreedsDiversity(4)]) == {"subclasses": 4, "images": 80000}
+    data = PretrainDataModule(ImageNetTrain(str(tiny_data / "imagenet_wide")), [SemanticSubset("object")],
+                              val_per_class=2, image_size=8, num_workers=0)
+    train = data.manifest[data.manifest["split"] == "train"]
+    assert data.condition_params() == {"group": "object", "family": "NA", "classes": train["label"].nunique(),
+                                       "images": len(train)}
+    # a config that states a parameter the data contradicts stops before any training
+    with pytest.raises(ValueError, match="contradict.*classes: 99 vs 3"):
+        main([*_manifest_args(tiny_data, tmp_path, "pretrain/imagenet_depth2.yaml"), "--run.params", "{classes: 99}"])
+
+
+def test_interventions_are_typed_in_the_config(tiny_data, tmp_path, capsys):
+    """An intervention's fields are checked when the config is parsed (before any data is read)
+    and shown by --help."""
+    from pretrain_robustness.cli import main
+
+    intervention = "pretrain_robustness.datamodules.interventions.ClassBalancedSubset"
+    with pytest.raises(SystemExit):
+        main([*_manifest_args(tiny_data, tmp_path), "--data.init_args.interventions",
+              f'[{{class_path: {intervention}, init_args: {{images: many}}}}]'])
+    assert "Expected a <class 'int'>" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fit", "--data.help", "pretrain_robustness.datamodules.PretrainDataModule",
+              "--data.interventions.help", "ClassBalancedSubset"])
+    assert "--data.interventions.images" in capsys.readouterr().out
+    with pytest.raises(AttributeError):
+        ClassBalancedSubset(5).images = 6  # frozen: an intervention is a value
+
+
 @pytest.mark.parametrize("layout", ["flat", "folders"])
 def test_validation_from_imagenet_val_layouts(tiny_data, tmp_path, layout):
     from pretrain_robustness.datamodules.interventions import CoarsenLabels
     from pretrain_robustness.datamodules.sources import ImageNetVal
-    from pretrain_robustness.demo.imagenet import write_imagenet_val
+    from pretrain_robustness.demo.imagenet_folders import write_imagenet_val
 
     from .conftest import TINY_IMAGENET
 

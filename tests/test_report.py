@@ -112,7 +112,7 @@ def test_per_class_command_writes_both_figures(tmp_path):
 
 
 def test_report_is_logged_to_wandb_as_an_artifact_offline(tmp_path, monkeypatch):
-    from pretrain_robustness.analysis.runs import log_report_artifact
+    from pretrain_robustness.analysis.run_table import log_report_artifact
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     page, table = tmp_path / "report.html", tmp_path / "trends.csv"

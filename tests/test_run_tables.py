@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_robustness.analysis.runs import load_local_runs, load_wandb_runs
+from pretrain_robustness.analysis.run_table import load_local_runs, load_wandb_runs
 from pretrain_robustness.analysis.schema import TIDY_COLUMNS, SchemaError, expand_params, validate
 
 SPLITS = ["id_val", "id_test", "ood_val", "ood_test"]

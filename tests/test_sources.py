@@ -3,9 +3,8 @@
 import pytest
 
 from pretrain_robustness.datamodules import PretrainDataModule
-from pretrain_robustness.datamodules.interventions import MostFrequentClasses, Relabel, most_frequent_classes
-from pretrain_robustness.datamodules.sources import (
-    DomainNet, ImageFolderSource, INaturalist2017, INaturalist2021)
+from pretrain_robustness.datamodules.interventions import MostFrequentClasses, Relabel
+from pretrain_robustness.datamodules.sources import DomainNet, ImageFolderSource, INaturalist2017, INaturalist2021
 
 from .fake_sources import write_domainnet, write_inaturalist_2017, write_inaturalist_2021
 
@@ -16,7 +15,7 @@ def test_inaturalist_2017_and_its_train_split(tmp_path):
     assert len(everything) == 16 and everything["supercategory"].nunique() == 3
     train = INaturalist2017(str(tmp_path), annotations=str(tmp_path / "train2017.json")).table()
     assert len(train) == 12  # what train2017.json lists: 4 + 2 + 4 + 2
-    top = most_frequent_classes(train, 2)
+    top = MostFrequentClasses(2)(train)
     assert sorted(top["source_class"].unique()) == ["Abies concolor", "Turdus migratorius"]
 
 
@@ -65,18 +64,18 @@ def test_pretraining_on_inaturalist_supercategories(tmp_path):
 
 
 def test_superclass_diversity_nests_and_keeps_shares(tmp_path):
-    from pretrain_robustness.datamodules.interventions import superclass_diversity
+    from pretrain_robustness.datamodules.interventions import SuperclassDiversity
 
     write_inaturalist_2017(tmp_path)
     table = INaturalist2017(str(tmp_path)).table()
-    half = superclass_diversity(table, "supercategory", ["Plantae", "Aves"], 0.5, 11, seed=0)
-    full = superclass_diversity(table, "supercategory", ["Plantae", "Aves"], 1.0, 11, seed=0)
+    half = SuperclassDiversity("supercategory", ["Plantae", "Aves"], 0.5, 11, seed=0)(table)
+    full = SuperclassDiversity("supercategory", ["Plantae", "Aves"], 1.0, 11, seed=0)(table)
     assert half.groupby("label_name").size().to_dict() == {"Plantae": 6, "Aves": 5}  # 11 split evenly
     plantae_half = set(half.loc[half["label_name"] == "Plantae", "source_class"])
     assert len(plantae_half) == 1 and plantae_half <= set(table.loc[table["supercategory"] == "Plantae", "source_class"])
     assert len(half) == len(full) == 11
     with pytest.raises(ValueError, match="Fungi"):
-        superclass_diversity(table, "supercategory", ["Fungi"], 0.5, 10, seed=0)
+        SuperclassDiversity("supercategory", ["Fungi"], 0.5, 10, seed=0)(table)
 
 
 def test_inaturalist_2021_rank_labels_and_animal_subset(tmp_path):

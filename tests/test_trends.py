@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_robustness.analysis import transforms
+from pretrain_robustness.analysis import axis_transforms as transforms
 from pretrain_robustness.analysis.compare import summary_table
 from pretrain_robustness.analysis.trends import (
     bootstrap_band, effective_robustness, fit_trend, lstsq_lines, resample_indices, t_interval)

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from . import transforms
+from . import axis_transforms as transforms
 from .trends import N_BOOTSTRAP, Trend, effective_robustness, lines_from_sums
 
 GAP_GRID = 200

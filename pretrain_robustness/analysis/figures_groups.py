@@ -8,6 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from ..metrics import ACCURACY
+
 
 def gain_scatter(gains: pd.DataFrame, x: str = "family", colour: str = "group", label: str = "class_name") -> go.Figure:
     """Figure 1: per-class pre-training gain (points), one column per ``x`` value, coloured by ``colour``."""
@@ -33,7 +35,7 @@ def group_bars(scores: pd.DataFrame, group: str = "superclass") -> go.Figure:
     """Figure 2: accuracy per group, one bar per condition (e.g. pre-trained vs scratch)."""
     fig = go.Figure()
     for i, (condition, rows) in enumerate(scores.groupby("condition", sort=False)):
-        fig.add_trace(go.Bar(x=rows[group], y=100 * rows["accuracy"], name=str(condition),
+        fig.add_trace(go.Bar(x=rows[group], y=100 * rows[ACCURACY], name=str(condition),
                              marker_color=qualitative.Plotly[i % len(qualitative.Plotly)],
                              customdata=rows["n"], hovertemplate="%{x}: %{y:.1f}% of %{customdata} images"))
     fig.update_layout(barmode="group", xaxis=dict(title=group), yaxis=dict(title="accuracy (%)"),

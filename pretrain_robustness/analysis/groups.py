@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..metrics import ACCURACY, F1_MACRO
 from .schema import expand_params
 
 
@@ -15,7 +16,7 @@ def per_class_accuracy(predictions: pd.DataFrame) -> pd.DataFrame:
     """Per true class: examples and the fraction predicted correctly (per-class recall)."""
     correct = predictions["y_true"] == predictions["y_pred"]
     table = correct.groupby(predictions["y_true"]).agg(["size", "mean"])
-    return table.rename(columns={"size": "n", "mean": "accuracy"}).reset_index()
+    return table.rename(columns={"size": "n", "mean": ACCURACY}).reset_index()
 
 
 def pretraining_gain(pretrained: pd.DataFrame, scratch: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
@@ -41,10 +42,10 @@ def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str
                          f"e.g. y_true={joined.loc[unmapped, 'y_true'].iloc[0]}")
     correct = joined["y_true"] == joined["y_pred"]
     table = correct.groupby(joined[column]).agg(["size", "mean"])
-    return table.rename(columns={"size": "n", "mean": "accuracy"}).reset_index()
+    return table.rename(columns={"size": "n", "mean": ACCURACY}).reset_index()
 
 
-def final_scores(tidy: pd.DataFrame, split: str, metric: str = "f1_macro", stage: str = "val") -> pd.DataFrame:
+def final_scores(tidy: pd.DataFrame, split: str, metric: str = F1_MACRO, stage: str = "val") -> pd.DataFrame:
     """Each finished fine-tuning run's score on ``split`` at its last scored epoch, with its
     condition parameters as ``param_*`` columns (Figures 3, 4, 6: score vs pre-training classes)."""
     rows = tidy[(tidy["split"] == split) & (tidy["metric"] == metric) & (tidy["stage"] == stage)

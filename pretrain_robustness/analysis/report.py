@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..metrics import ACCURACY, F1_MACRO
 from . import compare, figures, figures_groups, groups, trends
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
          "th{background:#f4f4f4}td:first-child{text-align:left}")
-METRIC_NAMES = {"f1_macro": "macro-F1", "accuracy": "accuracy"}
+METRIC_NAMES = {F1_MACRO: "macro-F1", ACCURACY: "accuracy"}
 
 
 @dataclass
@@ -61,7 +62,7 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
-                 id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = "f1_macro") -> Report:
+                 id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO) -> Report:
     """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
     Without an OOD split (the second paper's tasks), the report is the final scores per run."""
     finetune = tidy[tidy["kind"] == "finetune"]

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import transforms
+from ..metrics import F1_MACRO
+from . import axis_transforms as transforms
 
 N_BOOTSTRAP, GRID_POINTS, LEVEL = 1000, 200, 95.0
 
@@ -128,7 +129,7 @@ def fit_trend(id_scores: np.ndarray, ood_scores: np.ndarray, transform: str = "p
 
 
 def id_ood_points(tidy: pd.DataFrame, id_split: str = "id_test", ood_split: str = "ood_test",
-                  metric: str = "f1_macro", stage: str = "val") -> pd.DataFrame:
+                  metric: str = F1_MACRO, stage: str = "val") -> pd.DataFrame:
     """One row per (run, epoch) with its ``id`` and ``ood`` score, from the tidy run table."""
     rows = tidy[(tidy["metric"] == metric) & (tidy["stage"] == stage) & tidy["split"].isin([id_split, ood_split])]
     keys = ["run", "condition", "architecture", "seed", "epoch"]

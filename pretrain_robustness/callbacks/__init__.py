@@ -1,6 +1,6 @@
-"""Callbacks that write what a run did: the results store, its config, its predictions."""
+"""Callbacks that write what a run did: its record and metrics, its config, its predictions."""
 
 from .predictions import PredictionsWriter
-from .results_store import ResultsStore, SaveRunConfig
+from .run_recorder import RunRecorder, SaveRunConfig
 
-__all__ = ["PredictionsWriter", "ResultsStore", "SaveRunConfig"]
+__all__ = ["PredictionsWriter", "RunRecorder", "SaveRunConfig"]

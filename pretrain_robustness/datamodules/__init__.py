@@ -1,8 +1,8 @@
 """Datamodules: a source and interventions give a manifest; a manifest gives a dataset."""
 
-from .base import ClassificationDataModule
-from .domainnet import DomainNetDataModule
-from .fractaldb import FractalDBDataModule
+from .classification import ClassificationDataModule
+from .domainnet_task import DomainNetDataModule
+from .fractaldb_onthefly import FractalDBDataModule
 from .iwildcam import IWildCamDataModule
 from .pretrain import PretrainDataModule
 

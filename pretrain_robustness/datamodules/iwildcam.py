@@ -8,9 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metrics import FINETUNE_EVAL_SPLITS, WILDS_SPLIT_OF
-from .base import ClassificationDataModule, ImageReadError, IndexedImageDataset
-from .transforms import wilds_transform
+from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset
+from .image_transforms import wilds_transform
+
+# Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
+# "val" and "test"; we say which side of the shift they are on.
+WILDS_SPLIT_OF = {
+    "train": "train",
+    "id_val": "id_val",
+    "id_test": "id_test",
+    "ood_val": "val",
+    "ood_test": "test",
+}
+EVAL_SPLITS = ("id_val", "id_test", "ood_val", "ood_test")
 
 
 def load_wilds_iwildcam(root: Path):
@@ -63,7 +73,7 @@ class IWildCamDataModule(ClassificationDataModule):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size = image_size
         self.wilds = load_wilds_iwildcam(Path(root))
-        self.eval_split_names = list(eval_splits or FINETUNE_EVAL_SPLITS)
+        self.eval_split_names = list(eval_splits or EVAL_SPLITS)
         self.num_classes = int(self.wilds.n_classes)
         self.class_names = self._class_names()
         self._indices = {split: self._split_indices(split) for split in ["train", *self.eval_split_names]}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from .base import ClassificationDataModule, IndexedImageDataset, PathImages
-from .interventions import Intervention, hold_out
+from .classification import ClassificationDataModule, IndexedImageDataset, PathImages
+from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_transform, imagenet_train_transform
+from .interventions import Intervention, condition_params
 from .manifest import assign_labels, manifest_hash, summary
+from .sampling import hold_out
 from .sources import TableSource
-from .transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_transform, imagenet_train_transform
 
 
 class PretrainDataModule(ClassificationDataModule):
@@ -52,7 +54,8 @@ class PretrainDataModule(ClassificationDataModule):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
         self.augment = {"auto_augment": auto_augment, "random_erase": random_erase}
-        self.manifest = self._build_manifest(source, interventions or [], val_source, val_per_class, seed)
+        self.interventions = list(interventions or [])
+        self.manifest = self._build_manifest(source, self.interventions, val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
         self.num_classes = len(self.class_names)
@@ -74,6 +77,11 @@ class PretrainDataModule(ClassificationDataModule):
             return pd.concat([table.assign(split="train"), _validation_rows(val_source.table(), table)],
                              ignore_index=True)
         return hold_out(table, val_per_class, seed) if val_per_class else table.assign(split="train")
+
+    def condition_params(self) -> dict[str, Any]:
+        """Those of the interventions, and the trained classes and images as the manifest counts them."""
+        train = self.manifest[self.manifest["split"] == "train"]
+        return {**condition_params(self.interventions), "classes": self.num_classes, "images": len(train)}
 
     def examples(self, split: str) -> pd.DataFrame:
         rows = self.manifest[self.manifest["split"] == split].reset_index(drop=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
@@ -10,10 +9,12 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
 from torch.nn import functional as F
+from torchmetrics.aggregation import SumMetric
+from torchmetrics.classification import MulticlassAccuracy
 
-from ..distributed import gather_predictions, to_numpy
-from ..metrics import metric_key, split_metrics
+from ..metrics import ACCURACY, F1_MACRO, LOSS, MacroF1, metric_key, train_key
 from .backbones import build_network, head_prefix
 from .checkpoint import load_backbone
 
@@ -64,7 +65,14 @@ class ImageClassifier(LightningModule):
             for name, parameter in self.network.named_parameters():
                 parameter.requires_grad = name.startswith(prefix)
         self.eval_results: dict[str, dict[str, float]] = {}
-        self._outputs: dict[int, dict[str, list[torch.Tensor]]] = defaultdict(lambda: defaultdict(list))
+        # Per split: sum-reduced states, so DDP ranks add their counts instead of gathering predictions.
+        self.eval_metrics = nn.ModuleList([self._split_metrics(num_classes) for _ in self.eval_split_names])
+
+    @staticmethod
+    def _split_metrics(num_classes: int) -> nn.ModuleDict:
+        return nn.ModuleDict({F1_MACRO: MacroF1(num_classes),
+                              ACCURACY: MulticlassAccuracy(num_classes, average="micro", validate_args=False),
+                              "n": SumMetric()})
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network(images)
@@ -74,20 +82,20 @@ class ImageClassifier(LightningModule):
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(1) == labels).float().mean()
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, sync_dist=True)
-        self.log("train/accuracy", accuracy, on_step=False, on_epoch=True, sync_dist=True)
+        self.log(train_key(LOSS), loss, prog_bar=True, on_step=True, on_epoch=True, sync_dist=True)
+        self.log(train_key(ACCURACY), accuracy, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
     def _eval_step(self, stage: str, batch, dataloader_idx: int) -> None:
-        images, labels, index = batch
+        images, labels, _ = batch
         logits = self(images)
         split = self.eval_split_names[dataloader_idx]
-        self.log(metric_key(stage, split, "loss"), F.cross_entropy(logits, labels),
+        self.log(metric_key(stage, split, LOSS), F.cross_entropy(logits, labels),
                  on_epoch=True, sync_dist=True, add_dataloader_idx=False)
-        outputs = self._outputs[dataloader_idx]
-        outputs["index"].append(index)
-        outputs["y"].append(labels)
-        outputs["pred"].append(logits.argmax(1))
+        metrics, predicted = self.eval_metrics[dataloader_idx], logits.argmax(1)
+        metrics[F1_MACRO].update(predicted, labels)
+        metrics[ACCURACY].update(predicted, labels)
+        metrics["n"].update(torch.tensor(float(labels.numel()), device=labels.device))
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step("val", batch, dataloader_idx)
@@ -95,24 +103,32 @@ class ImageClassifier(LightningModule):
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step("test", batch, dataloader_idx)
 
-    def _eval_epoch_end(self, stage: str) -> None:
-        outputs, self._outputs = self._outputs, defaultdict(lambda: defaultdict(list))
-        if self.trainer.sanity_checking:
-            return  # a few sanity batches are not a split: no split metric from them
+    def _eval_epoch_end(self, stage: str, loaders) -> None:
+        if self.trainer.sanity_checking:  # a few sanity batches are not a split: no split metric from them
+            for metrics in self.eval_metrics:
+                for metric in metrics.values():
+                    metric.reset()
+            return
         self.eval_results = {}
-        for dataloader_idx in sorted(outputs):
-            split = self.eval_split_names[dataloader_idx]
-            columns = gather_predictions({k: to_numpy(v) for k, v in outputs[dataloader_idx].items()})
-            results = split_metrics(columns["y"], columns["pred"])
+        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+        for split, metrics, loader in zip(self.eval_split_names, self.eval_metrics, loaders):
+            n = int(metrics["n"].compute())
+            if n > len(loader.dataset):
+                raise ValueError(f"{n - len(loader.dataset)} examples of split {split!r} were scored more than once "
+                                 f"({n} scores for {len(loader.dataset)} examples); an eval loader is padding or "
+                                 "repeating samples")
+            results = {name: float(metrics[name].compute()) for name in (F1_MACRO, ACCURACY)}
+            for metric in metrics.values():
+                metric.reset()
             for name, value in results.items():
-                self.log(metric_key(stage, split, name), value, prog_bar=name == "f1_macro")
-            self.eval_results[split] = {**results, "n": int(columns["index"].size)}
+                self.log(metric_key(stage, split, name), value, prog_bar=name == F1_MACRO)
+            self.eval_results[split] = {**results, "n": n}
 
     def on_validation_epoch_end(self) -> None:
-        self._eval_epoch_end("val")
+        self._eval_epoch_end("val", self.trainer.val_dataloaders)
 
     def on_test_epoch_end(self) -> None:
-        self._eval_epoch_end("test")
+        self._eval_epoch_end("test", self.trainer.test_dataloaders)
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, np.ndarray]:
         images, labels, index = batch

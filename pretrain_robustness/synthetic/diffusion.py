@@ -38,7 +38,7 @@ def image_seed(seed: int, class_index: int, image_index: int) -> int:
 
 def generation_plan(images_per_class: int, classes: list[int] | None = None, seed: int = 0) -> pd.DataFrame:
     """One row per image to generate, in class then image order."""
-    from ..hierarchy import load
+    from ..wordnet.hierarchy import load
 
     templates, names = clip_prompts()
     wnids = load().classes  # ILSVRC-2012 class order = sorted wnids = CLIP's class-name order

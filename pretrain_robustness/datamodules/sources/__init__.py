@@ -1,10 +1,10 @@
 """Data sources: each describes one dataset's on-disk layout as a table of images."""
 
-from .base import TableSource
 from .domainnet import DomainNet
 from .image_folder import ImageFolderSource
 from .imagenet import ImageNetTrain, ImageNetVal
 from .inaturalist import INaturalist2017, INaturalist2021, INaturalist2021Heldout
+from .table_source import TableSource
 
 __all__ = ["DomainNet", "INaturalist2017", "INaturalist2021", "INaturalist2021Heldout", "ImageFolderSource", "ImageNetTrain", "ImageNetVal",
            "TableSource"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, images_in, nonempty, require_dir
 
 
 class ImageFolderSource(TableSource):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...wordnet import class_name
-from .base import TableSource, images_in, nonempty, require_dir
+from ...wordnet.synsets import class_name
+from .table_source import TableSource, images_in, nonempty, require_dir
 
 WNID = re.compile(r"^n\d{8}$")
 

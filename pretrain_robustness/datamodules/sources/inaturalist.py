@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, images_in, nonempty, require_dir
 
 RANKS_2021 = ["kingdom", "phylum", "class", "order", "family", "genus", "species"]
 
@@ -78,7 +78,7 @@ class INaturalist2021Heldout(TableSource):
         self.root, self.per_class, self.seed = root, per_class, seed
 
     def table(self) -> pd.DataFrame:
-        from ..interventions import sample_per_class
+        from ..sampling import sample_per_class
 
         full = INaturalist2021(self.root, "2021_train").table()
         mini = INaturalist2021(self.root, "2021_train_mini").table()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from .hierarchy import load
-from .wordnet import nodes
+from .synsets import nodes
 
 # superclass -> its 12 subclasses, in the order the paper's table lists them
 BREEDS_TABLE_3: dict[str, tuple[str, ...]] = {

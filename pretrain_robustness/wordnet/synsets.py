@@ -1,6 +1,6 @@
 """The vendored WordNet 3.0 data for the ILSVRC-2012 classes and their ancestors.
 
-Derived from Princeton WordNet 3.0 (see data/wordnet/WORDNET_3.0_LICENSE.txt).
+Derived from Princeton WordNet 3.0 (see data/WORDNET_3.0_LICENSE.txt).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 @lru_cache(maxsize=1)
 def nodes() -> pd.DataFrame:
     """One row per synset: wnid, synset name, lemmas, gloss, min_depth, is_class (ILSVRC-2012)."""
-    path = resources.files("pretrain_robustness") / "data" / "wordnet" / "wn30_nodes_imagenet1k_ancestors.tsv"
+    path = resources.files("pretrain_robustness.wordnet") / "data" / "wn30_nodes_imagenet1k_ancestors.tsv"
     with path.open() as f:
         table = pd.read_csv(f, sep="\t", comment=None, header=0)
     table.columns = ["wnid", "synset", "lemmas", "gloss", "min_depth", "is_class"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,8 @@ from PIL import Image
 
 from ..synthetic import fractaldb
 from ..synthetic.fractaldb import RenderSettings
-from .base import ClassificationDataModule, IndexedImageDataset
-from .transforms import imagenet_eval_transform, imagenet_train_transform
+from .classification import ClassificationDataModule, IndexedImageDataset
+from .image_transforms import imagenet_eval_transform, imagenet_train_transform
 
 
 class FractalDBImages:
@@ -93,6 +94,9 @@ class FractalDBDataModule(ClassificationDataModule):
         self.image_size, self.min_crop_area = image_size, min_crop_area
         self.num_classes = len(systems)
         self.class_names = [f"{c:05d}" for c in range(len(systems))]
+
+    def condition_params(self) -> dict[str, Any]:
+        return {"classes": self.num_classes, "images": len(self.images["train"])}
 
     def examples(self, split: str) -> pd.DataFrame:
         images = self.images[split]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import ClassificationDataModule, IndexedImageDataset, PathImages
+from .classification import ClassificationDataModule, IndexedImageDataset, PathImages
+from .image_transforms import imagenet_eval_transform, imagenet_train_transform
 from .sources.domainnet import DOMAINS, DomainNet
-from .transforms import imagenet_eval_transform, imagenet_train_transform
 
 
 class DomainNetDataModule(ClassificationDataModule):

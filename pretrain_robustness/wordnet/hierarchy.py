@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .wordnet import nodes
+from .synsets import nodes
 
 ANIMAL = "n00015388"  # animal.n.01: the 398 ILSVRC-2012 animal classes lie under it
 VARIANTS = ("min_depth", "first_chain")
@@ -51,7 +51,7 @@ class Hierarchy:
 
 
 def _edges() -> list[tuple[str, str]]:
-    path = resources.files("pretrain_robustness") / "data" / "wordnet" / "wn30_hypernym_edges_imagenet1k_ancestors.tsv"
+    path = resources.files("pretrain_robustness.wordnet") / "data" / "wn30_hypernym_edges_imagenet1k_ancestors.tsv"
     with path.open() as f:
         return [tuple(line.split("\t")[:2]) for line in f if not line.startswith("#") and line.strip()]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -71,6 +72,11 @@ class ClassificationDataModule(LightningDataModule):
 
     def dataset(self, split: str) -> IndexedImageDataset:
         raise NotImplementedError
+
+    def condition_params(self) -> dict[str, Any]:
+        """The pre-training condition's parameters this data determines (e.g. ``classes``, ``images``),
+        recorded with a pre-training run; none for a fine-tuning task."""
+        return {}
 
     def examples(self, split: str) -> pd.DataFrame:
         """One row per example of ``split`` in dataset order: at least ``filename`` and ``y``."""

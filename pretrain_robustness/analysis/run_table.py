@@ -1,4 +1,5 @@
-"""The one module of the analysis that reads runs: the local results store or a W&B project.
+"""The one module of the analysis that reads runs: the local results store (through
+:mod:`pretrain_robustness.results_store`) or a W&B project.
 
 Both give the tidy table of :mod:`.schema`; everything after this module is pure functions.
 """
@@ -12,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from .. import results_store as store
 from ..metrics import METRICS, parse_metric_key
+from ..wandb_setup import choose_mode
 from .schema import KEY, TIDY_COLUMNS, validate
 
 RECORD_FIELDS = ["study", "kind", "condition", "architecture", "seed", "status"]
@@ -22,20 +25,13 @@ def _params_json(params: dict[str, Any] | None) -> str:
     return json.dumps(params or {}, sort_keys=True)
 
 
-def find_runs(root: Path, study: str | None = None) -> list[Path]:
-    """Run folders (those with a run.json) under ``root`` (or ``root/study``)."""
-    base = Path(root) / study if study else Path(root)
-    return sorted(path.parent for path in base.glob("**/run.json"))
-
-
 def read_run(run: Path) -> pd.DataFrame:
     """One run's metrics in the tidy schema (empty if it has not been scored yet). A checkpoint
     scored twice at one epoch (``validate`` after ``fit``) keeps its latest row."""
-    record = json.loads((run / "run.json").read_text())
-    metrics_path = run / "metrics.csv"
-    if not metrics_path.is_file():
+    record = store.read_record(run) or {}
+    wide = store.read_metrics(run)
+    if wide.empty:
         return pd.DataFrame(columns=TIDY_COLUMNS)
-    wide = pd.read_csv(metrics_path)
     tidy = wide.melt(id_vars=["stage", "epoch", "split", "n"], value_vars=list(METRICS),
                      var_name="metric", value_name="value")
     for field in RECORD_FIELDS:
@@ -47,7 +43,7 @@ def read_run(run: Path) -> pd.DataFrame:
 
 def load_local_runs(root: Path, study: str | None = None) -> pd.DataFrame:
     """Every run of the local results store under ``root`` as one tidy table."""
-    frames = [read_run(run) for run in find_runs(root, study)]
+    frames = [read_run(run) for run in store.find_runs(root, study)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         where = Path(root) / study if study else Path(root)
@@ -110,8 +106,6 @@ def log_report_artifact(files: list[Path], project: str, study: str) -> Any:
     """Log the report files as one W&B artifact (type ``report``) in the study's group; offline
     unless the user logged in. Returns the finished run's object for inspection."""
     import wandb
-
-    from ..wandb_setup import choose_mode
 
     mode = choose_mode()
     run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=mode,

@@ -1,0 +1,115 @@
+"""Publishing a study: the report command (trends, comparisons, HTML page, W&B artifact) and the
+per-class figures of the second paper from two runs' predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from jsonargparse import ArgumentParser
+
+from ..browser import check_page
+from ..metrics import F1_MACRO, METRICS
+from . import figures_groups, groups, report, run_table
+
+
+def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
+                 id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
+                 metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
+                 screenshot: bool = False) -> Path:
+    """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
+    comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``."""
+    if wandb_project:
+        tidy = run_table.load_wandb_runs(wandb_project, filters={"group": study})
+    else:
+        tidy = run_table.load_local_runs(root, study)
+    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric)
+    output = output or Path(root) / study / "report.html"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(built.html)
+    built.trends.to_csv(output.with_name("trends.csv"), index=False)
+    built.comparisons.to_csv(output.with_name("comparisons.csv"), index=False)
+    printed = built.printed
+    output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(
+        f"- {line}" for line in built.comparisons.get("verdict", [])) + "\n")
+    print(printed.to_string(index=False))
+    for line in built.comparisons.get("verdict", []):
+        print(line)
+    files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
+    if screenshot:
+        check = check_page(output, output.with_suffix(".png"))
+        if check.errors:
+            raise RuntimeError(f"the report raised JavaScript errors in Chromium: {check.errors}")
+        print(f"screenshot: {check.screenshot.resolve()}")
+        files.append(check.screenshot)
+    if log_artifact:
+        run_table.log_report_artifact(files, wandb_project or "pretrain-robustness", study)
+    print(f"report: {output.resolve()}")
+    return output
+
+
+def markdown_table(table) -> str:
+    """A DataFrame as a GitHub-flavoured markdown table (no optional dependency needed)."""
+    rows = [list(map(str, table.columns))] + [list(map(str, row)) for row in table.itertuples(index=False)]
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join([lines[0], "|" + "---|" * len(table.columns), *lines[1:]])
+
+
+def report_command(args: list[str]) -> Path:
+    """``report --study demo``: fit trends over a study's finished runs and write the HTML report."""
+    parser = ArgumentParser(prog="pretrain-robustness report", description=report_command.__doc__)
+    parser.add_argument("--root", default="runs")
+    parser.add_argument("--study", required=True)
+    parser.add_argument("--transform", default="probit", choices=["probit", "logit", "linear"])
+    parser.add_argument("--baseline", default="scratch")
+    parser.add_argument("--id_split", default="id_test")
+    parser.add_argument("--ood_split", type=str | None, default="ood_test",
+                        help="null for a task without a shift: the report is then the final scores per run")
+    parser.add_argument("--metric", default=F1_MACRO, choices=list(METRICS))
+    parser.add_argument("--output", type=str | None, default=None)
+    parser.add_argument("--wandb_project", type=str | None, default=None,
+                        help="read the runs of group STUDY from this W&B project (entity/project) instead of ROOT")
+    parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
+    parser.add_argument("--screenshot", type=bool, default=False,
+                        help="open the report in headless Chromium, fail on JavaScript errors, save report.png")
+    cfg = parser.parse_args(args)
+    return write_report(Path(cfg.root), cfg.study, cfg.transform, cfg.baseline, cfg.id_split, cfg.ood_split,
+                        Path(cfg.output) if cfg.output else None, cfg.metric, cfg.wandb_project, cfg.log_artifact,
+                        cfg.screenshot)
+
+
+def per_class_command(args: list[str]) -> Path:
+    """``per-class --pretrained P.csv --scratch S.csv --classes C.csv``: Kalibhat et al.'s Figures 1
+    and 2 from two runs' predictions (``predictions`` command): per-class pre-training gain and
+    accuracy per group. C.csv: ``y_true`` plus e.g. class_name, family, group, superclass."""
+    parser = ArgumentParser(prog="pretrain-robustness per-class", description=per_class_command.__doc__)
+    parser.add_argument("--pretrained", required=True, help="predictions CSV of the pre-trained, fine-tuned run")
+    parser.add_argument("--scratch", required=True, help="predictions CSV of the run trained from scratch")
+    parser.add_argument("--classes", required=True, help="CSV: y_true and the columns named below")
+    parser.add_argument("--split", default="ood_test")
+    parser.add_argument("--x", default="family", help="column of the classes CSV along the x axis (Figure 1)")
+    parser.add_argument("--colour", default="group", help="column that colours the classes (Figure 1)")
+    parser.add_argument("--group", default="superclass", help="column to pool accuracy over (Figure 2)")
+    parser.add_argument("--output", default="per_class.html")
+    cfg = parser.parse_args(args)
+    tables = {}
+    for name in ("pretrained", "scratch"):
+        table = pd.read_csv(getattr(cfg, name))
+        tables[name] = table[table["split"] == cfg.split]
+        if tables[name].empty:
+            raise ValueError(f"{getattr(cfg, name)} has no predictions on split {cfg.split!r}")
+    classes = pd.read_csv(cfg.classes)
+    gains = groups.pretraining_gain(tables["pretrained"], tables["scratch"], classes)
+    sections = [(f"Pre-training gain per class on {cfg.split} (Kalibhat et al. Figure 1)",
+                 figures_groups.gain_scatter(gains, cfg.x, cfg.colour))]
+    if cfg.group in classes:
+        bars = pd.concat([groups.group_accuracy(t, classes, cfg.group).assign(condition=n) for n, t in tables.items()])
+        sections.append((f"Accuracy per {cfg.group} on {cfg.split} (Kalibhat et al. Figure 2)",
+                         figures_groups.group_bars(bars, cfg.group)))
+    output = Path(cfg.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    notes = [f"pre-trained: {cfg.pretrained}", f"scratch: {cfg.scratch}", f"{len(gains)} classes of {cfg.classes}"]
+    output.write_text(report.render_html("Per-class pre-training gain", notes, sections))
+    gains.to_csv(output.with_suffix(".csv"), index=False)
+    print(f"per-class figures: {output.resolve()}")
+    return output

@@ -1,0 +1,90 @@
+"""Data tools: the embedded demo data, a distribution's manifest without training, and the
+per-example predictions of a run's checkpoint."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from jsonargparse import ArgumentParser
+
+from . import results_store as store
+from .datamodules.manifest import summary, write_manifest
+from .demo.camera_traps import write_iwildcam
+from .demo.imagenet_folders import write_imagenet_train
+from .project_cli import ProjectCLI, run_cli
+
+
+def demo_data_command(args: list[str]) -> Path:
+    """``demo-data --root data/demo``: generate the embedded default data (skips what exists)."""
+    parser = ArgumentParser(prog="pretrain-robustness demo-data", description=demo_data_command.__doc__)
+    parser.add_argument("--root", default="data/demo", help="output folder")
+    parser.add_argument("--force", type=bool, default=False, help="regenerate even if present")
+    cfg = parser.parse_args(args)
+    return ensure_demo_data(Path(cfg.root), cfg.force)
+
+
+def ensure_demo_data(root: Path, force: bool = False) -> Path:
+    if force or not (root / "iwildcam_v2.0" / "RELEASE_v2.0.txt").is_file():
+        start = time.time()
+        print(f"generating camera-trap shift (iWildCam-WILDS v2.0 layout) in {root}/iwildcam_v2.0 ...", flush=True)
+        write_iwildcam(root)
+        print(f"    {time.time() - start:.1f} s", flush=True)
+    if force or not (root / "imagenet" / "train" / ".complete").is_file():
+        start = time.time()
+        print(f"generating pre-training set (ILSVRC-2012 train layout) in {root}/imagenet/train ...", flush=True)
+        write_imagenet_train(root / "imagenet")
+        (root / "imagenet" / "train" / ".complete").touch()
+        print(f"    {time.time() - start:.1f} s", flush=True)
+    return root
+
+
+def manifest_command(args: list[str]) -> Path:
+    """``manifest --config RECIPE --config DISTRIBUTION [--output F]``: write a pre-training
+    distribution's manifest and print its summary, without training."""
+    parser = ArgumentParser(prog="pretrain-robustness manifest", description=manifest_command.__doc__)
+    parser.add_argument("--output", type=str | None, default=None, help="default: manifest-<condition>.csv")
+    own, rest = _split_own_args(args, ["--output"])
+    cfg = parser.parse_args(own)
+    cli = ProjectCLI(args=[*rest, "--trainer.logger", "false"], run=False)
+    manifest = getattr(cli.datamodule, "manifest", None)
+    if manifest is None:
+        raise ValueError(f"{type(cli.datamodule).__name__} is not a pre-training datamodule (no manifest)")
+    output = Path(cfg.output or f"manifest-{cli.run_spec.condition}.csv")
+    sha = write_manifest(manifest, output)
+    print(f"{summary(manifest)}; sha256 {sha}; written to {output}")
+    return output
+
+
+def _split_own_args(args: list[str], own: list[str]) -> tuple[list[str], list[str]]:
+    """Separate this command's options (``--opt value``) from the LightningCLI ones."""
+    mine, rest, i = [], [], 0
+    while i < len(args):
+        if args[i] in own:
+            mine += args[i:i + 2]
+            i += 2
+        else:
+            rest.append(args[i])
+            i += 1
+    return mine, rest
+
+
+def predictions_command(args: list[str]) -> Path:
+    """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last]``: one CSV row per example."""
+    parser = ArgumentParser(prog="pretrain-robustness predictions", description=predictions_command.__doc__)
+    parser.add_argument("--run", required=True, help="run folder (holds config.yaml and checkpoints/)")
+    parser.add_argument("--splits", type=list[str], default=["id_test", "ood_test"])
+    parser.add_argument("--ckpt", default=store.LAST_CHECKPOINT, help="file name under checkpoints/, or a path")
+    parser.add_argument("--output", type=str | None, default=None, help="default: RUN/predictions-<ckpt>.csv")
+    cfg = parser.parse_args(args)
+    run = Path(cfg.run)
+    ckpt = Path(cfg.ckpt) if Path(cfg.ckpt).is_file() else store.checkpoint_path(run, cfg.ckpt)
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {ckpt}")
+    output = Path(cfg.output) if cfg.output else run / f"predictions-{ckpt.stem}.csv"
+    run_cli(["predict", "--config", str(run / store.CONFIG), "--ckpt_path", str(ckpt), "--trainer.logger", "false",
+             "--model.init_checkpoint", "null",  # the weights come from ckpt, not from the pre-training run
+             "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
+             f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
+             "--return_predictions", "false"])
+    return output

@@ -1,0 +1,127 @@
+"""LightningCLI for one run (fit, validate, test, predict): it lands in the results store and logs
+to W&B (offline unless logged in). :func:`run_cli` runs one run from its arguments; the study
+runner and its executors call it, never ``sys.argv``."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from . import recipes
+from . import results_store as store
+from .callbacks import RunRecorder, SaveRunConfig
+from .datamodules import ClassificationDataModule
+from .lightning_modules import ImageClassifier
+from .metrics import F1_MACRO, metric_key
+from .wandb_setup import make_logger
+
+PROGRAM = "pretrain-robustness"
+
+
+class ProjectCLI(LightningCLI):
+    """LightningCLI whose runs land in the results store and log to W&B (offline by default)."""
+
+    def __init__(self, args: list[str] | None = None, run: bool = True):
+        self.command = [PROGRAM, *(sys.argv[1:] if args is None else args)]
+        super().__init__(ImageClassifier, ClassificationDataModule, subclass_mode_data=True,
+                         save_config_callback=SaveRunConfig, save_config_kwargs={"overwrite": True},
+                         seed_everything_default=0, args=args, run=run)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_class_arguments(store.RunSpec, "run")
+        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.eval_split_names", "model.eval_split_names", apply_on="instantiate")
+
+    def _config(self):
+        return self.config[self.subcommand] if self.subcommand else self.config
+
+    def before_instantiate_classes(self) -> None:
+        config = self._config()
+        self.run_spec = store.RunSpec(**config.run)
+        self.run_dir = store.run_dir(self.run_spec, config.model.architecture, config.seed_everything)
+        config.trainer.default_root_dir = str(self.run_dir)
+        self.save_config_kwargs["run_dir"] = str(self.run_dir)
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as error:
+            raise _unwrapped(error) from error
+
+    def _record(self) -> dict[str, Any]:
+        config, spec = self._config(), self.run_spec
+        record = store.base_record(spec, config.model.architecture, config.seed_everything, self.command)
+        record.update(run_dir=str(self.run_dir), init_checkpoint=self.model.init_record,
+                      pretrain_run=store.run_of_checkpoint(config.model.init_checkpoint),
+                      data=config.data.class_path, num_classes=self.datamodule.num_classes,
+                      params=self._params(record["params"]))
+        files = recipes.recipe_files(config.get("config"))
+        if files:  # a run re-started from its saved config.yaml keeps the recipe check of its first start
+            record.update(recipe=spec.recipe, recipe_files=[str(f) for f in files],
+                          overrides=recipes.overrides(recipes.recipe_values(files), config.clone().as_dict()))
+        return record
+
+    def _params(self, given: dict[str, Any]) -> dict[str, Any]:
+        """A pre-training run: the given parameters and those its data determines (they must agree).
+        A fine-tuning run: those of the pre-training run it starts from, then its own."""
+        if self.run_spec.kind == "finetune":
+            pretrain_run = store.run_of_checkpoint(self._config().model.init_checkpoint)
+            return {**store.inherited_params(pretrain_run), **given}
+        derived = self.datamodule.condition_params()
+        clash = {k: (v, derived[k]) for k, v in given.items() if k in derived and derived[k] != v}
+        if clash:
+            raise ValueError("run.params contradict what the data determines (given, derived): "
+                             + ", ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in clash.items()))
+        return {**given, **derived}
+
+    def _logger(self):
+        config, spec = self._config(), self.run_spec
+        if config.trainer.logger not in (None, True):
+            return self._get(self.config_init, "trainer", default={}).get("logger")
+        architecture = config.model.architecture
+        name = store.run_name(spec, architecture, config.seed_everything)
+        return make_logger(spec.wandb_project, spec.study, spec.kind, f"{spec.condition}/{name}", self.run_dir,
+                           [spec.condition, architecture])
+
+    def instantiate_trainer(self, **kwargs):
+        checkpoints = store.checkpoint_path(self.run_dir).parent
+        monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
+        callbacks = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        callbacks += [
+            RunRecorder(self.run_dir, self._record(), overwrite=self.run_spec.overwrite),
+            # Lightning's save_last=True refreshes last.ckpt only when a monitored checkpoint improves;
+            # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
+            ModelCheckpoint(dirpath=checkpoints, filename=store.LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
+                            save_top_k=1, enable_version_counter=False),
+            ModelCheckpoint(dirpath=checkpoints, filename="best-epoch{epoch}", monitor=monitor, mode="max",
+                            auto_insert_metric_name=False),
+        ]
+        trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": self._logger(), **kwargs}
+        return self._instantiate_trainer(trainer_config, callbacks)
+
+
+def _unwrapped(error: ValueError) -> ValueError:
+    """jsonargparse reports a datamodule that refused its arguments as "does not validate against
+    any of the Union subtypes" with the real reason buried in a list; bring that reason to the top."""
+    text = str(error)
+    if "Does not validate against any of the Union subtypes" not in text:
+        return error
+    reasons = [r for r in re.findall(r"^\s+- (.+)$", text, re.M) if not r.startswith("Expected a <class 'NoneType'>")]
+    return ValueError("; ".join(reasons)) if reasons else error
+
+
+def run_cli(args: list[str]) -> None:
+    """Run one LightningCLI command (``["fit", "--config", ...]``) in this process, as if typed:
+    its run.json records exactly these arguments. A W&B run it opened is closed afterwards, so
+    the next run in the same process starts its own."""
+    import wandb
+
+    try:
+        ProjectCLI(args=list(args))
+    finally:
+        if wandb.run is not None:
+            wandb.finish()
