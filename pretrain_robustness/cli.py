@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .analysis.publish import per_class_command, report_command
@@ -38,7 +39,8 @@ def usage() -> str:
 
 
 def main(args: list[str] | None = None) -> None:
-    """``pretrain-robustness <fit|validate|test|predict|study|report|...> ...``"""
+    """``pretrain-robustness <fit|validate|test|predict|study|report|...> ...``; errors propagate
+    (the console command is :func:`entry`)."""
     argv = sys.argv[1:] if args is None else list(args)
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
@@ -49,5 +51,33 @@ def main(args: list[str] | None = None) -> None:
     ProjectCLI(args=args)  # None: LightningCLI reads sys.argv itself
 
 
+def entry(args: list[str] | None = None) -> int:
+    """The console command: an error ends the run with one line that names the problem, first and
+    alone (the traceback with ``--debug`` or ``PRETRAIN_ROBUSTNESS_DEBUG=1``); exit status 1."""
+    argv = sys.argv[1:] if args is None else list(args)
+    debug = "--debug" in argv or os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        main(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the console's last word on any failure
+        if debug:
+            raise
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        print("(add --debug for the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def one_line(error: BaseException) -> str:
+    """The message of the error that started it all (Lightning wraps some), on one line."""
+    while error.__cause__ is not None and not str(error).strip():
+        error = error.__cause__
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if isinstance(error, (ValueError, FileNotFoundError, FileExistsError)) else f"{type(error).__name__}: {text}"
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(entry())

@@ -4,20 +4,25 @@ runner and its executors call it, never ``sys.argv``."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import sys
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from . import results_store as store
-from .callbacks import RunRecorder, SaveRunConfig
+from .callbacks import EpochLogLines, RunRecorder, SaveRunConfig, SeedEachBatch
 from .datamodules import ClassificationDataModule
 from .lightning_modules import ImageClassifier
 from .metrics import F1_MACRO, metric_key
-from .wandb_setup import make_logger
+from .wandb_setup import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
 
@@ -43,8 +48,24 @@ class ProjectCLI(LightningCLI):
         config = self._config()
         self.run_spec = store.RunSpec(**config.run)
         self.run_dir = store.run_dir(self.run_spec, config.model.architecture, config.seed_everything)
-        config.trainer.default_root_dir = str(self.run_dir)
+        self.evaluation_dir = None
+        if self.subcommand == "fit" and rank_zero_only.rank == 0:
+            # before anything is written: a finished run stays as it is, a live one is not joined
+            for note in store.prepare_fit(self.run_dir, config.get("ckpt_path"), self.run_spec.overwrite, self.run_spec.extend):
+                print(note, flush=True)
+        elif self.subcommand in ("validate", "test"):
+            self.evaluation_dir = store.evaluation_dir(self.run_dir, self._evaluation_name(config))
+        if "weights_only" in config and config.weights_only is None:
+            config.weights_only = True  # Lightning's resume and evaluation load tensors and plain data only
+        config.trainer.default_root_dir = str(self.evaluation_dir or self.run_dir)
         self.save_config_kwargs["run_dir"] = str(self.run_dir)
+
+    def _evaluation_name(self, config) -> str:
+        """``<stage>-<checkpoint>-<settings hash>``: the same evaluation again replaces itself, one with
+        other data settings (e.g. image size) gets its own folder."""
+        checkpoint = Path(str(config.get("ckpt_path"))).stem if config.get("ckpt_path") else "init"
+        settings = json.dumps({"ckpt": str(config.get("ckpt_path")), "data": config.data.as_dict()}, sort_keys=True, default=str)
+        return f"{self.subcommand}-{checkpoint}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
 
     def instantiate_classes(self) -> None:
         try:
@@ -55,7 +76,13 @@ class ProjectCLI(LightningCLI):
     def _record(self) -> dict[str, Any]:
         config, spec = self._config(), self.run_spec
         record = store.base_record(spec, config.model.architecture, config.seed_everything, self.command)
+        if self.evaluation_dir:
+            record.update(stage=self.subcommand, checkpoint=str(config.get("ckpt_path")), data=config.data.as_dict(),
+                          run_dir=str(self.run_dir))
+            return record
+        resumed = store.latest_checkpoint(self.run_dir) if config.get("ckpt_path") == "last" else config.get("ckpt_path")
         record.update(run_dir=str(self.run_dir), init_checkpoint=self.model.init_record,
+                      resumed_from=str(resumed) if resumed else None,
                       pretrain_run=store.run_of_checkpoint(config.model.init_checkpoint),
                       data=config.data.class_path, num_classes=self.datamodule.num_classes,
                       params=self._params(record["params"]))
@@ -83,24 +110,41 @@ class ProjectCLI(LightningCLI):
         if config.trainer.logger not in (None, True):
             return self._get(self.config_init, "trainer", default={}).get("logger")
         architecture = config.model.architecture
-        name = store.run_name(spec, architecture, config.seed_everything)
-        return make_logger(spec.wandb_project, spec.study, spec.kind, f"{spec.condition}/{name}", self.run_dir,
-                           [spec.condition, architecture])
+        name = f"{spec.condition}/{store.run_name(spec, architecture, config.seed_everything)}"
+        if self.evaluation_dir:
+            return make_logger(spec.wandb_project, spec.study, "evaluate", f"{name}/{self.evaluation_dir.name}",
+                               self.evaluation_dir, [spec.condition, architecture])
+        # one W&B run per run folder: a resumed attempt continues it under its recorded id
+        run_id = (store.read_record(self.run_dir) or {}).get("wandb_id") or new_run_id()
+        self.wandb_id = run_id
+        return make_logger(spec.wandb_project, spec.study, spec.kind, name, self.run_dir, [spec.condition, architecture],
+                           run_id=run_id)
 
     def instantiate_trainer(self, **kwargs):
         checkpoints = store.checkpoint_path(self.run_dir).parent
         monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
         callbacks = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        self.wandb_id = None
+        logger = self._logger()
+        record = {**self._record(), "wandb_id": self.wandb_id}
         callbacks += [
-            RunRecorder(self.run_dir, self._record(), overwrite=self.run_spec.overwrite),
+            RunRecorder(self.run_dir, record, evaluation_dir=self.evaluation_dir),
             # Lightning's save_last=True refreshes last.ckpt only when a monitored checkpoint improves;
             # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
             ModelCheckpoint(dirpath=checkpoints, filename=store.LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
                             save_top_k=1, enable_version_counter=False),
             ModelCheckpoint(dirpath=checkpoints, filename="best-epoch{epoch}", monitor=monitor, mode="max",
                             auto_insert_metric_name=False),
+            SeedEachBatch(self._config().seed_everything or 0),
         ]
-        trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": self._logger(), **kwargs}
+        if self.run_spec.checkpoint_minutes:  # mid-epoch: what a kill -9 or a preemption costs at most
+            callbacks.append(ModelCheckpoint(
+                dirpath=checkpoints, filename=store.STEP_CHECKPOINT.removesuffix(".ckpt"), monitor=None, save_top_k=1,
+                enable_version_counter=False, train_time_interval=timedelta(minutes=self.run_spec.checkpoint_minutes)))
+        trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": logger, **kwargs}
+        if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
+            trainer_config["enable_progress_bar"] = False
+            callbacks.append(EpochLogLines())
         return self._instantiate_trainer(trainer_config, callbacks)
 
 

@@ -13,6 +13,8 @@ the run-folder format; the Lightning callback, the study runner and the analysis
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +29,7 @@ from .metrics import METRICS
 
 RUN_RECORD, METRICS_FILE, MANIFEST, CONFIG = "run.json", "metrics.csv", "manifest.csv", "config.yaml"
 CHECKPOINTS, LAST_CHECKPOINT, INTERRUPT_CHECKPOINT = "checkpoints", "last.ckpt", "last-interrupted.ckpt"
+STEP_CHECKPOINT = "last-step.ckpt"  # mid-epoch, every RunSpec.checkpoint_minutes
 METRIC_COLUMNS = ["stage", "epoch", "global_step", "split", *METRICS, "n"]
 # the run.json fields that say which run it is (a W&B run carries them in its config as "record")
 IDENTITY_FIELDS = ["study", "kind", "condition", "architecture", "seed", "params", "pretrain_run", "name"]
@@ -42,7 +45,11 @@ class RunSpec:
         kind: ``pretrain`` or ``finetune`` (W&B job_type).
         root: results store root; the run lives in ``root/study/kind/condition/name``.
         name: run name; default ``<architecture>-seed<seed>``.
-        overwrite: train again into a folder that holds a finished run.
+        overwrite: train again into a folder that holds a run; the earlier one is kept as
+            ``<name>.replaced-<time>``.
+        extend: train a finished run further from its checkpoint (with ``--ckpt_path last``).
+        checkpoint_minutes: also checkpoint mid-epoch this often (``last-step.ckpt``), so that a killed
+            or preempted run loses at most this much; ``null``: only at epoch ends.
         wandb_project: W&B project name.
         params: the condition's parameters that its data does not already say, e.g. ``{family: R}``
             or ``{source: fractaldb}``. A pre-training run adds those of its interventions
@@ -58,6 +65,8 @@ class RunSpec:
     root: str = "runs"
     name: str | None = None
     overwrite: bool = False
+    extend: bool = False
+    checkpoint_minutes: float | None = 30.0
     wandb_project: str = "pretrain-robustness"
     params: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
@@ -159,3 +168,153 @@ def base_record(spec: RunSpec, architecture: str, seed: int | None, command: lis
         "params": dict(spec.params), "command": list(command), "package_version": __version__,
         "git_commit": git_commit(),
     }
+
+
+# -- attempts, locks and liveness -------------------------------------------------------------
+LOCK = ".lock"
+HEARTBEAT_SECONDS = 60  # a live run refreshes its heartbeat at least this often
+DEAD_AFTER_SECONDS = 15 * 60  # a run on another host whose heartbeat is older than this is taken as dead
+
+
+class RunLockedError(RuntimeError):
+    """Another live process trains in this run folder."""
+
+
+def latest_checkpoint(run: Path) -> Path | None:
+    """What ``--ckpt_path last`` resumes: the newest ``last*.ckpt`` of the run (as Lightning picks it)."""
+    found = sorted(checkpoint_path(run).parent.glob("last*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def has_checkpoint(run: Path) -> bool:
+    return latest_checkpoint(run) is not None
+
+
+def set_aside(run: Path) -> Path:
+    """Rename a run folder out of the way (``<name>.replaced-<time>``) instead of deleting it."""
+    target = Path(run).with_name(f"{Path(run).name}.replaced-{now().replace(':', '')}")
+    Path(run).rename(target)
+    return target
+
+
+def _is_me(owner: dict[str, Any] | None) -> bool:
+    return bool(owner) and owner.get("host") == socket.gethostname() and owner.get("pid") == os.getpid()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder(run: Path) -> dict[str, Any] | None:
+    """Who holds the run folder's lock (host, pid, since), or ``None``."""
+    try:
+        return json.loads((Path(run) / LOCK).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_alive(owner: dict[str, Any] | None, heartbeat: str | None = None) -> bool:
+    """Whether a lock holder (or a record's host, pid and heartbeat) is a live process: checked
+    directly on this host, by the heartbeat's age on another."""
+    if not owner:
+        return False
+    if owner.get("host") == socket.gethostname():
+        return _process_alive(int(owner.get("pid", -1)))
+    beat = heartbeat or owner.get("heartbeat")
+    if not beat:
+        return True  # another host and no heartbeat yet: assume alive rather than steal its folder
+    age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat)).total_seconds()
+    return age < DEAD_AFTER_SECONDS
+
+
+def acquire_lock(run: Path) -> str | None:
+    """Lock the run folder for this process. A live holder: :class:`RunLockedError` naming it. A
+    dead holder's lock is taken over; the returned message says so (``None`` when it was free)."""
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    me = {"host": socket.gethostname(), "pid": os.getpid(), "since": now()}
+    message = None
+    for _ in range(2):
+        try:
+            with open(run / LOCK, "x") as f:
+                json.dump(me, f)
+            return message
+        except FileExistsError:
+            owner = holder(run)
+            if _is_me(owner):
+                return message  # this process holds it already (an earlier run in the same process)
+            record = read_record(run) or {}
+            if is_alive(owner, record.get("heartbeat")):
+                raise RunLockedError(f"{run} is in use by pid {owner.get('pid')} on {owner.get('host')} "
+                                     f"(since {owner.get('since')}); wait for it or stop it first") from None
+            (run / LOCK).unlink(missing_ok=True)
+            message = (f"took over the lock of {run} from pid {(owner or {}).get('pid')} on "
+                       f"{(owner or {}).get('host')}, which is no longer running")
+    raise RunLockedError(f"could not lock {run}: another process took it at the same time")
+
+
+def release_lock(run: Path) -> None:
+    """Remove this process' lock (never another's)."""
+    if _is_me(holder(run)):
+        (Path(run) / LOCK).unlink(missing_ok=True)
+
+
+def liveness(run: Path, record: dict[str, Any] | None = None) -> str:
+    """``status`` as recorded, except that a "running" run whose process is gone reads "dead"."""
+    record = record if record is not None else read_record(run) or {}
+    status = record.get("status", "missing")
+    if status != "running":
+        return status
+    return "running" if is_alive(holder(run) or record, record.get("heartbeat")) else "dead"
+
+
+def prepare_fit(run: Path, ckpt_path: str | None, overwrite: bool, extend: bool) -> list[str]:
+    """Check, before anything is written, that ``fit`` may train in ``run``; returns what to tell
+    the user. A finished run is never changed unless asked (``overwrite``: it is set aside whole;
+    ``extend`` with a checkpoint: it trains further); an unfinished one continues only from a
+    checkpoint; a folder in use by a live process is refused (:func:`acquire_lock`)."""
+    run, notes = Path(run), []
+    record = read_record(run)
+    if ckpt_path == "last" and not has_checkpoint(run):
+        raise FileNotFoundError(f"--ckpt_path last: {checkpoint_path(run).parent} holds no last*.ckpt to resume "
+                                "(leave --ckpt_path out to start this run)")
+    owner = holder(run) or record
+    if record and record.get("status") == "running" and not _is_me(owner) and is_alive(owner, record.get("heartbeat")):
+        raise RunLockedError(f"{run} is in use by pid {owner.get('pid')} on {owner.get('host')}; "
+                             "wait for it or stop it first")
+    if record and overwrite:
+        notes.append(f"--run.overwrite: the earlier run is kept as {set_aside(run)}")
+    elif record and record.get("status") == "finished" and not (extend and ckpt_path):
+        raise FileExistsError(
+            f"{run} already holds a finished run ({record.get('epochs')} epochs, finished {record.get('finished')}); "
+            "nothing was changed. Train it again: --run.overwrite true (the old folder is kept); train it further: "
+            "--ckpt_path last --run.extend true --trainer.max_epochs N; another run beside it: --run.name NAME")
+    elif record and not ckpt_path:
+        raise FileExistsError(
+            f"{run} holds an unfinished run (status {liveness(run, record)}); continue it with --ckpt_path last, "
+            "or start it again with --run.overwrite true (the old folder is kept)")
+    notes += filter(None, [acquire_lock(run)])
+    return notes
+
+
+EVALUATIONS, EVALUATION_RECORD = "evaluations", "evaluation.json"
+
+
+def update_evaluation(folder: Path, **fields: Any) -> None:
+    """Set ``fields`` in an evaluation's ``evaluation.json`` (created if missing)."""
+    path = Path(folder) / EVALUATION_RECORD
+    record = {**(json.loads(path.read_text()) if path.is_file() else {}), **fields}
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda target: target.write_text(json.dumps(record, indent=2, default=str)))
+
+
+def evaluation_dir(run: Path, name: str) -> Path:
+    """Where an evaluation of a run's checkpoint (``validate``/``test``) keeps its record and metrics,
+    apart from the fit's history."""
+    return Path(run) / EVALUATIONS / name

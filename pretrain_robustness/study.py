@@ -20,6 +20,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from . import results_store as store
 from .analysis.publish import write_report
 from .data_tools import ensure_demo_data
+from .lightning_modules.backbones import check_architecture
 from .metrics import F1_MACRO
 from .project_cli import run_cli
 
@@ -113,25 +114,49 @@ def plan(spec: StudySpec) -> list[Step]:
     return steps
 
 
+def check_spec(spec: StudySpec) -> None:
+    """Every config file a run of the study names exists and every architecture is known: a misspelt
+    path fails here, naming it, not hours later when its run comes."""
+    for architecture in spec.architectures:
+        check_architecture(architecture)
+    named = [("finetune", path) for path in spec.finetune]
+    named += [(f"condition {c.name!r}", path) for c in spec.conditions for path in c.pretrain]
+    named += [(f"architecture_configs[{a}]", path) for a, paths in spec.architecture_configs.items() for path in paths]
+    for where, path in named:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
+                                    f"(paths are relative to {Path.cwd()})")
+
+
 def run_study(spec: StudySpec, run_one: RunOne, dry_run: bool = False) -> list[Step]:
     """Run every step not yet finished with ``run_one``; returns the plan."""
+    check_spec(spec)
     steps = plan(spec)
     if not dry_run:
         _check_reused_pretraining(spec)
     start = time.time()
     for i, step in enumerate(steps, 1):
         record = store.read_record(step.folder)
-        if record and record.get("status") == "finished":
-            print(f"[{i}/{len(steps)}] {step.description}: finished earlier ({step.folder}), skipped", flush=True)
+        state = store.liveness(step.folder, record) if record else "pending"
+        if state in ("finished", "running"):
+            why = "finished earlier" if state == "finished" else f"running now (pid {record.get('pid')} on {record.get('host')})"
+            print(f"[{i}/{len(steps)}] {step.description}: {why} ({step.folder}), skipped", flush=True)
             continue
         print(f"[{i}/{len(steps)}] {step.description} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}",
               flush=True)
         if dry_run:
             continue
-        resume = ["--ckpt_path", "last"] if record else []  # an interrupted run continues
-        run_one([*step.args, *resume])
+        run_one([*step.args, *_continue_args(step.folder, record)])
         print(f"    done; study time so far {time.time() - start:.0f} s", flush=True)
     return steps
+
+
+def _continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
+    """An unfinished run continues from its checkpoint; one that died before its first checkpoint
+    starts again (its folder kept aside by ``--run.overwrite``)."""
+    if not record:
+        return []
+    return ["--ckpt_path", "last"] if store.has_checkpoint(folder) else ["--run.overwrite", "true"]
 
 
 def _check_reused_pretraining(spec: StudySpec) -> None:

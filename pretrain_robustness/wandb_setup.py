@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import netrc
 import os
+import secrets
+import string
 from pathlib import Path
 
 from lightning.pytorch.loggers import WandbLogger
@@ -27,9 +29,17 @@ def choose_mode() -> str:
     return mode
 
 
-def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Path, tags: list[str]) -> WandbLogger:
-    """One run's logger: grouped by study, ``job_type`` pretrain/finetune, files in the run folder."""
+def new_run_id() -> str:
+    """A fresh W&B run id (8 characters of [a-z0-9], as W&B makes them)."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+
+def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Path, tags: list[str],
+                run_id: str | None = None) -> WandbLogger:
+    """One run's logger: grouped by study, ``job_type`` pretrain/finetune/evaluate, files in the run folder.
+    With ``run_id``, a resumed attempt continues that W&B run instead of starting a second one."""
     mode = choose_mode()
     save_dir.mkdir(parents=True, exist_ok=True)
+    resume = {"id": run_id, "resume": "allow"} if run_id else {}
     return WandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
-                       tags=tags, offline=mode == "offline", mode=mode)
+                       tags=tags, offline=mode == "offline", mode=mode, **resume)

@@ -1,5 +1,8 @@
 """Callbacks the tests inject through the CLI (``--trainer.callbacks+=tests.helpers.X``)."""
 
+import os
+import signal
+
 from lightning.pytorch import Callback
 
 from pretrain_robustness.datamodules.sources import ImageFolderSource, ImageNetTrain, ImageNetVal, INaturalist2017
@@ -25,6 +28,18 @@ class InterruptAtBatch(Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
             raise KeyboardInterrupt
+
+
+class KillAtBatch(Callback):
+    """kill -9 of this process at the end of training batch ``batch`` (counted over all epochs, from 1):
+    no exception hook, no cleanup, as when a node dies or the OOM killer strikes."""
+
+    def __init__(self, batch: int = 1):
+        self.batch = batch
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch * trainer.num_training_batches + batch_idx + 1 == self.batch:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class FullScaleImageNetTrain(ImageNetTrain):

@@ -183,11 +183,17 @@ def test_reused_pretraining_must_exist(tmp_path):
 def test_study_runner_hands_each_unfinished_run_to_its_run_function(tmp_path):
     """The runner calls the function it is given with each run's arguments (what an executor plugs
     into), skips finished runs and resumes unfinished ones."""
+    import os
+    import socket
+
     from pretrain_robustness import results_store as store
     from pretrain_robustness.study import Condition, StudySpec, plan, run_study
 
-    spec = StudySpec(study="s", architectures=["resnet18"], finetune=["f.yaml"], root=str(tmp_path),
-                     conditions=[Condition("scratch"), Condition("imagenet", pretrain=["p.yaml"], params={"family": "R"})])
+    finetune, pretrain = tmp_path / "f.yaml", tmp_path / "p.yaml"
+    finetune.write_text("{}")
+    pretrain.write_text("{}")
+    spec = StudySpec(study="s", architectures=["resnet18"], finetune=[str(finetune)], root=str(tmp_path),
+                     conditions=[Condition("scratch"), Condition("imagenet", pretrain=[str(pretrain)], params={"family": "R"})])
     steps = plan(spec)
     assert [s.folder.relative_to(tmp_path).as_posix() for s in steps] == [
         "s/finetune/scratch/resnet18-seed0", "s/pretrain/imagenet/resnet18-seed0", "s/finetune/imagenet/resnet18-seed0"]
@@ -195,9 +201,17 @@ def test_study_runner_hands_each_unfinished_run_to_its_run_function(tmp_path):
     assert '{"family": "R"}' in steps[1].args and '{"family": "R"}' in steps[2].args
     store.write_record(steps[0].folder, {"status": "finished"})
     store.write_record(steps[1].folder, {"status": "interrupted"})
+    store.checkpoint_path(steps[1].folder).parent.mkdir(parents=True)
+    store.checkpoint_path(steps[1].folder).write_bytes(b"")
     calls = []
     run_study(spec, calls.append)
     assert calls == [[*steps[1].args, "--ckpt_path", "last"], steps[2].args]
+    # died before its first checkpoint: started again (the old folder set aside); a live run is left alone
+    store.checkpoint_path(steps[1].folder).unlink()
+    store.write_record(steps[2].folder, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()})
+    calls.clear()
+    run_study(spec, calls.append)
+    assert calls == [[*steps[1].args, "--run.overwrite", "true"]]
 
 
 FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)

@@ -136,12 +136,26 @@ def test_interrupted_run_keeps_its_work_and_resumes(study, interrupt):
     assert pd.read_csv(run / "metrics.csv")["epoch"].unique().tolist() == [1, 2, 3]
 
 
-def test_scoring_a_run_again_keeps_its_config(study):
+def test_scoring_a_run_again_keeps_its_history(study, tmp_path):
+    """validate/test of a checkpoint write an evaluation record of their own: the fit's config,
+    record and metrics stay as they were; other settings get another folder."""
     folder, _ = study
     run = folder / "finetune" / "imagenet-demo" / "shufflenet_v2_x1_0-seed0"
-    before = (run / "config.yaml").read_text()
-    main(["test", "--config", str(run / "config.yaml"), "--trainer.logger", "false",
-          "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
-    assert (run / "config.yaml").read_text() == before
-    test_rows = pd.read_csv(run / "metrics.csv").query("stage == 'test'")
-    assert len(test_rows) == 4 and (test_rows["epoch"] == 2).all()  # scored the epoch-2 checkpoint
+    before = {name: (run / name).read_bytes() for name in ("config.yaml", "run.json", "metrics.csv")}
+    args = ["test", "--config", str(run / "config.yaml"), "--trainer.logger", "false",
+            "--ckpt_path", str(run / "checkpoints" / "last.ckpt")]
+    main(args)
+    main([*args, "--data.init_args.image_size", "24"])
+    assert {name: (run / name).read_bytes() for name in before} == before
+    evaluations = sorted((run / "evaluations").iterdir())
+    assert len(evaluations) == 2 and all(e.name.startswith("test-last-") for e in evaluations)
+    for evaluation in evaluations:
+        test_rows = pd.read_csv(evaluation / "metrics.csv")
+        assert len(test_rows) == 4 and (test_rows["epoch"] == 2).all()  # scored the epoch-2 checkpoint
+        record = json.loads((evaluation / "evaluation.json").read_text())
+        assert record["status"] == "finished" and record["checkpoint"].endswith("last.ckpt")
+    main(args)  # the same evaluation again replaces itself
+    assert len(list((run / "evaluations").iterdir())) == 2
+    # an evaluation where no run folder exists yet (another root) creates what it needs
+    main([*args, "--run.root", str(tmp_path / "elsewhere")])
+    assert list((tmp_path / "elsewhere").glob("**/evaluations/test-last-*/metrics.csv"))

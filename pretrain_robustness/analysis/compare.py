@@ -64,12 +64,14 @@ def trend_gap(a: pd.DataFrame, b: pd.DataFrame, transform: str = "probit", n_boo
         return out
     grid_t = np.linspace(*transforms.forward(np.array(shared), transform), GAP_GRID)
     fit_a, fit_b = _lines_from_sums(_run_sums(a, transform).sum(0)), _lines_from_sums(_run_sums(b, transform).sum(0))
+    out.update(id_low=shared[0], id_high=shared[1], gap=float(_mean_gap(*fit_a, *fit_b, grid_t, transform)))
+    if min(out["runs_a"], out["runs_b"]) < 2:
+        return out  # resampling one run gives that run back every time: no interval, rather than a false one
     rng = np.random.default_rng(seed)
     boot_a, boot_b = _resampled_lines(a, transform, n_boot, rng), _resampled_lines(b, transform, n_boot, rng)
     gaps = _mean_gap(*boot_a, *boot_b, grid_t, transform)
     low, high = np.nanpercentile(gaps, [2.5, 97.5]) if np.isfinite(gaps).any() else (np.nan, np.nan)
-    out.update(id_low=shared[0], id_high=shared[1], gap=float(_mean_gap(*fit_a, *fit_b, grid_t, transform)),
-               low=float(low), high=float(high))
+    out.update(low=float(low), high=float(high))
     return out
 
 
@@ -77,11 +79,18 @@ def verdict(name_a: str, name_b: str, gap: dict) -> str:
     """Plain words for a gap: which trend is higher and by how much, or that they do not differ."""
     if not np.isfinite(gap["gap"]):
         return f"{name_a} vs {name_b}: no shared ID range, not comparable"
+    if not np.isfinite(gap["low"]):
+        single = name_a if gap["runs_a"] < 2 else name_b
+        return (f"{name_a} vs {name_b}: gap {gap['gap']:+.1f} F1 points, no interval ({single} has one run; "
+                "the run bootstrap needs at least two per condition)")
     interval = f"[{gap['low']:+.1f}, {gap['high']:+.1f}]"
     if gap["low"] <= 0 <= gap["high"]:
         return f"{name_a} vs {name_b}: indistinguishable (gap {gap['gap']:+.1f} F1 points, 95% CI {interval})"
     higher, lower = (name_a, name_b) if gap["gap"] > 0 else (name_b, name_a)
     return f"{higher} is higher than {lower} by {abs(gap['gap']):.1f} F1 points (95% CI of {name_a} - {name_b}: {interval})"
+
+
+PAIR_COLUMNS = ["condition_a", "condition_b", "runs_a", "runs_b", "id_low", "id_high", "gap", "low", "high", "verdict"]
 
 
 def pairwise_gaps(points: pd.DataFrame, transform: str = "probit", n_boot: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
@@ -91,7 +100,7 @@ def pairwise_gaps(points: pd.DataFrame, transform: str = "probit", n_boot: int =
     for a, b in itertools.combinations(sorted(groups), 2):
         gap = trend_gap(groups[a], groups[b], transform, n_boot, seed)
         rows.append({"condition_a": a, "condition_b": b, **gap, "verdict": verdict(a, b, gap)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
 def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str, n_boot: int = N_BOOTSTRAP,

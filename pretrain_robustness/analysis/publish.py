@@ -20,20 +20,22 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
     comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``."""
     if wandb_project:
-        tidy = run_table.load_wandb_runs(wandb_project, filters={"group": study})
+        tidy, left_out = run_table.load_wandb_runs(wandb_project, filters={"group": study}), None
     else:
-        tidy = run_table.load_local_runs(root, study)
-    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric)
+        tidy, left_out = run_table.scan_local_runs(root, study)
+        if tidy.empty and not len(left_out):
+            raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
+    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out)
     output = output or Path(root) / study / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(built.html)
     built.trends.to_csv(output.with_name("trends.csv"), index=False)
     built.comparisons.to_csv(output.with_name("comparisons.csv"), index=False)
     printed = built.printed
-    output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(
-        f"- {line}" for line in built.comparisons.get("verdict", [])) + "\n")
+    said = [*built.comparisons.get("verdict", []), *(n for n in built.notes if n.startswith(("left out", "condition")))]
+    output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(f"- {line}" for line in said) + "\n")
     print(printed.to_string(index=False))
-    for line in built.comparisons.get("verdict", []):
+    for line in said:
         print(line)
     files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
     if screenshot:

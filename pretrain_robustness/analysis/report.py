@@ -37,7 +37,8 @@ def format_trends(table: pd.DataFrame) -> pd.DataFrame:
                         "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
                         "er_points": table["effective_robustness"].map("{:+.1f}".format)})
     out["er_trend [95% CI]"] = [
-        "baseline" if base else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" if pd.notna(g) else "no shared ID range"
+        "baseline" if base else "no shared ID range" if pd.isna(g) else f"{g:+.1f} (one run: no interval)"
+        if pd.isna(lo) else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
         for base, g, lo, hi in zip(table["baseline"], table["trend_er"], table["trend_er_low"], table["trend_er_high"])]
     return out
 
@@ -62,16 +63,28 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
-                 id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO) -> Report:
+                 id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO,
+                 left_out: pd.DataFrame | None = None) -> Report:
     """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
-    Without an OOD split (the second paper's tasks), the report is the final scores per run."""
+    Without an OOD split (the second paper's tasks), the report is the final scores per run.
+    ``left_out``: runs the reader could not use (``run, status, reason``); listed with the others."""
     finetune = tidy[tidy["kind"] == "finetune"]
-    left_out = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
+    unfinished = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
+    left_out = pd.concat([unfinished.assign(reason="not finished"),
+                          left_out if left_out is not None else pd.DataFrame(columns=["run", "status", "reason"])],
+                         ignore_index=True)
     finished = finetune[finetune["status"] == "finished"]
+    if finished.empty:
+        raise ValueError(f"study {study!r} has no finished fine-tuning run to report; "
+                         + (_left_out_note(left_out)[0] if len(left_out) else "it has no fine-tuning runs"))
     if ood_split is None:
         return _scores_report(finished, left_out, study, id_split, metric)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
-    fitted = trends.fit_by_condition(points, transform)
+    fitted, unfitted = trends.fit_each_condition(points, transform)
+    if baseline not in fitted:
+        why = unfitted.get(baseline, f"no finished run; conditions: {sorted(fitted) + sorted(unfitted)}")
+        raise ValueError(f"baseline condition {baseline!r} has no trend: {why} (choose another with --baseline)")
+    points = points[points["condition"].isin(fitted)]
     table = compare.summary_table(points, fitted, baseline)
     pairs = compare.pairwise_gaps(points, transform)
     name = METRIC_NAMES.get(metric, metric)
@@ -85,6 +98,7 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
     clipped = int(table["clipped"].sum())
     if clipped:
         notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
+    notes += [f"condition {c!r} has no trend and is left out: {reason}" for c, reason in unfitted.items()]
     notes += _left_out_note(left_out)
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
@@ -110,8 +124,9 @@ def _classes_sections(scores: pd.DataFrame, split: str, name: str) -> list[tuple
 def _left_out_note(left_out: pd.DataFrame) -> list[str]:
     if not len(left_out):
         return []
-    return [f"left out: {len(left_out)} fine-tuning runs not finished ("
-            + ", ".join(f"{r} [{s}]" for r, s in left_out.itertuples(index=False)) + ")"]
+    return [f"left out: {len(left_out)} fine-tuning runs not finished or not readable ("
+            + "; ".join(f"{r} [{s}] {why}" for r, s, why in left_out[["run", "status", "reason"]].itertuples(index=False))
+            + ")"]
 
 
 def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str) -> Report:

@@ -25,30 +25,55 @@ def _params_json(params: dict[str, Any] | None) -> str:
     return json.dumps(params or {}, sort_keys=True)
 
 
+LEFT_OUT_COLUMNS = ["run", "status", "reason"]
+
+
 def read_run(run: Path) -> pd.DataFrame:
-    """One run's metrics in the tidy schema (empty if it has not been scored yet). A checkpoint
-    scored twice at one epoch (``validate`` after ``fit``) keeps its latest row."""
+    """One run's metrics in the tidy schema (empty if it has not been scored yet). Its status says
+    whether it is live: a "running" run whose process is gone reads "dead"."""
     record = store.read_record(run) or {}
     wide = store.read_metrics(run)
     if wide.empty:
         return pd.DataFrame(columns=TIDY_COLUMNS)
+    missing = [c for c in ["stage", "epoch", "split", "n", *METRICS] if c not in wide.columns]
+    if missing:
+        raise ValueError(f"metrics.csv lacks column(s) {missing}")
     tidy = wide.melt(id_vars=["stage", "epoch", "split", "n"], value_vars=list(METRICS),
                      var_name="metric", value_name="value")
     for field in RECORD_FIELDS:
         tidy[field] = record.get(field)
+    tidy["status"] = store.liveness(run, record)
     tidy["params"] = _params_json(record.get("params"))
     tidy["run"] = str(run)
-    return tidy[TIDY_COLUMNS].drop_duplicates(KEY, keep="last")
+    return validate(tidy[TIDY_COLUMNS].drop_duplicates(KEY, keep="last"))
+
+
+def scan_local_runs(root: Path, study: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every readable, scored run under ``root`` (or ``root/study``) as one tidy table, and the runs
+    that are not in it with the reason (unreadable run.json or metrics.csv, no scores yet)."""
+    frames, left_out = [], []
+    for run in store.find_runs(root, study):
+        try:
+            frame = read_run(run)
+        except (ValueError, OSError, KeyError) as error:  # JSONDecodeError, ParserError and SchemaError are ValueErrors
+            left_out.append((str(run), "unreadable", f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
+            continue
+        if frame.empty:
+            left_out.append((str(run), store.liveness(run), "no scores yet (stopped before its first evaluation)"))
+        else:
+            frames.append(frame)
+    tidy = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TIDY_COLUMNS)
+    return validate(tidy) if frames else tidy, pd.DataFrame(left_out, columns=LEFT_OUT_COLUMNS)
 
 
 def load_local_runs(root: Path, study: str | None = None) -> pd.DataFrame:
-    """Every run of the local results store under ``root`` as one tidy table."""
-    frames = [read_run(run) for run in store.find_runs(root, study)]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
+    """Every scored run of the local results store under ``root`` as one tidy table."""
+    tidy, left_out = scan_local_runs(root, study)
+    if tidy.empty:
         where = Path(root) / study if study else Path(root)
-        raise FileNotFoundError(f"no scored runs (run.json + metrics.csv) under {where}")
-    return validate(pd.concat(frames, ignore_index=True))
+        detail = f"; {len(left_out)} run(s) without scores: " + ", ".join(left_out["run"]) if len(left_out) else ""
+        raise FileNotFoundError(f"no scored runs (run.json + metrics.csv) under {where}{detail}")
+    return tidy
 
 
 def wandb_run_table(run: Any) -> pd.DataFrame:

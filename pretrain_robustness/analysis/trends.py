@@ -141,9 +141,24 @@ def id_ood_points(tidy: pd.DataFrame, id_split: str = "id_test", ood_split: str 
 
 
 def fit_by_condition(points: pd.DataFrame, transform: str = "probit", seed: int = 0) -> dict[str, Trend]:
-    """One trend per pre-training condition over all its (architecture, epoch) points."""
-    return {condition: fit_trend(group["id"].to_numpy(), group["ood"].to_numpy(), transform, seed=seed)
-            for condition, group in points.groupby("condition", sort=True)}
+    """One trend per pre-training condition over all its (architecture, epoch) points; a condition
+    that cannot have one is an error that names it (see :func:`fit_each_condition`)."""
+    trends, failed = fit_each_condition(points, transform, seed)
+    if failed:
+        raise ValueError("; ".join(f"condition {c!r}: {reason}" for c, reason in failed.items()))
+    return trends
+
+
+def fit_each_condition(points: pd.DataFrame, transform: str = "probit",
+                       seed: int = 0) -> tuple[dict[str, Trend], dict[str, str]]:
+    """The trends of the conditions that have one, and why each other condition has none."""
+    trends, failed = {}, {}
+    for condition, group in points.groupby("condition", sort=True):
+        try:
+            trends[condition] = fit_trend(group["id"].to_numpy(), group["ood"].to_numpy(), transform, seed=seed)
+        except ValueError as error:
+            failed[condition] = str(error)
+    return trends, failed
 
 
 def effective_robustness(points: pd.DataFrame, baseline: Trend) -> pd.Series:

@@ -1,6 +1,8 @@
 """Callbacks that write what a run did: its record and metrics, its config, its predictions."""
 
+from .exact_resume import SeedEachBatch
+from .log_lines import EpochLogLines
 from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
 
-__all__ = ["PredictionsWriter", "RunRecorder", "SaveRunConfig"]
+__all__ = ["EpochLogLines", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch"]

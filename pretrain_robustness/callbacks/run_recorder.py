@@ -6,6 +6,9 @@ this callback only decides *when* to call it.
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +21,51 @@ from ..datamodules.manifest import summary, write_manifest
 
 
 class RunRecorder(Callback):
-    """Writes the run record, the manifest and per-epoch metrics of one run (rank 0 only)."""
+    """Writes a run's record, manifest and per-epoch metrics (rank 0 only). For an evaluation of a
+    checkpoint (``evaluation_dir``), its own record and metrics there, never the fit's."""
 
-    def __init__(self, run_dir: Path, record: dict[str, Any], overwrite: bool = False):
-        self.run_dir, self.record, self.overwrite = Path(run_dir), record, overwrite
+    def __init__(self, run_dir: Path, record: dict[str, Any], evaluation_dir: Path | None = None):
+        self.run_dir, self.record = Path(run_dir), record
+        self.evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
         self.checkpoint_epochs: int | None = None
         self.batches_this_epoch = 0
+        self.last_beat = 0.0
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         self.batches_this_epoch += 1
+        if trainer.is_global_zero and time.monotonic() - self.last_beat > store.HEARTBEAT_SECONDS:
+            self._beat(trainer)
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch = 0
+        if trainer.is_global_zero:
+            self._beat(trainer)
+
+    def _beat(self, trainer: Trainer) -> None:
+        """The heartbeat that tells a live run from a dead one, and where it is."""
+        self.last_beat = time.monotonic()
+        store.update_record(self.run_dir, heartbeat=store.now(),
+                            progress={"epoch": trainer.current_epoch + 1, "max_epochs": trainer.max_epochs,
+                                      "global_step": trainer.global_step})
 
     def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
         # Lightning restores its epoch counter only when fitting; validate/test need it from here.
         self.checkpoint_epochs = checkpoint.get("epoch", -1) + 1
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        if not trainer.is_global_zero or stage != "fit":
+        if not trainer.is_global_zero:
             return
-        previous = store.read_record(self.run_dir)
-        if previous and previous.get("status") == "finished" and not trainer.ckpt_path and not self.overwrite:
-            raise FileExistsError(
-                f"{self.run_dir} already holds a finished run; pass --run.overwrite true to train it again, "
-                "--run.name to start another, or --ckpt_path last to continue it")
-        record = {**(previous or {}), **self.record, "status": "running", "started": store.now(),
-                  "resumed_from": trainer.ckpt_path}
+        if self.evaluation_dir is not None:
+            store.update_evaluation(self.evaluation_dir, **self.record, status="running", started=store.now())
+            return
+        if stage != "fit":
+            return
+        previous = store.read_record(self.run_dir) or {}
+        attempt = {"started": store.now(), "host": socket.gethostname(), "pid": os.getpid(),
+                   "resumed_from": self.record.get("resumed_from")}
+        record = {**previous, **self.record, "status": "running", "started": attempt["started"],
+                  "host": attempt["host"], "pid": attempt["pid"], "heartbeat": attempt["started"],
+                  "attempts": [*previous.get("attempts", []), attempt]}
         manifest = getattr(trainer.datamodule, "manifest", None)
         if manifest is not None:
             sha = write_manifest(manifest, self.run_dir / store.MANIFEST)
@@ -70,7 +91,9 @@ class RunRecorder(Callback):
             epoch = self.checkpoint_epochs if self.checkpoint_epochs is not None else 0
         rows = [{"stage": stage, "epoch": epoch, "global_step": trainer.global_step, "split": split, **values}
                 for split, values in results.items()]
-        store.append_metrics(self.run_dir, rows)
+        store.append_metrics(self.evaluation_dir or self.run_dir, rows)
+        if self.evaluation_dir is not None:
+            store.update_evaluation(self.evaluation_dir, status="finished", finished=store.now(), epochs=epoch)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write_eval(trainer, pl_module, "val")
@@ -78,19 +101,29 @@ class RunRecorder(Callback):
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write_eval(trainer, pl_module, "test")
 
+    def _end_attempt(self, **fields: Any) -> None:
+        record = store.read_record(self.run_dir) or {}
+        attempts = record.get("attempts") or [{}]
+        attempts[-1] = {**attempts[-1], "ended": fields["finished"], "status": fields["status"]}
+        store.update_record(self.run_dir, **fields, attempts=attempts)
+        store.release_lock(self.run_dir)
+
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
-            store.update_record(self.run_dir, status="finished", finished=store.now(), epochs=trainer.current_epoch)
+            self._end_attempt(status="finished", finished=store.now(), epochs=trainer.current_epoch)
+            for partial in (store.INTERRUPT_CHECKPOINT, store.STEP_CHECKPOINT):  # superseded by last.ckpt
+                store.checkpoint_path(self.run_dir, partial).unlink(missing_ok=True)
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
-        if trainer.state.fn == "fit" and self.batches_this_epoch > 0:
+        if trainer.state.fn != "fit":
+            return
+        if self.batches_this_epoch > 0:
             # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
-            # it is the newest "last*" file. At an epoch boundary last.ckpt already holds this state
-            # (and Lightning would skip an epoch resuming from a checkpoint taken at epoch start).
+            # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
             trainer.save_checkpoint(store.checkpoint_path(self.run_dir, store.INTERRUPT_CHECKPOINT))
-        if trainer.is_global_zero and trainer.state.fn == "fit" and store.read_record(self.run_dir):
+        if trainer.is_global_zero and store.read_record(self.run_dir):
             status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
-            store.update_record(self.run_dir, status=status, finished=store.now(), error=repr(exception)[:500])
+            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
 
 
 class SaveRunConfig(SaveConfigCallback):

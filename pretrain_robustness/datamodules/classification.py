@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,10 @@ import torch
 from lightning.pytorch import LightningDataModule
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from ..distributed import UnpaddedDistributedSampler, world
+from .resumable import ResumableLoader, ResumableSampler, SampleKey
 
 
 class ImageReadError(RuntimeError):
@@ -27,6 +31,25 @@ def read_image(path: Path) -> Image.Image:
             return image
     except (OSError, UnidentifiedImageError) as error:
         raise ImageReadError(f"cannot read image {path}: {error}") from error
+
+
+def _decode_error(path: Path) -> str | None:
+    try:
+        read_image(path)
+        return None
+    except ImageReadError as error:
+        return str(error)
+
+
+def decode_all(paths: Sequence[Path], workers: int | None = None) -> None:
+    """Decode every image once on all cores (progress bar); an :class:`ImageReadError` names the
+    unreadable files, before any training is spent on them."""
+    workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(workers) as pool:
+        errors = [e for e in tqdm(pool.map(_decode_error, paths, chunksize=64), total=len(paths),
+                                  desc="decoding every image", unit="image", mininterval=10) if e]
+    if errors:
+        raise ImageReadError(f"{len(errors)} of {len(paths)} images cannot be read; first: {errors[0]}")
 
 
 class PathImages:
@@ -48,8 +71,15 @@ class IndexedImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
-        return self.transform(self.load(index)), int(self.labels[index]), index
+    def __getitem__(self, key: int | SampleKey) -> tuple[torch.Tensor, int, int]:
+        """``key``: an index, or ``(index, seed)`` from the training sampler: the random augmentation
+        is then drawn from ``seed`` alone (the caller's RNG is left as it was)."""
+        if isinstance(key, (tuple, list)):
+            index, seed = key
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self.transform(self.load(index)), int(self.labels[index]), index
+        return self.transform(self.load(key)), int(self.labels[key]), key
 
 
 class ClassificationDataModule(LightningDataModule):
@@ -85,11 +115,27 @@ class ClassificationDataModule(LightningDataModule):
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         common = dict(num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
                       persistent_workers=self.num_workers > 0)
-        if train:
-            return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, **common)
         rank, world_size = world()
+        if train:  # seeded by the run's seed (LightningCLI's seed_everything sets PL_GLOBAL_SEED)
+            sampler = ResumableSampler(dataset, world_size, rank, seed=int(os.environ.get("PL_GLOBAL_SEED", 0)))
+            return ResumableLoader(dataset, sampler, self._train_progress, self._train_epoch, batch_size=self.batch_size,
+                                   **common)
         sampler = UnpaddedDistributedSampler(dataset, world_size, rank) if world_size > 1 else None
         return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, **common)
+
+    def _train_progress(self) -> tuple[int, int]:
+        """``(epoch, batches trained in it)`` for the train loader's checkpointed state; a checkpoint
+        taken after the last batch of epoch e says "epoch e + 1 from its start"."""
+        trainer = self.trainer
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+
+        if done >= trainer.num_training_batches:
+            return trainer.current_epoch + 1, 0
+        return trainer.current_epoch, done
+
+    def _train_epoch(self) -> int:
+        """The epoch a new pass over the training data is for (what Lightning gives ``set_epoch``)."""
+        return self.trainer.fit_loop.epoch_progress.current.processed
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.dataset("train"), train=True)

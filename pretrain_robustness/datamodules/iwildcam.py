@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset
+from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
 from .image_transforms import wilds_transform
 
 # Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
@@ -21,6 +21,26 @@ WILDS_SPLIT_OF = {
     "ood_test": "test",
 }
 EVAL_SPLITS = ("id_val", "id_test", "ood_val", "ood_test")
+# what wilds' IWildCamDataset reads from metadata.csv (wilds/datasets/iwildcam_dataset.py)
+METADATA_COLUMNS = ("split", "filename", "y", "location_remapped", "sequence_remapped", "datetime")
+
+
+def check_metadata(folder: Path) -> None:
+    """metadata.csv has the columns wilds reads, the split names it knows and parseable datetimes;
+    else an error naming the file and what is wrong (wilds would fail deep inside with a KeyError)."""
+    path = folder / "metadata.csv"
+    table = pd.read_csv(path)
+    missing = [c for c in METADATA_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {missing} (iWildCam-WILDS v2.0 has {list(METADATA_COLUMNS)})")
+    unknown = sorted(set(table["split"].astype(str)) - set(WILDS_SPLIT_OF.values()))
+    if unknown:
+        raise ValueError(f"{path}: unknown split name(s) {unknown}; WILDS' are {sorted(WILDS_SPLIT_OF.values())}")
+    dates = pd.to_datetime(table["datetime"], format="%Y-%m-%d %H:%M:%S.%f", errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().nonzero()[0][0])
+        raise ValueError(f"{path}: column 'datetime' row {row} is {table['datetime'].iloc[row]!r}, "
+                         "not 'YYYY-MM-DD HH:MM:SS.ffffff'")
 
 
 def load_wilds_iwildcam(root: Path):
@@ -36,6 +56,7 @@ def load_wilds_iwildcam(root: Path):
             f"iWildCam-WILDS not found: expected the folder {folder}/ with RELEASE_v2.0.txt, metadata.csv "
             "and train/ (download iWildCam v2.0 from WILDS and put it there, or pass --data.init_args.root; "
             "`pretrain-robustness demo-data` writes a small generated copy)")
+    check_metadata(folder)
     saved = sys.modules.get("outdated")
     sys.modules["outdated"] = None  # type: ignore[assignment]
     try:
@@ -58,6 +79,8 @@ class IWildCamDataModule(ClassificationDataModule):
         image_size: square input side in pixels (WILDS: 448).
         check_files: stat every image of the used splits before training, so a missing file
             stops the run at once instead of hours in.
+        decode_check: also decode every image of the used splits before training (all cores, with a
+            progress bar), so a truncated or unreadable file is named before the first epoch.
     """
 
     def __init__(
@@ -69,6 +92,7 @@ class IWildCamDataModule(ClassificationDataModule):
         num_workers: int = 4,
         eval_splits: list[str] | None = None,
         check_files: bool = True,
+        decode_check: bool = False,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size = image_size
@@ -77,8 +101,11 @@ class IWildCamDataModule(ClassificationDataModule):
         self.num_classes = int(self.wilds.n_classes)
         self.class_names = self._class_names()
         self._indices = {split: self._split_indices(split) for split in ["train", *self.eval_split_names]}
-        if check_files:
+        if check_files or decode_check:
             self._check_files()
+        if decode_check:
+            folder = Path(self.wilds.data_dir) / "train"
+            decode_all([folder / self.wilds._input_array[i] for indices in self._indices.values() for i in indices])
 
     def _class_names(self) -> list[str]:
         path = Path(self.wilds.data_dir) / "categories.csv"

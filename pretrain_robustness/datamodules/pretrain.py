@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .classification import ClassificationDataModule, IndexedImageDataset, PathImages
+from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, decode_all
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_transform, imagenet_train_transform
 from .interventions import Intervention, condition_params
 from .manifest import assign_labels, manifest_hash, summary
@@ -30,6 +30,8 @@ class PretrainDataModule(ClassificationDataModule):
         mean, std: input normalisation per channel (default ImageNet's; FractalDB: 0.2, 0.5).
         auto_augment, random_erase: extra training augmentation of torchvision's MobileNetV3
             recipe (``imagenet``, 0.2); off by default, as in the other recipes.
+        decode_check: decode every image of the manifest before training (all cores, progress bar),
+            so a truncated or unreadable file is named before the first epoch.
     """
 
     eval_split_names = ["val"]
@@ -50,6 +52,7 @@ class PretrainDataModule(ClassificationDataModule):
         std: tuple[float, float, float] = IMAGENET_STD,
         auto_augment: str | None = None,
         random_erase: float = 0.0,
+        decode_check: bool = False,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
@@ -61,6 +64,8 @@ class PretrainDataModule(ClassificationDataModule):
         self.num_classes = len(self.class_names)
         self.manifest_sha256 = manifest_hash(self.manifest)
         print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]})")
+        if decode_check:
+            decode_all([Path(p) for p in self.manifest["path"]])
 
     @staticmethod
     def _build_manifest(source, interventions, val_source, val_per_class: int, seed: int) -> pd.DataFrame:

@@ -26,7 +26,11 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     project or from a plain torchvision ``state_dict`` file (architecture then unknown)."""
     if not path.is_file():
         raise FileNotFoundError(f"init checkpoint not found: {path}")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # tensors and plain containers only: loading never runs code from the file
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises several kinds for a file that is not a checkpoint
+        raise ValueError(f"{path} cannot be read as a checkpoint with weights_only=True: "
+                         f"{' '.join(str(error).split())[:300]}") from error
     if isinstance(blob, dict) and "state_dict" in blob:
         state = {k[len(NETWORK_PREFIX):]: v for k, v in blob["state_dict"].items() if k.startswith(NETWORK_PREFIX)}
         return state, blob.get("hyper_parameters", {}).get("architecture")

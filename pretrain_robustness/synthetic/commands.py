@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
@@ -17,8 +18,13 @@ def fractaldb_command(args: list[str]) -> Path:
     stopped run left off."""
     from . import fractaldb_jobs
 
+    usage = "usage: pretrain-robustness fractaldb {search|render} [--help]"
+    if args and args[0] in ("-h", "--help"):
+        print(f"{usage}\n\n{' '.join(fractaldb_command.__doc__.split())}")
+        raise SystemExit(0)
     if not args or args[0] not in ("search", "render"):
-        raise SystemExit("usage: pretrain-robustness fractaldb {search|render} [--help]")
+        print(f"{usage}\nerror: the first argument must be search or render", file=sys.stderr)
+        raise SystemExit(2)
     parser = ArgumentParser(prog=f"pretrain-robustness fractaldb {args[0]}", description=fractaldb_command.__doc__)
     parser.add_argument("--root", default="data/fractaldb", help="holds categories/ and images/")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)

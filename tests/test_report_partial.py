@@ -1,0 +1,72 @@
+"""The report of a partial or odd study: one condition, one run per condition, nothing finished,
+unreadable files, runs killed before their first score, a condition too small for a trend."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pretrain_robustness.cli import main
+
+from .test_run_tables import _write_local_run
+
+
+def _report(tmp_path, capsys, *extra):
+    main(["report", "--root", str(tmp_path), "--study", "study", *extra])
+    return capsys.readouterr().out, (tmp_path / "study" / "trends.md").read_text()
+
+
+def test_one_condition_gives_a_report(tmp_path, capsys):
+    for architecture in ("resnet18", "resnet50"):
+        _write_local_run(tmp_path, "scratch", architecture, "finished")
+    out, md = _report(tmp_path, capsys)
+    assert "scratch" in out and "baseline" in md
+    comparisons = pd.read_csv(tmp_path / "study" / "comparisons.csv")
+    assert comparisons.empty and "verdict" in comparisons.columns
+    assert "one condition only" in (tmp_path / "study" / "report.html").read_text()
+
+
+def test_one_run_per_condition_claims_no_interval(tmp_path, capsys):
+    _write_local_run(tmp_path, "scratch", "resnet18", "finished", epochs=4)
+    _write_local_run(tmp_path, "imagenet", "resnet18", "finished", epochs=4)
+    out, md = _report(tmp_path, capsys)
+    assert "one run: no interval" in out and "no interval (imagenet has one run" in md
+    trends = pd.read_csv(tmp_path / "study" / "trends.csv").set_index("condition")
+    assert pd.isna(trends.loc["imagenet", "trend_er_low"]) and pd.notna(trends.loc["imagenet", "trend_er"])
+
+
+def test_nothing_finished_is_one_clear_message(tmp_path):
+    _write_local_run(tmp_path, "scratch", "resnet18", "failed")
+    with pytest.raises(ValueError, match=r"no finished fine-tuning run to report; left out: 1 .*resnet18-seed0 \[failed\]"):
+        main(["report", "--root", str(tmp_path), "--study", "study"])
+
+
+def test_unreadable_and_unscored_runs_are_listed_with_their_reason(tmp_path, capsys):
+    for condition in ("scratch", "imagenet"):
+        for architecture in ("resnet18", "resnet50"):
+            _write_local_run(tmp_path, condition, architecture, "finished")
+    broken_record, _, _ = _write_local_run(tmp_path, "imagenet", "densenet121", "finished")
+    (broken_record / "run.json").write_text('{"study": "study", "status": "fini')  # cut off mid-write
+    broken_metrics, _, _ = _write_local_run(tmp_path, "scratch", "densenet121", "finished")
+    (broken_metrics / "metrics.csv").write_text("stage,epoch\nval,1\n")
+    killed = tmp_path / "study" / "finetune" / "scratch" / "alexnet-seed0"
+    killed.mkdir()
+    (killed / "run.json").write_text(json.dumps({"study": "study", "kind": "finetune", "condition": "scratch",
+                                                 "status": "running", "host": "another-host", "pid": 1,
+                                                 "heartbeat": "2026-01-01T00:00:00+00:00"}))
+    out, md = _report(tmp_path, capsys)
+    for text in (out, md, (tmp_path / "study" / "report.html").read_text()):
+        assert "left out: 3" in text
+        assert f"{broken_record} [unreadable] JSONDecodeError" in text.replace("&#x27;", "'")
+        assert f"{broken_metrics} [unreadable] ValueError: metrics.csv lacks column(s)" in text.replace("&#x27;", "'")
+        assert f"{killed} [dead] no scores yet" in text
+
+
+def test_a_condition_too_small_for_a_trend_is_named_and_left_out(tmp_path, capsys):
+    for architecture in ("resnet18", "resnet50"):
+        _write_local_run(tmp_path, "scratch", architecture, "finished")
+    _write_local_run(tmp_path, "imagenet", "resnet18", "finished", epochs=2)
+    out, md = _report(tmp_path, capsys)
+    assert "condition 'imagenet' has no trend and is left out: a trend needs at least 3 points, got 2" in md
+    with pytest.raises(ValueError, match="baseline condition 'imagenet' has no trend: a trend needs at least 3"):
+        main(["report", "--root", str(tmp_path), "--study", "study", "--baseline", "imagenet"])
