@@ -76,7 +76,8 @@ def one_line(error: BaseException) -> str:
     while error.__cause__ is not None and not str(error).strip():
         error = error.__cause__
     text = " ".join(str(error).split()) or type(error).__name__
-    return text if isinstance(error, (ValueError, FileNotFoundError, FileExistsError)) else f"{type(error).__name__}: {text}"
+    plain = isinstance(error, (ValueError, FileNotFoundError, FileExistsError))
+    return text if plain else f"{type(error).__name__}: {text}"
 
 
 if __name__ == "__main__":

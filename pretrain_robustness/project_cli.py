@@ -51,7 +51,8 @@ class ProjectCLI(LightningCLI):
         self.evaluation_dir = None
         if self.subcommand == "fit" and rank_zero_only.rank == 0:
             # before anything is written: a finished run stays as it is, a live one is not joined
-            for note in store.prepare_fit(self.run_dir, config.get("ckpt_path"), self.run_spec.overwrite, self.run_spec.extend):
+            spec = self.run_spec
+            for note in store.prepare_fit(self.run_dir, config.get("ckpt_path"), spec.overwrite, spec.extend):
                 print(note, flush=True)
         elif self.subcommand in ("validate", "test"):
             self.evaluation_dir = store.evaluation_dir(self.run_dir, self._evaluation_name(config))
@@ -64,7 +65,8 @@ class ProjectCLI(LightningCLI):
         """``<stage>-<checkpoint>-<settings hash>``: the same evaluation again replaces itself, one with
         other data settings (e.g. image size) gets its own folder."""
         checkpoint = Path(str(config.get("ckpt_path"))).stem if config.get("ckpt_path") else "init"
-        settings = json.dumps({"ckpt": str(config.get("ckpt_path")), "data": config.data.as_dict()}, sort_keys=True, default=str)
+        settings = json.dumps({"ckpt": str(config.get("ckpt_path")), "data": config.data.as_dict()}, sort_keys=True,
+                              default=str)
         return f"{self.subcommand}-{checkpoint}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
 
     def instantiate_classes(self) -> None:
@@ -80,7 +82,8 @@ class ProjectCLI(LightningCLI):
             record.update(stage=self.subcommand, checkpoint=str(config.get("ckpt_path")), data=config.data.as_dict(),
                           run_dir=str(self.run_dir))
             return record
-        resumed = store.latest_checkpoint(self.run_dir) if config.get("ckpt_path") == "last" else config.get("ckpt_path")
+        ckpt_path = config.get("ckpt_path")
+        resumed = store.latest_checkpoint(self.run_dir) if ckpt_path == "last" else ckpt_path
         record.update(run_dir=str(self.run_dir), init_checkpoint=self.model.init_record,
                       resumed_from=str(resumed) if resumed else None,
                       pretrain_run=store.run_of_checkpoint(config.model.init_checkpoint),
@@ -114,8 +117,10 @@ class ProjectCLI(LightningCLI):
         if self.evaluation_dir:
             return make_logger(spec.wandb_project, spec.study, "evaluate", f"{name}/{self.evaluation_dir.name}",
                                self.evaluation_dir, [spec.condition, architecture])
-        # one W&B run per run folder: a resumed attempt continues it under its recorded id
-        run_id = (store.read_record(self.run_dir) or {}).get("wandb_id") or new_run_id()
+        # one W&B run per run folder: a resumed attempt continues it under its recorded id (predict never joins it)
+        run_id = None
+        if self.subcommand == "fit":
+            run_id = (store.read_record(self.run_dir) or {}).get("wandb_id") or new_run_id()
         self.wandb_id = run_id
         return make_logger(spec.wandb_project, spec.study, spec.kind, name, self.run_dir, [spec.condition, architecture],
                            run_id=run_id)

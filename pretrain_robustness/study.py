@@ -91,7 +91,8 @@ def _common(spec: StudySpec, condition: Condition, architecture: str) -> list[st
 
 def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, study: str | None = None) -> Path:
     """Where the study's run of (kind, condition, architecture) lives in the results store."""
-    run = store.RunSpec(study=study or spec.study, condition=condition, kind=kind, root=spec.root)  # type: ignore[arg-type]
+    run = store.RunSpec(study=study or spec.study, condition=condition, kind=kind,  # type: ignore[arg-type]
+                        root=spec.root)
     return store.run_dir(run, architecture, spec.seed)
 
 
@@ -139,7 +140,8 @@ def run_study(spec: StudySpec, run_one: RunOne, dry_run: bool = False) -> list[S
         record = store.read_record(step.folder)
         state = store.liveness(step.folder, record) if record else "pending"
         if state in ("finished", "running"):
-            why = "finished earlier" if state == "finished" else f"running now (pid {record.get('pid')} on {record.get('host')})"
+            why = ("finished earlier" if state == "finished"
+                   else f"running now (pid {record.get('pid')} on {record.get('host')})")
             print(f"[{i}/{len(steps)}] {step.description}: {why} ({step.folder}), skipped", flush=True)
             continue
         print(f"[{i}/{len(steps)}] {step.description} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}",

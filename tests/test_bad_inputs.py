@@ -39,6 +39,12 @@ def pretrain(data, root, *extra):
             "--trainer.logger", "false", "--trainer.max_epochs", "1", "--run.root", str(root), *extra]
 
 
+def intervention(name, init_args):
+    """The pre-training datamodule's interventions set to one, as a user writes it on the command line."""
+    return ["--data.init_args.interventions",
+            f"[{{class_path: pretrain_robustness.datamodules.interventions.{name}, init_args: {{{init_args}}}}}]"]
+
+
 def iwildcam_copy(tiny, tmp, change=None):
     data = tmp / "data"
     shutil.copytree(tiny / "iwildcam_v2.0", data / "iwildcam_v2.0")
@@ -112,30 +118,26 @@ def _(tiny, tmp):
 
 @case("a subset that does not divide over the classes")
 def _(tiny, tmp):
-    return pretrain(tiny, tmp, "--data.init_args.interventions",
-                    "[{class_path: pretrain_robustness.datamodules.interventions.ClassBalancedSubset, "
-                    "init_args: {images: 101}}]"), "101 images cannot be split evenly over 16 classes"
+    return pretrain(tiny, tmp, *intervention("ClassBalancedSubset", "images: 101")), \
+        "101 images cannot be split evenly over 16 classes"
 
 
 @case("more images of a class than it has")
 def _(tiny, tmp):
-    return pretrain(tiny, tmp, "--data.init_args.interventions",
-                    "[{class_path: pretrain_robustness.datamodules.interventions.ClassBalancedSubset, "
-                    "init_args: {images: 16000}}]"), "asked for 1000 images of class"
+    return pretrain(tiny, tmp, *intervention("ClassBalancedSubset", "images: 16000")), \
+        "asked for 1000 images of class"
 
 
 @case("an unknown class")
 def _(tiny, tmp):
-    return pretrain(tiny, tmp, "--data.init_args.interventions",
-                    "[{class_path: pretrain_robustness.datamodules.interventions.SelectClasses, "
-                    "init_args: {classes: [n99999999]}}]"), "classes not in the source: ['n99999999']"
+    return pretrain(tiny, tmp, *intervention("SelectClasses", "classes: [n99999999]")), \
+        "classes not in the source: ['n99999999']"
 
 
 @case("an intervention field of the wrong type")
 def _(tiny, tmp):
-    return pretrain(tiny, tmp, "--data.init_args.interventions",
-                    "[{class_path: pretrain_robustness.datamodules.interventions.ClassBalancedSubset, "
-                    "init_args: {images: many}}]"), "Expected a <class 'int'>"
+    return pretrain(tiny, tmp, *intervention("ClassBalancedSubset", "images: many")), \
+        "Expected a <class 'int'>"
 
 
 # -- configs -----------------------------------------------------------------------------------
