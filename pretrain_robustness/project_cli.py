@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import sys
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,9 @@ def run_cli(args: list[str]) -> None:
     import wandb
 
     try:
-        ProjectCLI(args=list(args))
+        with warnings.catch_warnings():  # the study's own sys.argv is not this run's: args are meant
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
+            ProjectCLI(args=list(args))
     finally:
         if wandb.run is not None:
             wandb.finish()
