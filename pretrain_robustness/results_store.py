@@ -89,16 +89,22 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def read_record(run: Path) -> dict[str, Any] | None:
-    """The run's ``run.json``, or ``None`` where there is none yet."""
-    path = Path(run) / RUN_RECORD
+def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda target: target.write_text(json.dumps(record, indent=2, default=str)))
+
+
+def read_record(run: Path) -> dict[str, Any] | None:
+    """The run's ``run.json``, or ``None`` where there is none yet."""
+    return _read_json(Path(run) / RUN_RECORD)
+
+
 def write_record(run: Path, record: dict[str, Any]) -> None:
-    run = Path(run)
-    run.mkdir(parents=True, exist_ok=True)
-    atomic_write(run / RUN_RECORD, lambda path: path.write_text(json.dumps(record, indent=2, default=str)))
+    _write_json(Path(run) / RUN_RECORD, record)
 
 
 def update_record(run: Path, **fields: Any) -> dict[str, Any]:
@@ -106,11 +112,6 @@ def update_record(run: Path, **fields: Any) -> dict[str, Any]:
     record = {**(read_record(run) or {}), **fields}
     write_record(run, record)
     return record
-
-
-def is_finished(run: Path) -> bool:
-    record = read_record(run)
-    return bool(record) and record.get("status") == "finished"
 
 
 def append_metrics(run: Path, rows: list[dict[str, Any]]) -> None:
@@ -309,9 +310,7 @@ EVALUATIONS, EVALUATION_RECORD = "evaluations", "evaluation.json"
 def update_evaluation(folder: Path, **fields: Any) -> None:
     """Set ``fields`` in an evaluation's ``evaluation.json`` (created if missing)."""
     path = Path(folder) / EVALUATION_RECORD
-    record = {**(json.loads(path.read_text()) if path.is_file() else {}), **fields}
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda target: target.write_text(json.dumps(record, indent=2, default=str)))
+    _write_json(path, {**(_read_json(path) or {}), **fields})
 
 
 def evaluation_dir(run: Path, name: str) -> Path:
