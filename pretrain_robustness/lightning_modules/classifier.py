@@ -11,6 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torch.nn import functional as F
+from torchmetrics import Metric
 from torchmetrics.aggregation import SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
@@ -105,9 +106,7 @@ class ImageClassifier(LightningModule):
 
     def _eval_epoch_end(self, stage: str, loaders) -> None:
         if self.trainer.sanity_checking:  # a few sanity batches are not a split: no split metric from them
-            for metrics in self.eval_metrics:
-                for metric in metrics.values():
-                    metric.reset()
+            self.eval_metrics.apply(lambda m: m.reset() if isinstance(m, Metric) else None)
             return
         self.eval_results = {}
         loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
@@ -118,11 +117,10 @@ class ImageClassifier(LightningModule):
                                  f"({n} scores for {len(loader.dataset)} examples); an eval loader is padding or "
                                  "repeating samples")
             results = {name: float(metrics[name].compute()) for name in (F1_MACRO, ACCURACY)}
-            for metric in metrics.values():
-                metric.reset()
             for name, value in results.items():
                 self.log(metric_key(stage, split, name), value, prog_bar=name == F1_MACRO)
             self.eval_results[split] = {**results, "n": n}
+        self.eval_metrics.apply(lambda m: m.reset() if isinstance(m, Metric) else None)
 
     def on_validation_epoch_end(self) -> None:
         self._eval_epoch_end("val", self.trainer.val_dataloaders)
