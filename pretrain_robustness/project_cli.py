@@ -23,6 +23,7 @@ from .callbacks import EpochLogLines, RunRecorder, SaveRunConfig, SeedEachBatch
 from .datamodules import ClassificationDataModule
 from .lightning_modules import ImageClassifier
 from .metrics import F1_MACRO, metric_key
+from .run_identity import pretraining_identity
 from .wandb_setup import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
@@ -90,6 +91,9 @@ class ProjectCLI(LightningCLI):
                       pretrain_run=store.run_of_checkpoint(config.model.init_checkpoint),
                       data=config.data.class_path, num_classes=self.datamodule.num_classes,
                       params=self._params(record["params"]))
+        if spec.kind == "pretrain":
+            record["identity"], record["identity_payload"] = pretraining_identity(
+                config.as_dict(), getattr(self.datamodule, "manifest_sha256", None))
         files = recipes.recipe_files(config.get("config"))
         if files:  # a run re-started from its saved config.yaml keeps the recipe check of its first start
             record.update(recipe=spec.recipe, recipe_files=[str(f) for f in files],
@@ -162,6 +166,38 @@ def _unwrapped(error: ValueError) -> ValueError:
         return error
     reasons = [r for r in re.findall(r"^\s+- (.+)$", text, re.M) if not r.startswith("Expected a <class 'NoneType'>")]
     return ValueError("; ".join(reasons)) if reasons else error
+
+
+class _ParsedOnly(ProjectCLI):
+    """Parses and checks a run's arguments; builds, writes and runs nothing."""
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        pass
+
+
+def parse_run(args: list[str]):
+    """The resolved config (a jsonargparse Namespace) of a run's arguments (``["fit", "--config", ...]``)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
+        return _ParsedOnly(args=list(args))._config()
+
+
+def build_data(config) -> ClassificationDataModule:
+    """The datamodule of a parsed run config (a pre-training one builds its manifest)."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_subclass_arguments(ClassificationDataModule, "data")
+    try:
+        return parser.instantiate_classes(parser.parse_object({"data": config.data.as_dict()})).data
+    except ValueError as error:
+        raise _unwrapped(error) from error
 
 
 def run_cli(args: list[str]) -> None:

@@ -286,11 +286,18 @@ def prepare_fit(run: Path, ckpt_path: str | None, overwrite: bool, extend: bool)
         raise FileNotFoundError(f"--ckpt_path last: {checkpoint_path(run).parent} holds no last*.ckpt to resume "
                                 "(leave --ckpt_path out to start this run)")
     owner = holder(run) or record
+    if record and record.get("status") == "running" and _is_my_job(record):
+        notes.append(release_ended_job(run, "its SLURM job was requeued (preemption or time limit)"))
+        record, owner = read_record(run), None
     if record and record.get("status") == "running" and not _is_me(owner) and is_alive(owner, record.get("heartbeat")):
         raise RunLockedError(f"{run} is in use by pid {owner.get('pid')} on {owner.get('host')}; "
                              "wait for it or stop it first")
+    if record and record.get("status") == QUEUED:
+        record = None  # only a submission so far: nothing of the run exists yet
     if record and overwrite:
         notes.append(f"--run.overwrite: the earlier run is kept as {set_aside(run)}")
+        if record.get("job"):  # the job now running it stays on the record of the run it runs
+            record_submission(run, record["job"], {k: record.get(k) for k in [*IDENTITY_FIELDS, "identity"]})
     elif record and record.get("status") == "finished" and not (extend and ckpt_path):
         raise FileExistsError(
             f"{run} already holds a finished run ({record.get('epochs')} epochs, finished {record.get('finished')}); "
@@ -317,3 +324,41 @@ def evaluation_dir(run: Path, name: str) -> Path:
     """Where an evaluation of a run's checkpoint (``validate``/``test``) keeps its record and metrics,
     apart from the fit's history."""
     return Path(run) / EVALUATIONS / name
+
+
+# -- scheduler jobs --------------------------------------------------------------------------
+QUEUED = "queued"  # run.json of a run submitted to a scheduler that has not started yet
+
+
+def record_submission(run: Path, job: dict[str, Any], what: dict[str, Any]) -> None:
+    """Note in the run's record that a scheduler job (id, executor, log, time) will run it; a run
+    not started yet gets a record with status "queued" and ``what`` it is (study, kind, identity...),
+    so that the study status and the pre-training lookup see it."""
+    record = read_record(run)
+    if record is None:
+        record = {**what, "status": QUEUED}
+    write_record(run, {**record, "job": job})
+
+
+def _is_my_job(record: dict[str, Any]) -> bool:
+    job_id = os.environ.get("SLURM_JOB_ID")
+    return bool(job_id) and str((record.get("job") or {}).get("id")) == job_id
+
+
+def release_ended_job(run: Path, reason: str) -> str:
+    """The scheduler says the job that trained in ``run`` has ended: its record says so ("stopped")
+    and its lock is removed, so the next job continues the run at once (not after a heartbeat
+    timeout). Checkpoints and metrics are kept."""
+    record = read_record(run) or {}
+    if record.get("status") == "running":
+        update_record(run, status="stopped", stopped=now(), stop_reason=reason)
+    (Path(run) / LOCK).unlink(missing_ok=True)
+    return f"{run}: {reason}; continuing it"
+
+
+def find_pretraining(root: Path, identity: str) -> list[Path]:
+    """Pre-training runs anywhere in the store with this identity (what changes their weights,
+    ``run_identity.py``), finished ones first."""
+    found = [run for run in Path(root).glob(f"*/pretrain/*/*/{RUN_RECORD}")
+             if (_read_json(run) or {}).get("identity") == identity]
+    return sorted((run.parent for run in found), key=lambda run: (read_record(run) or {}).get("status") != "finished")

@@ -265,10 +265,25 @@ def _(tiny, tmp):
     return study_yaml(tmp, architectures=["resnet18", "resent50"]), "unknown architecture 'resent50'"
 
 
-@case("a study reusing pre-training that was never run")
+@case("a study whose pre-training data is missing (named before any job is submitted)")
+def _(tiny, tmp):
+    elsewhere = tmp / "elsewhere.yaml"
+    elsewhere.write_text(yaml.safe_dump({"data": {"init_args": {"source": {"init_args": {"root": str(tmp / "nowhere")}}}}}))
+    spec = yaml.safe_load((CONFIGS / "studies" / "demo.yaml").read_text())
+    pretrain = [*spec["conditions"][1]["pretrain"], str(elsewhere)]
+    return study_yaml(tmp, conditions=[{"name": "scratch"}, {"name": "imagenet", "pretrain": pretrain}]), \
+        f"ImageNet train folder not found: expected {tmp / 'nowhere'}/train"
+
+
+@case("a study still naming pretrained_in (replaced by reuse of identical pre-training)")
 def _(tiny, tmp):
     return study_yaml(tmp, conditions=[{"name": "scratch"}, {"name": "imagenet-full", "pretrained_in": "fig03"}]), \
-        "starts from study 'fig03'"
+        "pretrained_in"
+
+
+@case("a study with resources for an unknown run kind")
+def _(tiny, tmp):
+    return study_yaml(tmp, resources={"pretraining": {"gpus_per_node": 8}}), "resources for unknown run kinds ['pretraining']"
 
 
 @case("a study YAML without its architectures")

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pretrain_robustness.cli import main
 
@@ -137,7 +138,7 @@ def test_study_configs_plan(study, tmp_path, capsys):
     """Every study plans; its configs exist; each kind of step parses; reused pre-training exists."""
     import yaml
 
-    from pretrain_robustness.study import Condition, StudySpec, plan
+    from pretrain_robustness.study_plan import Condition, StudySpec, plan
 
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
@@ -149,12 +150,6 @@ def test_study_configs_plan(study, tmp_path, capsys):
     for args in (step.args for step in steps):
         for path in (args[i + 1] for i, a in enumerate(args) if a == "--config"):
             assert (root / path).is_file(), path
-    studies = {yaml.safe_load(p.read_text())["study"]: yaml.safe_load(p.read_text()) for p in STUDIES}
-    for condition in spec.conditions:
-        if condition.pretrained_in:
-            source = studies[condition.pretrained_in]
-            assert any(c["name"] == condition.name and (c.get("pretrain") or c.get("pretrained_in"))
-                       for c in source["conditions"]), (condition.name, condition.pretrained_in)
     seen = set()
     for args in (step.args for step in steps):  # one step per (kind, condition) and every architecture-specific recipe
         architecture = args[args.index("--model.architecture") + 1]
@@ -169,62 +164,87 @@ def test_study_configs_plan(study, tmp_path, capsys):
     capsys.readouterr()
 
 
-def test_reused_pretraining_must_exist(tmp_path):
-    from pretrain_robustness.study import Condition, StudySpec, run_study
+class RecordingExecutor:
+    """An executor that records what it is handed (the local one would train)."""
 
-    spec = StudySpec(study="s", architectures=["resnet18"], conditions=[Condition("imagenet-full", pretrained_in="t")],
-                     finetune=[], root=str(tmp_path))
-    started = []
-    with pytest.raises(FileNotFoundError, match="starts from study 't'.*missing: run that study first"):
-        run_study(spec, started.append)
-    assert started == []  # nothing runs before the check
+    name = "local"
+
+    def __init__(self):
+        self.calls = []
+
+    def job_states(self, job_ids):
+        return {}
+
+    def submit(self, folder, args, kind, after, name):
+        from pretrain_robustness.executors import continue_args
+        from pretrain_robustness import results_store as store
+
+        self.calls.append([*args, *continue_args(folder, store.read_record(folder))])
+        store.write_record(folder, {"status": "finished"})  # as if it ran
+
+    def submit_report(self, report, after, name):
+        self.calls.append("report")
 
 
-def test_study_runner_hands_each_unfinished_run_to_its_run_function(tmp_path):
-    """The runner calls the function it is given with each run's arguments (what an executor plugs
-    into), skips finished runs and resumes unfinished ones."""
+def _tiny_study(tmp_path, tiny_data, **change):
+    from pretrain_robustness.study_plan import Condition, StudySpec
+
+    pretrain = tmp_path / "p.yaml"
+    pretrain.write_text(yaml.safe_dump({"data": {"init_args": {
+        "source": {"init_args": {"root": str(tiny_data / "imagenet")}}, "val_per_class": 2, "num_workers": 0}}}))
+    configs = [str(CONFIGS / "recipes/pretrain_torchvision.yaml"), str(CONFIGS / "demo/pretrain.yaml"), str(pretrain)]
+    finetune = tmp_path / "f.yaml"
+    finetune.write_text("{}")
+    return StudySpec(**{"study": "s", "architectures": ["resnet18"], "finetune": [str(finetune)], "root": str(tmp_path / "runs"),
+                        "conditions": [Condition("scratch"), Condition("imagenet", pretrain=configs, params={"family": "R"})],
+                        **change})
+
+
+def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_data):
+    """The runner hands each run's arguments to the executor, skips finished runs and resumes
+    unfinished ones; the report comes last."""
     import os
     import socket
 
     from pretrain_robustness import results_store as store
-    from pretrain_robustness.study import Condition, StudySpec, plan, run_study
+    from pretrain_robustness.study import run_study
+    from pretrain_robustness.study_plan import plan
 
-    finetune, pretrain = tmp_path / "f.yaml", tmp_path / "p.yaml"
-    finetune.write_text("{}")
-    pretrain.write_text("{}")
-    spec = StudySpec(study="s", architectures=["resnet18"], finetune=[str(finetune)], root=str(tmp_path),
-                     conditions=[Condition("scratch"), Condition("imagenet", pretrain=[str(pretrain)], params={"family": "R"})])
+    spec = _tiny_study(tmp_path, tiny_data)
     steps = plan(spec)
-    assert [s.folder.relative_to(tmp_path).as_posix() for s in steps] == [
+    runs = tmp_path / "runs"
+    assert [s.folder.relative_to(runs).as_posix() for s in steps] == [
         "s/finetune/scratch/resnet18-seed0", "s/pretrain/imagenet/resnet18-seed0", "s/finetune/imagenet/resnet18-seed0"]
     assert steps[2].args[-2:] == ["--model.init_checkpoint", str(store.checkpoint_path(steps[1].folder))]
+    assert steps[2].needs == steps[1].folder
     assert '{"family": "R"}' in steps[1].args and '{"family": "R"}' in steps[2].args
     store.write_record(steps[0].folder, {"status": "finished"})
     store.write_record(steps[1].folder, {"status": "interrupted"})
     store.checkpoint_path(steps[1].folder).parent.mkdir(parents=True)
     store.checkpoint_path(steps[1].folder).write_bytes(b"")
-    calls = []
-    run_study(spec, calls.append)
-    assert calls == [[*steps[1].args, "--ckpt_path", "last"], steps[2].args]
+    executor = RecordingExecutor()
+    run_study(spec, executor)
+    assert executor.calls == [[*steps[1].args, "--ckpt_path", "last"], steps[2].args, "report"]
     # died before its first checkpoint: started again (the old folder set aside); a live run is left alone
+    store.write_record(steps[1].folder, {"status": "interrupted"})
     store.checkpoint_path(steps[1].folder).unlink()
     store.write_record(steps[2].folder, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()})
-    calls.clear()
-    run_study(spec, calls.append)
-    assert calls == [[*steps[1].args, "--run.overwrite", "true"]]
+    executor.calls.clear()
+    run_study(spec, executor)
+    assert executor.calls == [[*steps[1].args, "--run.overwrite", "true"], "report"]
 
 
-FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
-    "imagenet_full.yaml": ("FullScaleImageNetTrain", "FullScaleImageNetVal"),
-    "inat2017_full.yaml": ("FullScaleINaturalist2017", "FullScaleINaturalist2017Val"),
-    "fractaldb_1k.yaml": ("FullScaleFractalDB", None),  # validation held out of the source
-}
-FULL_SCALE_CASES = ([("imagenet_full.yaml", c, *FULL_SCALE[c]) for c in sorted(FULL_SCALE)]
-                    + [("inat2017_full.yaml", c, *FULL_SCALE_INAT[c]) for c in sorted(FULL_SCALE_INAT)]
-                    + [("fractaldb_1k.yaml", c, *FULL_SCALE_FRACTAL[c]) for c in sorted(FULL_SCALE_FRACTAL)])
+def test_seeds_repeat_every_run_with_another_draw(tmp_path, tiny_data):
+    from pretrain_robustness.study_plan import plan
 
+    steps = plan(_tiny_study(tmp_path, tiny_data, seeds=[0, 1, 2]))
+    assert len(steps) == 9
+    pretrain = [s for s in steps if s.kind == "pretrain"]
+    assert [s.folder.name for s in pretrain] == ["resnet18-seed0", "resnet18-seed1", "resnet18-seed2"]
+    assert "--data.init_args.draw_offset" not in pretrain[0].args
+    assert pretrain[2].args[-2:] == ["--data.init_args.draw_offset", "2"]
+    assert pretrain[2].args[pretrain[2].args.index("--seed_everything") + 1] == "2"
 
-@pytest.mark.parametrize("base,config,images,classes", FULL_SCALE_CASES, ids=[c[1] for c in FULL_SCALE_CASES])
 def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     """The config's manifest on a table the size of the real dataset, through the real CLI path."""
     import pandas as pd

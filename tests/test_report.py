@@ -64,6 +64,11 @@ def test_score_vs_classes_adds_the_scaled_random_family():
     names = [t.name for t in fig.data]
     assert names == ["ImageNet-A", "ImageNet-R", "0.398 x ImageNet-R classes"]
     assert list(fig.data[2].x) == pytest.approx([50 * 0.398, 200 * 0.398])
+    # each point: the mean over its runs (3 architectures here), its bar from their minimum to maximum
+    r50 = scores[(scores["param_family"] == "R") & (scores["param_classes"] == 50)]["value"]
+    assert fig.data[1].y[0] == pytest.approx(100 * r50.mean())
+    assert fig.data[1].error_y.array[0] == pytest.approx(100 * (r50.max() - r50.mean()))
+    assert fig.data[1].error_y.arrayminus[0] == pytest.approx(100 * (r50.mean() - r50.min()))
 
 
 def _predictions(correct_by_class):

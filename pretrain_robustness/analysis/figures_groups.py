@@ -46,14 +46,18 @@ def group_bars(scores: pd.DataFrame, group: str = "superclass") -> go.Figure:
 def score_vs_classes(scores: pd.DataFrame, score_label: str, scale: dict[str, float] | None = None) -> go.Figure:
     """Figures 3, 4, 6: final score against the number of pre-training classes, one line per subset
     family (``param_family``: A, NA, R). ``scale`` adds a dashed copy of a family with its class
-    counts multiplied (Figure 6: R x 0.398, the expected number of animal classes in ImageNet-R-k)."""
+    counts multiplied (Figure 6: R x 0.398, the expected number of animal classes in ImageNet-R-k).
+    A point is the mean over the runs of its classes (seeds and draws: ``seeds`` in a study); its
+    bar spans their minimum to maximum."""
     missing = {"param_family", "param_classes"} - set(scores.columns)
     if missing:
         raise ValueError(f"runs need condition params 'family' and 'classes' (run.params); missing {sorted(missing)}")
     fig = go.Figure()
     families = scores.dropna(subset=["param_family", "param_classes"])
     for i, (family, rows) in enumerate(families.groupby("param_family", sort=True)):
-        mean = rows.groupby("param_classes")["value"].agg(["mean", "size"]).reset_index()
+        mean = rows.groupby("param_classes")["value"].agg(["mean", "size", "min", "max"]).reset_index()
+        spread = dict(type="data", symmetric=False, array=100 * (mean["max"] - mean["mean"]),
+                      arrayminus=100 * (mean["mean"] - mean["min"]), visible=bool((mean["size"] > 1).any()))
         colour = qualitative.Plotly[i % len(qualitative.Plotly)]
         copies = [(f"ImageNet-{family}", 1.0, "solid")]
         if scale and family in scale:
@@ -61,7 +65,9 @@ def score_vs_classes(scores: pd.DataFrame, score_label: str, scale: dict[str, fl
         for name, factor, dash in copies:
             fig.add_trace(go.Scatter(x=mean["param_classes"] * factor, y=100 * mean["mean"], mode="lines+markers",
                                      name=name, line=dict(color=colour, dash=dash), customdata=mean["size"],
+                                     error_y=spread,
                                      hovertemplate="%{x:.0f} classes: %{y:.1f} (%{customdata} runs)"))
     fig.update_layout(xaxis=dict(title="pre-training classes", type="log"), yaxis=dict(title=score_label),
-                      template="plotly_white", width=900, height=450, legend=dict(title="pre-training subset"))
+                      template="plotly_white", width=900, height=450, legend=dict(title="pre-training subset"),
+                      title=dict(text="mean over seeds and draws; bars: min to max", font=dict(size=12)))
     return fig

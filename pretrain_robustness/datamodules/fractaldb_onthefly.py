@@ -8,6 +8,7 @@ one variation share them).
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class FractalDBDataModule(ClassificationDataModule):
         instances: instances per variation (authors: 10, i.e. 1,000 images per category).
         val_instances: of those, how many (the last) are held out for validation.
         size, iterations: rendering (authors: 362 px, 200,000 points).
+        draw_offset: added to ``seed`` (a study's repeat with training seed ``s`` renders with ``seed + s``).
     """
 
     eval_split_names = ["val"]
@@ -79,7 +81,8 @@ class FractalDBDataModule(ClassificationDataModule):
     def __init__(self, categories: str = "data/fractaldb/categories", classes: int | None = None,
                  instances: int = 10, val_instances: int = 1, size: int = 362, iterations: int = 200_000,
                  image_size: int = 224, min_crop_area: float = 0.08, batch_size: int = 32,
-                 eval_batch_size: int | None = None, num_workers: int = 8, seed: int = 0):
+                 eval_batch_size: int | None = None, num_workers: int = 8, seed: int = 0,
+                 draw_offset: int = 0):
         super().__init__(batch_size, eval_batch_size, num_workers)
         systems = fractaldb.load_categories(Path(categories))
         if classes is not None:
@@ -88,7 +91,12 @@ class FractalDBDataModule(ClassificationDataModule):
             systems = systems[:classes]
         if not 0 < val_instances < instances:
             raise ValueError(f"val_instances must be in 1..{instances - 1}, got {val_instances}")
-        settings = RenderSettings(size=size, iterations=iterations, instances=instances, seed=seed)
+        settings = RenderSettings(size=size, iterations=iterations, instances=instances, seed=seed + draw_offset)
+        # what the images are (the systems' numbers and the rendering), as a manifest hash is for files
+        content = hashlib.sha256(repr((settings, val_instances)).encode())
+        for system in systems:
+            content.update(np.ascontiguousarray(system, dtype=np.float64).tobytes())
+        self.manifest_sha256 = content.hexdigest()
         self.images = {"train": FractalDBImages(systems, settings, list(range(instances - val_instances))),
                        "val": FractalDBImages(systems, settings, list(range(instances - val_instances, instances)))}
         self.image_size, self.min_crop_area = image_size, min_crop_area

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ class PretrainDataModule(ClassificationDataModule):
             recipe (``imagenet``, 0.2); off by default, as in the other recipes.
         decode_check: decode every image of the manifest before training (all cores, progress bar),
             so a truncated or unreadable file is named before the first epoch.
+        draw_offset: added to the seed of every intervention that draws at random (random classes,
+            budget subsets, BREEDS subclasses): another draw of the same condition. A study's
+            repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
     """
 
     eval_split_names = ["val"]
@@ -53,11 +57,13 @@ class PretrainDataModule(ClassificationDataModule):
         auto_augment: str | None = None,
         random_erase: float = 0.0,
         decode_check: bool = False,
+        draw_offset: int = 0,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
         self.augment = {"auto_augment": auto_augment, "random_erase": random_erase}
-        self.interventions = list(interventions or [])
+        self.draw_offset = draw_offset
+        self.interventions = [_redrawn(i, draw_offset) for i in interventions or []]
         self.manifest = self._build_manifest(source, self.interventions, val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
@@ -86,7 +92,8 @@ class PretrainDataModule(ClassificationDataModule):
     def condition_params(self) -> dict[str, Any]:
         """Those of the interventions, and the trained classes and images as the manifest counts them."""
         train = self.manifest[self.manifest["split"] == "train"]
-        return {**condition_params(self.interventions), "classes": self.num_classes, "images": len(train)}
+        drawn = {"draw_offset": self.draw_offset} if self.draw_offset else {}
+        return {**condition_params(self.interventions), **drawn, "classes": self.num_classes, "images": len(train)}
 
     def examples(self, split: str) -> pd.DataFrame:
         rows = self.manifest[self.manifest["split"] == split].reset_index(drop=True)
@@ -102,6 +109,13 @@ class PretrainDataModule(ClassificationDataModule):
         else:
             transform = imagenet_eval_transform(self.image_size, self.mean, self.std)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
+
+
+def _redrawn(intervention: Intervention, offset: int) -> Intervention:
+    """The intervention with its draw seed moved by ``offset`` (unchanged if it draws nothing)."""
+    if not offset or "seed" not in getattr(intervention, "__dataclass_fields__", {}):
+        return intervention
+    return dataclasses.replace(intervention, seed=intervention.seed + offset)
 
 
 def _validation_rows(val: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:

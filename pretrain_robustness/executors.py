@@ -1,0 +1,203 @@
+"""Where a study's runs execute: one after another in this process (``local``) or as SLURM jobs
+through submitit (``slurm``). Every executor starts a run the same way, :func:`start_run`, from
+the run's folder and CLI arguments; the store keeps the job that runs it (id, log).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import results_store as store
+from .project_cli import run_cli
+
+# SLURM job states in which the job may still run (sacct's names)
+ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "COMPLETING",
+                 "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT", "PREEMPTED"}
+
+
+def continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
+    """An unfinished run continues from its newest checkpoint (mid-epoch where one was written);
+    one that died before its first checkpoint starts again (its folder kept aside)."""
+    if not record or record.get("status") == store.QUEUED and not store.has_checkpoint(folder):
+        return []
+    return ["--ckpt_path", "last"] if store.has_checkpoint(folder) else ["--run.overwrite", "true"]
+
+
+def start_run(folder: str | Path, args: list[str]) -> None:
+    """Start or continue the run that lives in ``folder`` (``args``: its CLI arguments, ``fit ...``).
+    Whether it continues is read when it starts, so a requeued job resumes from its checkpoint."""
+    folder = Path(folder)
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    if cpus:  # a job's share of the node: torch would otherwise start a thread per core of the whole node
+        import torch
+
+        torch.set_num_threads(int(cpus))
+    run_cli([*args, *continue_args(folder, store.read_record(folder))])
+
+
+class RunJob:
+    """What a SLURM job calls: ``start_run(folder, args)``. On submitit's signal before the time
+    limit it asks to be requeued (its ``checkpoint``), and the requeued job calls it again: the run
+    then continues from its newest checkpoint."""
+
+    def __init__(self, folder: str, args: list[str]):
+        self.folder, self.args = folder, list(args)
+
+    def __call__(self) -> None:
+        start_run(self.folder, self.args)
+
+    def checkpoint(self, *args: Any, **kwargs: Any):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(RunJob(self.folder, self.args))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted scheduler job: its id and the log file of its first task."""
+
+    id: str
+    log: str
+
+
+@dataclass
+class Resources:
+    """What one job of a run kind asks SLURM for (the study YAML's ``resources: {pretrain: ...}``).
+
+    Args:
+        partition, account, qos: SLURM's; None: the cluster's default.
+        nodes: nodes per run (DDP across all of them).
+        gpus_per_node: GPUs per node; one srun task per GPU (Lightning's SLURM environment then
+            forms one DDP process group over ``nodes x gpus_per_node`` tasks).
+        tasks_per_node: srun tasks per node without GPUs (CPU DDP with gloo); default 1, or
+            ``gpus_per_node`` when GPUs are asked for.
+        cpus_per_task: CPU cores per task (data-loading workers + 1).
+        mem: memory per node (``64G``); None: the cluster's default per CPU.
+        time: time limit (``D-HH:MM:SS``, ``HH:MM:SS`` or minutes); a job reaching it (or preempted)
+            is requeued and resumes from its last checkpoint.
+        extra: any other sbatch parameter, e.g. ``{constraint: a100, exclude: node12}``.
+        max_requeues: how many times a job requeues itself after its time limit or a preemption.
+    """
+
+    partition: str | None = None
+    nodes: int = 1
+    gpus_per_node: int = 0
+    tasks_per_node: int | None = None
+    cpus_per_task: int = 1
+    mem: str | None = None
+    time: str = "1-00:00:00"
+    account: str | None = None
+    qos: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    max_requeues: int = 10
+
+    @property
+    def tasks(self) -> int:
+        return self.tasks_per_node or self.gpus_per_node or 1
+
+    def trainer_args(self) -> list[str]:
+        """What the run needs to use every task: Lightning's devices/nodes must equal the srun tasks."""
+        if self.nodes * self.tasks == 1:
+            return []
+        accelerator = ["--trainer.accelerator", "gpu"] if self.gpus_per_node else ["--trainer.accelerator", "cpu"]
+        return [*accelerator, "--trainer.devices", str(self.tasks), "--trainer.num_nodes", str(self.nodes),
+                "--trainer.strategy", "ddp"]
+
+    def minutes(self) -> int:
+        return time_minutes(self.time)
+
+    def describe(self) -> str:
+        gpus = f"{self.gpus_per_node} GPU" if self.gpus_per_node else "no GPU"
+        parts = [f"{self.nodes} node x {self.tasks} task ({gpus}, {self.cpus_per_task} CPU per task)",
+                 f"mem {self.mem or 'default'}", f"time {self.time}"]
+        parts += [f"{k} {v}" for k, v in (("partition", self.partition), ("account", self.account),
+                                          ("qos", self.qos)) if v]
+        parts += [f"{k}={v}" for k, v in self.extra.items()]
+        return ", ".join(parts)
+
+
+def time_minutes(text: str | int) -> int:
+    """SLURM's time formats (``D-HH:MM:SS``, ``HH:MM:SS``, ``MM``) in whole minutes (rounded up)."""
+    if isinstance(text, int) or str(text).isdigit():
+        return int(text)
+    match = re.fullmatch(r"(?:(\d+)-)?(\d+):(\d+)(?::(\d+))?", str(text))
+    if not match:
+        raise ValueError(f"time limit {text!r}: expected D-HH:MM:SS, HH:MM:SS or minutes")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return days * 1440 + hours * 60 + minutes + (1 if seconds else 0)
+
+
+class LocalExecutor:
+    """Runs each run in this process, one after another, when it is submitted."""
+
+    name = "local"
+
+    def job_states(self, job_ids: list[str]) -> dict[str, str]:
+        return {}
+
+    def submit(self, folder: Path, args: list[str], kind: str, after: list[str], name: str) -> Job | None:
+        start_run(folder, args)
+        return None
+
+    def submit_report(self, report: functools.partial, after: list[str], name: str) -> str | None:
+        report()
+        return None
+
+
+class SlurmExecutor:
+    """Submits each run as a SLURM job through submitit; logs in ``log_dir/<job id>/``."""
+
+    name = "slurm"
+
+    def __init__(self, resources: dict[str, Resources], log_dir: Path):
+        self.resources, self.log_dir = resources, Path(log_dir)
+
+    def job_states(self, job_ids: list[str]) -> dict[str, str]:
+        """State per job id, from sacct (the accounting that submitit reads too)."""
+        ids = sorted({str(i) for i in job_ids if i})
+        if not ids:
+            return {}
+        out = subprocess.run(["sacct", "-o", "JobID,State,NodeList", "--parsable2", *[a for i in ids for a in ("-j", i)]],
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode:
+            raise RuntimeError(f"sacct failed ({out.returncode}): {out.stderr.strip()}")
+        states = {}
+        for line in out.stdout.splitlines()[1:]:
+            job_id, state, *_ = line.split("|")
+            if "." not in job_id:
+                states[job_id] = state.split()[0]  # "CANCELLED by 0" -> CANCELLED
+        return states
+
+    def _executor(self, kind: str, after: list[str], dependency_type: str, name: str):
+        import submitit
+
+        resources = self.resources.get(kind) or Resources()
+        executor = submitit.SlurmExecutor(folder=self.log_dir / "%j", max_num_timeout=resources.max_requeues)
+        extra = dict(resources.extra)
+        if after:
+            extra["dependency"] = f"{dependency_type}:{':'.join(after)}"
+            extra["kill-on-invalid-dep"] = "yes"  # a failed dependency cancels the job (the report still runs)
+        executor.update_parameters(
+            job_name=name, nodes=resources.nodes, ntasks_per_node=resources.tasks, cpus_per_task=resources.cpus_per_task,
+            time=resources.minutes(), stderr_to_stdout=True, additional_parameters=extra,
+            **{k: v for k, v in (("partition", resources.partition), ("mem", resources.mem),
+                                 ("account", resources.account), ("qos", resources.qos),
+                                 ("gpus_per_node", resources.gpus_per_node or None)) if v})
+        return executor
+
+    def submit(self, folder: Path, args: list[str], kind: str, after: list[str], name: str) -> Job:
+        import submitit
+
+        job = self._executor(kind, after, "afterok", name).submit(RunJob(str(folder), list(args)))
+        log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
+        return Job(str(job.job_id), str(log))
+
+    def submit_report(self, report: functools.partial, after: list[str], name: str) -> str:
+        job = self._executor("report", after, "afterany", name).submit(report)
+        return str(job.job_id)

@@ -1,0 +1,49 @@
+"""A pre-training run's identity: a hash of what changes its weights, so that any study (of any
+figure) needing the same pre-training finds the finished or queued run instead of training again.
+
+In it: the manifest's sha256 (the exact images and labels; where the data has no manifest, the
+data settings), the architecture, the optimiser, schedule and learning-rate scaling, the epochs and
+steps, the batch per device and the devices and nodes (together: the global batch), the
+augmentation and image size, the precision, gradient settings, and the training seed. Not in it:
+paths (data roots, the results store, checkpoints), logging, W&B, workers, the run's name, study
+and condition, and the data's validation-only settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+# data arguments that never change the trained weights (paths, speed, checks, evaluation only)
+_DATA_ARGS_OUTSIDE = {"root", "source", "val_source", "num_workers", "decode_check", "eval_batch_size"}
+# with a manifest, these are already in its hash
+_DATA_ARGS_IN_MANIFEST = {"interventions", "val_per_class", "seed", "draw_offset"}
+_MODEL_ARGS_OUTSIDE = {"init_checkpoint", "eval_split_names", "num_classes"}  # num_classes: the manifest's
+_TRAINER_ARGS_INSIDE = ["max_epochs", "max_steps", "min_epochs", "limit_train_batches", "precision",
+                        "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm", "devices",
+                        "num_nodes", "deterministic"]
+
+
+def identity_payload(config: dict[str, Any], manifest_sha256: str | None) -> dict[str, Any]:
+    """What goes into the hash, from a run's resolved config (``config.as_dict()``)."""
+    data = config.get("data") or {}
+    data_args = dict(data.get("init_args") or {})
+    outside = _DATA_ARGS_OUTSIDE | (_DATA_ARGS_IN_MANIFEST if manifest_sha256 else set())
+    model = {k: v for k, v in (config.get("model") or {}).items() if k not in _MODEL_ARGS_OUTSIDE}
+    trainer = config.get("trainer") or {}
+    return {
+        "manifest_sha256": manifest_sha256,
+        "data": {"class_path": data.get("class_path"),
+                 "init_args": {k: v for k, v in data_args.items() if k not in outside}},
+        "model": model,
+        "trainer": {k: trainer.get(k) for k in _TRAINER_ARGS_INSIDE},
+        "seed": config.get("seed_everything"),
+    }
+
+
+def pretraining_identity(config: dict[str, Any], manifest_sha256: str | None) -> tuple[str, dict[str, Any]]:
+    """(identity, payload): the first 20 hex digits of the payload's sha256 (canonical JSON)."""
+    payload = identity_payload(config, manifest_sha256)
+    canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20], payload

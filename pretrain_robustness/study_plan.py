@@ -1,0 +1,148 @@
+"""A study's plan: what it is (:class:`StudySpec`, read from its YAML) and every run it needs
+(:func:`plan`), in the order they must run. Pure: reads no data and runs nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import results_store as store
+from .executors import Resources
+from .lightning_modules.backbones import check_architecture
+from .metrics import F1_MACRO
+
+
+@dataclass
+class Condition:
+    """A pre-training condition: its name and the configs of its pre-training run (none: scratch).
+    ``params`` are added to its runs' condition parameters (e.g. the family a figure puts it in).
+    A pre-training run identical to one of another study (same data, architecture, recipe, seed:
+    ``run_identity.py``) is not trained again: that run is used, or waited for."""
+
+    name: str
+    pretrain: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StudySpec:
+    """Args:
+        study: name (results under ``root/study``; W&B group).
+        architectures: torchvision names, each pre-trained and fine-tuned per condition.
+        conditions: pre-training conditions; one without ``pretrain`` configs trains from scratch.
+        finetune: configs composing every fine-tuning run.
+        seeds: every run is repeated per seed (training seed; a condition drawn at random, e.g.
+            random classes or a budget subset, is drawn again with its seed + this seed).
+        baseline: condition whose trend effective robustness is measured against.
+        demo_data: if set, generate the embedded demo data under this folder first.
+        extra_args: appended to every run's command line (e.g. ``--trainer.precision=bf16-mixed``).
+        architecture_configs: configs added to the pre-training runs of one architecture, after
+            the condition's (torchvision's AlexNet and MobileNetV3 recipes).
+        resources: per run kind (``pretrain``, ``finetune``, ``report``): what a SLURM job asks for.
+        throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default:
+            ``study_status.DEFAULT_THROUGHPUT``, scaled by the image size).
+    """
+
+    study: str
+    architectures: list[str]
+    conditions: list[Condition]
+    finetune: list[str]
+    root: str = "runs"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    baseline: str = "scratch"
+    transform: str = "probit"
+    id_split: str = "id_test"
+    ood_split: str | None = "ood_test"  # None: a task without a shift (Kalibhat et al.); scores only
+    metric: str = F1_MACRO
+    demo_data: str | None = None
+    extra_args: list[str] = field(default_factory=list)
+    architecture_configs: dict[str, list[str]] = field(default_factory=dict)
+    resources: dict[str, Resources] = field(default_factory=dict)
+    throughput: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run of a study: what it is, where it lands, the CLI arguments that run it, and the
+    pre-training run it starts from (``needs``; fine-tuning only)."""
+
+    description: str
+    kind: str
+    folder: Path
+    args: list[str]
+    needs: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return "/".join(self.folder.parts[-4:])
+
+
+def _configs(paths: list[str]) -> list[str]:
+    return [arg for path in paths for arg in ("--config", path)]
+
+
+def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, kind: str, cluster: bool) -> list[str]:
+    params = ["--run.params", json.dumps(condition.params)] if condition.params else []
+    resources = spec.resources.get(kind) if cluster else None
+    return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
+            "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args,
+            *(resources.trainer_args() if resources else [])]
+
+
+def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int) -> Path:
+    """Where the study's run of (kind, condition, architecture, seed) lives in the results store."""
+    run = store.RunSpec(study=spec.study, condition=condition, kind=kind, root=spec.root)  # type: ignore[arg-type]
+    return store.run_dir(run, architecture, seed)
+
+
+def with_init(step: Step, pretrain_folder: Path) -> Step:
+    """The fine-tuning step, started from another pre-training run's final checkpoint."""
+    args = list(step.args)
+    args[args.index("--model.init_checkpoint") + 1] = str(store.checkpoint_path(pretrain_folder))
+    return Step(step.description, step.kind, step.folder, args, pretrain_folder)
+
+
+def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
+    """Every run of the study, in the order they must run. On a ``cluster`` each run uses every task
+    of its job (``resources``: devices and nodes)."""
+    steps = []
+    for seed in spec.seeds:
+        for condition in spec.conditions:
+            for architecture in spec.architectures:
+                init: list[str] = []
+                folder = None
+                if condition.pretrain:
+                    folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
+                    init = ["--model.init_checkpoint", str(store.checkpoint_path(folder))]
+                    configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
+                    redraw = ["--data.init_args.draw_offset", str(seed)] if seed else []
+                    steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
+                                      ["fit", *_configs(configs), *_common(spec, condition, architecture, seed, "pretrain", cluster),
+                                       *redraw]))
+                steps.append(Step(f"fine-tune {architecture} ({condition.name}, seed {seed})", "finetune",
+                                  run_folder(spec, "finetune", condition.name, architecture, seed),
+                                  ["fit", *_configs(spec.finetune), *_common(spec, condition, architecture, seed, "finetune", cluster),
+                                   *init], folder))
+    return steps
+
+
+def check_spec(spec: StudySpec) -> None:
+    """Every config file a run of the study names exists and every architecture is known: a misspelt
+    path fails here, naming it, not hours later when its run comes."""
+    for architecture in spec.architectures:
+        check_architecture(architecture)
+    if not spec.seeds or len(set(spec.seeds)) != len(spec.seeds):
+        raise ValueError(f"study {spec.study!r}: seeds must be distinct and at least one, got {spec.seeds}")
+    unknown = set(spec.resources) - {"pretrain", "finetune", "report"}
+    if unknown:
+        raise ValueError(f"study {spec.study!r}: resources for unknown run kinds {sorted(unknown)} "
+                         "(known: pretrain, finetune, report)")
+    named = [("finetune", path) for path in spec.finetune]
+    named += [(f"condition {c.name!r}", path) for c in spec.conditions for path in c.pretrain]
+    named += [(f"architecture_configs[{a}]", path) for a, paths in spec.architecture_configs.items() for path in paths]
+    for where, path in named:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
+                                    f"(paths are relative to {Path.cwd()})")

@@ -1,0 +1,102 @@
+"""Where a study stands: each run's state from the results store and the scheduler (``study
+--status``), and the job graph a submission would create, with GPU-hour estimates (``--dry_run``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import results_store as store
+from .executors import ACTIVE_STATES, Resources
+from .project_cli import build_data, parse_run
+from .study_plan import Step, StudySpec
+
+# images/s per GPU at 224 px for the estimates when a study sets none: ResNet-50 training in
+# bf16 + channels_last on one H100 (the order of magnitude issue 12 quotes; not measured here).
+DEFAULT_THROUGHPUT = 3000.0
+# training images of the full sets, for estimates where the data is not on this machine
+NOMINAL_TRAIN_IMAGES = {"ImageNetTrain": 1_281_167, "INaturalist": 579_184, "IWildCamDataModule": 129_809,
+                        "DomainNetDataModule": 120_906}
+
+
+def job_id(record: dict[str, Any] | None) -> str | None:
+    job = (record or {}).get("job") or {}
+    return str(job["id"]) if job.get("id") else None
+
+
+def run_state(folder: Path, job_states: dict[str, str]) -> tuple[str, str]:
+    """(state, detail): pending / queued / running / finished / failed / stopped, with the job id,
+    the epoch reached or the log to read."""
+    record = store.read_record(folder)
+    if not record:
+        return "pending", ""
+    status, job = record.get("status"), record.get("job") or {}
+    progress = record.get("progress") or {}
+    epoch = f"epoch {progress.get('epoch', 0) + 1} of {progress.get('max_epochs')}" if progress else "starting"
+    if status == "finished":
+        return "finished", f"{record.get('epochs')} epochs, {record.get('finished')}"
+    scheduler = job_states.get(str(job.get("id"))) if job else None
+    if scheduler in ACTIVE_STATES:
+        if scheduler == "RUNNING":
+            return "running", f"job {job['id']}, {epoch if status == 'running' else 'starting'}"
+        return "queued", f"job {job['id']} ({scheduler.lower()})"
+    if store.liveness(folder, record) == "running":
+        return "running", f"{epoch} (pid {record.get('pid')} on {record.get('host')})"
+    if job:
+        return "failed", f"job {job['id']} {(scheduler or 'ended').lower()}; log {job.get('log')}"
+    return ("stopped" if status in ("stopped", "interrupted") else "failed"), f"status {status}; see {folder}"
+
+
+def is_active(folder: Path, record: dict[str, Any], job_states: dict[str, str]) -> bool:
+    return run_state(folder, job_states)[0] in ("queued", "running")
+
+
+def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
+    """One line per run of the study, and a count per state."""
+    rows = [(step.kind, step.name, *run_state(step.folder, job_states)) for step in steps]
+    width = max((len(r[1]) for r in rows), default=10)
+    lines = [f"{'kind':9} {'run':{width}} {'state':9} detail"]
+    lines += [f"{kind:9} {name:{width}} {state:9} {detail}" for kind, name, state, detail in rows]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+    lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
+    return "\n".join(lines)
+
+
+def estimate_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
+    """(GPU-hours, how): training images x epochs / images per second per GPU."""
+    config = parse_run(step.args)
+    data = config.data.init_args
+    try:
+        images, how = len(build_data(config).examples("train")), "images counted"
+    except Exception:  # the data is not on this machine: the full set's size, or the subset's asked size
+        subset = [i.init_args.get("images") for i in (data.get("interventions") or []) if i.init_args.get("images")]
+        source = ((data.get("source") or {}).get("class_path") or config.data.class_path).rsplit(".", 1)[-1]
+        images = subset[-1] if subset else NOMINAL_TRAIN_IMAGES.get(source, 0)
+        how = "images nominal"
+    size = data.get("image_size") or 224
+    throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
+    epochs = config.trainer.max_epochs or 1
+    return images * epochs / throughput / 3600, f"{images:,} {how} x {epochs} epochs / {throughput:,.0f} img/s/GPU"
+
+
+def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
+    """The jobs a submission creates: number, run, dependencies, resources, estimated GPU-hours."""
+    numbers = {step.folder: i for i, step in enumerate(to_submit, 1)}
+    lines, total = [], 0.0
+    for step in to_submit:
+        hours, how = estimate_gpu_hours(step, spec)
+        total += hours
+        after = f"afterok:{numbers[step.needs]}" if step.needs in numbers else "-"
+        resources = spec.resources.get(step.kind) or Resources()
+        wall = hours / max(1, resources.nodes * max(1, resources.gpus_per_node))
+        lines.append(f"job {numbers[step.folder]:>3}  {step.kind:8} {step.name}\n"
+                     f"          after {after}; {resources.describe()}\n"
+                     f"          ~{hours:,.1f} GPU-hours (~{wall:,.1f} h wall): {how}")
+    report = spec.resources.get("report") or Resources()
+    lines.append(f"job {len(to_submit) + 1:>3}  report   {spec.study} report\n"
+                 f"          afterany:1-{len(to_submit)} (every job above, failed ones too); {report.describe()}")
+    lines.append(f"total: {len(to_submit)} run jobs + 1 report job, ~{total:,.1f} GPU-hours "
+                 f"({len(steps) - len(to_submit)} runs finished or queued already)")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""Pre-training reused by what it is: the identity covers what changes the weights, and a study
+finds an identical finished run of another study instead of training again."""
+
+import yaml
+
+from pretrain_robustness import results_store as store
+from pretrain_robustness.cli import main
+from pretrain_robustness.study_plan import Condition, StudySpec, plan
+from pretrain_robustness.study_pretraining import reuse_pretraining, step_identities
+
+from .test_configs import CONFIGS
+
+
+def _spec(tmp_path, tiny_data, study, extra=(), val_per_class=2):
+    pretrain = tmp_path / f"p-{val_per_class}.yaml"
+    pretrain.write_text(yaml.safe_dump({"data": {"init_args": {
+        "source": {"init_args": {"root": str(tiny_data / "imagenet")}}, "val_per_class": val_per_class,
+        "num_workers": 0}}}))
+    configs = [str(CONFIGS / "recipes/pretrain_torchvision.yaml"), str(CONFIGS / "demo/pretrain.yaml"), str(pretrain)]
+    finetune = tmp_path / "f.yaml"
+    finetune.write_text("{}")
+    return StudySpec(study=study, architectures=["resnet18"], finetune=[str(finetune)], root=str(tmp_path / "runs"),
+                     conditions=[Condition("imagenet", pretrain=configs)], extra_args=list(extra))
+
+
+def _identity(spec):
+    steps = plan(spec)
+    return steps, step_identities(steps)[steps[0].folder]
+
+
+def test_identity_follows_the_weights_not_the_paths(tmp_path, tiny_data):
+    _, base = _identity(_spec(tmp_path, tiny_data, "a"))
+    assert _identity(_spec(tmp_path, tiny_data, "b"))[1] == base  # another study
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--run.wandb_project", "elsewhere"]))[1] == base
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--data.init_args.num_workers", "3"]))[1] == base
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--model.optimizer.init_args.lr", "0.2"]))[1] != base
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--trainer.max_epochs", "6"]))[1] != base
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--data.init_args.image_size", "24"]))[1] != base
+    assert _identity(_spec(tmp_path, tiny_data, "a", ["--seed_everything", "1"]))[1] != base
+    assert _identity(_spec(tmp_path, tiny_data, "a", val_per_class=3))[1] != base  # another manifest
+
+
+def test_a_second_study_uses_the_first_ones_pretraining(tmp_path, tiny_data):
+    first, identity = _identity(_spec(tmp_path, tiny_data, "a"))
+    # the run records the identity the study planned with
+    main([*first[0].args, "--trainer.fast_dev_run", "1", "--trainer.logger", "false"])
+    assert store.read_record(first[0].folder)["identity"] == identity
+    store.update_record(first[0].folder, status="finished")
+    for extra in ([], ["--run.wandb_project", "elsewhere"]):
+        second = plan(_spec(tmp_path, tiny_data, "b", extra))
+        reused = reuse_pretraining(second, step_identities(second), tmp_path / "runs", lambda f, r: False)
+        assert [s.kind for s in reused] == ["finetune"]  # no second pre-training
+        assert reused[0].needs == first[0].folder
+        assert reused[0].args[reused[0].args.index("--model.init_checkpoint") + 1] == str(
+            store.checkpoint_path(first[0].folder))
+    changed = plan(_spec(tmp_path, tiny_data, "b", ["--model.optimizer.init_args.lr", "0.2"]))
+    kept = reuse_pretraining(changed, step_identities(changed), tmp_path / "runs", lambda f, r: False)
+    assert [s.kind for s in kept] == ["pretrain", "finetune"]
+    # a queued identical run is waited for, not duplicated
+    store.update_record(first[0].folder, status="queued")
+    second = plan(_spec(tmp_path, tiny_data, "b"))
+    assert [s.kind for s in reuse_pretraining(second, step_identities(second), tmp_path / "runs",
+                                              lambda f, r: r.get("status") == "queued")] == ["finetune"]

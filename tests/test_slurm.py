@@ -1,0 +1,203 @@
+"""Studies on a real SLURM scheduler: a one-node cluster on localhost (scripts/slurm_local.sh:
+Debian's slurmctld + slurmd + munged), jobs submitted through submitit by ``study --executor slurm``."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pretrain_robustness import results_store as store
+from pretrain_robustness.analysis.publish import write_report
+from pretrain_robustness.cli import main
+from pretrain_robustness.executors import ACTIVE_STATES, Resources, SlurmExecutor
+
+REPO = Path(__file__).parents[1]
+CONFIGS = REPO / "configs"
+SLURM_DIR = Path(os.environ.get("SLURM_LOCAL_DIR", "/tmp/pretrain-robustness-slurm"))
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """The local cluster, started if it is not up (and stopped again afterwards if it was not)."""
+    script = REPO / "scripts" / "slurm_local.sh"
+    was_up = subprocess.run(["bash", str(script), "status"], capture_output=True).returncode == 0
+    started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=600)
+    assert started.returncode == 0, started.stdout + started.stderr
+    saved = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+    os.environ["SLURM_CONF"] = str(SLURM_DIR / "slurm.conf")
+    os.environ["PATH"] = f"{SLURM_DIR / 'bin'}:{os.environ['PATH']}"
+    yield SLURM_DIR
+    for key, value in saved.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    if not was_up:
+        subprocess.run(["bash", str(script), "stop"], capture_output=True)
+
+
+def _states(job_ids) -> dict[str, str]:
+    return SlurmExecutor({}, Path("/tmp")).job_states(list(job_ids))
+
+
+def _wait(job_ids, timeout=600) -> dict[str, str]:
+    """Until none of the jobs may still run; their final states."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = _states(job_ids)
+        if states and all(s not in ACTIVE_STATES for s in states.values()) and len(states) >= len(set(job_ids)):
+            return states
+        time.sleep(2)
+    raise TimeoutError(f"jobs {job_ids} still active after {timeout} s: {_states(job_ids)}")
+
+
+def _study(tmp: Path, data: Path, pretrain_epochs: int = 2) -> Path:
+    """The demo study on the miniature data: resnet18, scratch + pre-trained, one CPU per job."""
+    pretrain = tmp / "tiny_pretrain.yaml"
+    pretrain.write_text(yaml.safe_dump({
+        "trainer": {"max_epochs": pretrain_epochs, "enable_progress_bar": False, "logger": False},
+        "data": {"init_args": {"source": {"init_args": {"root": str(data / "imagenet")}},
+                               "val_per_class": 2, "batch_size": 16, "num_workers": 0}}}))
+    finetune = tmp / "tiny_finetune.yaml"
+    finetune.write_text(yaml.safe_dump({
+        "trainer": {"max_epochs": 3, "enable_progress_bar": False, "logger": False},  # 3 points per trend
+        "data": {"init_args": {"root": str(data), "image_size": 32, "num_workers": 0}}}))
+    spec = yaml.safe_load((CONFIGS / "studies" / "demo.yaml").read_text())
+    spec.update(root=str(tmp / "runs"), demo_data=None, architectures=["resnet18"],
+                resources={kind: {"cpus_per_task": 1, "mem": "2G", "time": "00:20:00"}
+                           for kind in ("pretrain", "finetune", "report")})
+    spec["conditions"][1]["pretrain"] = [str(REPO / p) for p in spec["conditions"][1]["pretrain"]] + [str(pretrain)]
+    spec["finetune"] = [str(REPO / p) for p in spec["finetune"]] + [str(finetune)]
+    path = tmp / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _jobs(root: Path) -> dict[str, str]:
+    """run folder (study/kind/condition/name) -> job id, from the store."""
+    return {"/".join(r.parts[-3:]): str(store.read_record(r)["job"]["id"])
+            for r in store.find_runs(root) if (store.read_record(r) or {}).get("job")}
+
+
+def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
+    """Every run is a job, fine-tuning after its pre-training (afterok), the report after all of
+    them; the report job's files equal a local report of the same runs; nothing is submitted twice."""
+    config = _study(tmp_path, tiny_data)
+    root = tmp_path / "runs" / "demo"
+    main(["study", "--config", str(config), "--executor", "slurm"])
+    out = capsys.readouterr().out
+    jobs = _jobs(root)
+    assert len(jobs) == 3, out
+    report_job = out.split("report: job ")[1].split()[0]
+    states = _wait([*jobs.values(), report_job])
+    assert set(states.values()) == {"COMPLETED"}, (states, out)
+    records = {name: store.read_record(root / name) for name in jobs}
+    pretrain, finetune = records["pretrain/imagenet-demo/resnet18-seed0"], records["finetune/imagenet-demo/resnet18-seed0"]
+    assert all(r["status"] == "finished" for r in records.values())
+    assert finetune["job"]["after"] == [pretrain["job"]["id"]]
+    assert finetune["attempts"][0]["started"] >= pretrain["finished"]  # the dependency held
+    assert finetune["pretrain_run"] == str((root / "pretrain/imagenet-demo/resnet18-seed0").resolve())
+    assert pretrain["identity"]  # the run computed the identity the study planned with
+    local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local" / "report.html")
+    for name in ("trends.csv", "comparisons.csv", "trends.md"):
+        assert (root / name).read_bytes() == local.with_name(name).read_bytes(), name
+    main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])
+    status = capsys.readouterr().out
+    assert "3 finished" in status, status
+    main(["study", "--config", str(config), "--executor", "slurm"])  # again: nothing left to do
+    again = capsys.readouterr().out
+    assert "submitted:" not in again and again.count("not submitted again") == 3, again
+
+
+def test_a_killed_job_resumes_when_the_study_is_submitted_again(slurm, tiny_data, tmp_path, capsys):
+    config = _study(tmp_path, tiny_data, pretrain_epochs=8)
+    root = tmp_path / "runs" / "demo"
+    main(["study", "--config", str(config), "--executor", "slurm"])
+    capsys.readouterr()
+    first = _jobs(root)
+    pretrain = root / "pretrain/imagenet-demo/resnet18-seed0"
+    deadline = time.time() + 300
+    while not (store.has_checkpoint(pretrain) and (store.read_record(pretrain) or {}).get("progress", {}).get("epoch", 0) >= 2):
+        assert time.time() < deadline, store.read_record(pretrain)
+        time.sleep(1)
+    subprocess.run(["scancel", first["pretrain/imagenet-demo/resnet18-seed0"]], check=True)
+    _wait(first.values())
+    main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])
+    status = capsys.readouterr().out
+    assert "failed" in status and "cancelled" in status, status
+    main(["study", "--config", str(config), "--executor", "slurm"])
+    out = capsys.readouterr().out
+    second = _jobs(root)
+    assert second["finetune/scratch/resnet18-seed0"] == first["finetune/scratch/resnet18-seed0"]  # finished: kept
+    assert second["pretrain/imagenet-demo/resnet18-seed0"] != first["pretrain/imagenet-demo/resnet18-seed0"], out
+    report_job = out.split("report: job ")[1].split()[0]
+    assert set(_wait([*second.values(), report_job]).values()) == {"COMPLETED"}
+    record = store.read_record(pretrain)
+    assert record["status"] == "finished" and record["epochs"] == 8
+    assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
+    epochs = pd.read_csv(pretrain / "metrics.csv")["epoch"]
+    assert sorted(epochs.unique()) == list(range(1, 9))
+
+
+def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
+    """A fine-tuning run as a 2-task srun job (DDP over gloo): the F1 it records on every split
+    equals a 1-process evaluation of the same weights."""
+    resources = Resources(tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+    root = tmp_path / "runs"
+    folder = root / "ddp" / "finetune" / "scratch" / "resnet18-seed0"
+    args = ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
+            "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
+            "--trainer.max_epochs", "1", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "ddp",
+            *resources.trainer_args()]
+    job = SlurmExecutor({"finetune": resources}, tmp_path / "jobs").submit(folder, args, "finetune", [], "ddp")
+    assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    record = store.read_record(folder)
+    assert record["status"] == "finished"
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert str(config["trainer"]["devices"]) == "2" and config["trainer"]["strategy"] == "ddp"
+    main(["test", "--config", str(folder / "config.yaml"), "--trainer.logger", "false", "--trainer.devices", "1",
+          "--trainer.strategy", "auto", "--ckpt_path", str(store.checkpoint_path(folder))])
+    ddp = pd.read_csv(folder / "metrics.csv")
+    ddp = ddp[ddp["epoch"] == ddp["epoch"].max()].set_index("split")
+    evaluation = next((folder / "evaluations").glob("test-last-*"))
+    single = pd.read_csv(evaluation / "metrics.csv").set_index("split")
+    assert sorted(single.index) == sorted(ddp.index) and len(single) == 4
+    for split in single.index:
+        assert single.loc[split, "n"] == ddp.loc[split, "n"]
+        assert single.loc[split, "f1_macro"] == ddp.loc[split, "f1_macro"], split
+        assert single.loc[split, "accuracy"] == ddp.loc[split, "accuracy"], split
+    assert json.loads((evaluation / "evaluation.json").read_text())["status"] == "finished"
+
+
+def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, tmp_path):
+    """SLURM signals a job (USR2, submitit's) before its time limit or a preemption: the job asks
+    to be requeued, and the requeued job (same id) continues the run from its checkpoint."""
+    config = yaml.safe_load(_study(tmp_path, tiny_data, pretrain_epochs=8).read_text())
+    root = tmp_path / "runs"
+    folder = root / "requeue" / "pretrain" / "imagenet-demo" / "resnet18-seed0"
+    args = ["fit", *[a for c in config["conditions"][1]["pretrain"] for a in ("--config", c)],
+            "--run.root", str(root), "--run.study", "requeue", "--model.architecture", "resnet18"]
+    resources = Resources(cpus_per_task=1, mem="2G", time="00:20:00")
+    job = SlurmExecutor({"pretrain": resources}, tmp_path / "jobs").submit(folder, args, "pretrain", [], "requeue")
+    store.record_submission(folder, {"id": job.id, "log": job.log}, {"kind": "pretrain"})
+    deadline = time.time() + 300
+    while not (store.has_checkpoint(folder) and (store.read_record(folder) or {}).get("progress", {}).get("epoch", 0) >= 2):
+        assert time.time() < deadline, store.read_record(folder)
+        time.sleep(1)
+    subprocess.run(["scancel", "--signal", "USR2", job.id], check=True)  # what SLURM sends at --signal=USR2@90
+    # SLURM holds a requeued job for about 2 minutes before it may start again; the test does not wait that long
+    deadline = time.time() + 120
+    while _states([job.id]).get(job.id) != "PENDING" and time.time() < deadline:
+        time.sleep(0.5)
+    subprocess.run(["scontrol", "update", f"JobId={job.id}", "StartTime=now"], check=True)
+    assert _wait([job.id], timeout=600) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    log = Path(job.log).read_text()
+    assert "requeued" in log.lower(), log[-3000:]
+    record = store.read_record(folder)
+    assert record["status"] == "finished" and record["epochs"] == 8
+    assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
+    assert sorted(pd.read_csv(folder / "metrics.csv")["epoch"].unique()) == list(range(1, 9))
