@@ -198,6 +198,11 @@ class SlurmExecutor:
         log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
         return Job(str(job.job_id), str(log))
 
-    def submit_report(self, report: functools.partial, after: list[str], name: str) -> str:
+    def submit_report(self, report: functools.partial, after: list[str], name: str) -> str | None:
+        """A job after every run job (``afterany``: failed runs are reported too); with no job
+        left to wait for, the report is written here and now."""
+        if not after:
+            report()
+            return None
         job = self._executor("report", after, "afterany", name).submit(report)
         return str(job.job_id)

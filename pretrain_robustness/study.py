@@ -57,40 +57,50 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
         if executor.name == "slurm":
             print(job_graph(spec, steps, todo))
         return steps
-    jobs = {s.folder: job_id(store.read_record(s.folder)) for s in steps if s.folder not in todo}
-    jobs.update({s.needs: job_id(store.read_record(s.needs)) for s in steps if s.needs and s.needs not in jobs})
+    # the jobs that may still run: queued or running ones of this plan (and of reused pre-training)
+    folders = {s.folder for s in steps} | {s.needs for s in steps if s.needs}
+    jobs = {f: job_id(store.read_record(f)) for f in folders if run_state(f, states)[0] in ("queued", "running")}
     start = time.time()
     for i, step in enumerate(steps, 1):
-        state, detail = run_state(step.folder, states)
+        head = f"[{i}/{len(steps)}] {step.description}"
         if step not in todo:
-            print(f"[{i}/{len(steps)}] {step.description}: {state} ({detail}), not submitted again", flush=True)
+            state, detail = run_state(step.folder, states)
+            print(f"{head}: {state} ({detail}), not submitted again", flush=True)
             continue
-        waits = run_state(step.needs, states)[0] if step.needs else "finished"
-        if waits not in ("finished", "queued", "running") and not jobs.get(step.needs):
-            print(f"[{i}/{len(steps)}] {step.description}: its pre-training {step.needs} is {waits}; skipped", flush=True)
+        after, why_not = _dependency(step, jobs, states)
+        if why_not:
+            print(f"{head}: {why_not}; skipped", flush=True)
             continue
-        if waits == "running" and not jobs.get(step.needs):
-            print(f"[{i}/{len(steps)}] {step.description}: its pre-training runs outside a job; skipped", flush=True)
-            continue
-        after = [jobs[step.needs]] if step.needs and waits != "finished" and jobs.get(step.needs) else []
         _release_if_ended(step.folder, states)
-        print(f"[{i}/{len(steps)}] {step.description} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}",
-              flush=True)
-        job = executor.submit(step.folder, step.args, step.kind, after, f"{spec.study}:{step.name}")
+        print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}", flush=True)
+        job = executor.submit(step.folder, step.args, step.kind, after, step.name)
         if job:
-            record = store.read_record(step.folder) or {}
             store.record_submission(step.folder, {"id": job.id, "log": job.log, "executor": executor.name,
                                                   "after": after, "submitted": store.now()},
-                                    {**_what(spec, step), "identity": record.get("identity")})
+                                    {**_what(spec, step), "identity": identities.get(step.folder)})
             jobs[step.folder] = job.id
             print(f"    submitted: job {job.id}{' after ' + ', '.join(after) if after else ''}; log {job.log}", flush=True)
         else:
             print(f"    done; study time so far {time.time() - start:.0f} s", flush=True)
     pending = sorted({j for j in jobs.values() if j})
-    report = executor.submit_report(_report(spec), pending, f"{spec.study}:report")
-    if pending:
+    report = executor.submit_report(_report(spec), pending, f"{spec.study}/report")
+    if report:
         print(f"report: job {report} after every run job ({', '.join(pending)}); study --status shows progress")
     return steps
+
+
+def _dependency(step: Step, jobs: dict[Path, str | None], states: dict[str, str]) -> tuple[list[str], str | None]:
+    """(job ids the step waits for, or why it cannot be submitted now)."""
+    if not step.needs:
+        return [], None
+    waits = run_state(step.needs, states)[0]
+    if waits == "finished":
+        return [], None
+    if jobs.get(step.needs):
+        return [jobs[step.needs]], None
+    if waits == "running":
+        return [], f"its pre-training {step.needs} runs outside a job (wait for it, then submit again)"
+    return [], f"its pre-training {step.needs} is {waits}"
 
 
 def _what(spec: StudySpec, step: Step) -> dict:
@@ -127,6 +137,9 @@ def study_command(args: list[str]) -> Path | None:
     if cfg.status:
         check_spec(spec)
         steps = plan(spec, cluster=cfg.executor == "slurm")
+        submitted = any(((store.read_record(s.folder) or {}).get("job") or {}).get("executor") == "slurm" for s in steps)
+        if submitted and cfg.executor != "slurm":  # the scheduler knows the jobs' states
+            executor = SlurmExecutor(spec.resources, Path(spec.root) / spec.study / "jobs")
         print(status_table(steps, _scheduler_states(executor, steps)))
         return None
     if spec.demo_data and not cfg.dry_run:

@@ -245,6 +245,18 @@ def test_seeds_repeat_every_run_with_another_draw(tmp_path, tiny_data):
     assert pretrain[2].args[-2:] == ["--data.init_args.draw_offset", "2"]
     assert pretrain[2].args[pretrain[2].args.index("--seed_everything") + 1] == "2"
 
+
+FAKE_SOURCES = {  # base config -> fake full-size train and val sources (tests/helpers.py)
+    "imagenet_full.yaml": ("FullScaleImageNetTrain", "FullScaleImageNetVal"),
+    "inat2017_full.yaml": ("FullScaleINaturalist2017", "FullScaleINaturalist2017Val"),
+    "fractaldb_1k.yaml": ("FullScaleFractalDB", None),  # validation held out of the source
+}
+FULL_SCALE_CASES = ([("imagenet_full.yaml", c, *FULL_SCALE[c]) for c in sorted(FULL_SCALE)]
+                    + [("inat2017_full.yaml", c, *FULL_SCALE_INAT[c]) for c in sorted(FULL_SCALE_INAT)]
+                    + [("fractaldb_1k.yaml", c, *FULL_SCALE_FRACTAL[c]) for c in sorted(FULL_SCALE_FRACTAL)])
+
+
+@pytest.mark.parametrize("base,config,images,classes", FULL_SCALE_CASES, ids=[c[1] for c in FULL_SCALE_CASES])
 def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     """The config's manifest on a table the size of the real dataset, through the real CLI path."""
     import pandas as pd

@@ -103,7 +103,7 @@ def test_predictions_recompute_the_logged_metric(study):
 def test_rerun_skips_finished_and_fit_refuses_to_overwrite(study, capsys):
     folder, spec_path = study
     main(["study", "--config", spec_path])
-    assert capsys.readouterr().out.count("finished earlier") == 6
+    assert capsys.readouterr().out.count("not submitted again") == 6
     config = folder / "finetune" / "scratch" / "resnet18-seed0" / "config.yaml"
     with pytest.raises(FileExistsError, match="already holds a finished run"):
         main(["fit", "--config", str(config), "--trainer.logger", "false"])

@@ -143,6 +143,10 @@ def test_a_killed_job_resumes_when_the_study_is_submitted_again(slurm, tiny_data
     assert sorted(epochs.unique()) == list(range(1, 9))
 
 
+def config_batch(folder: Path) -> int:
+    return yaml.safe_load((folder / "config.yaml").read_text())["data"]["init_args"]["batch_size"]
+
+
 def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     """A fine-tuning run as a 2-task srun job (DDP over gloo): the F1 it records on every split
     equals a 1-process evaluation of the same weights."""
@@ -156,7 +160,8 @@ def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     job = SlurmExecutor({"finetune": resources}, tmp_path / "jobs").submit(folder, args, "finetune", [], "ddp")
     assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
     record = store.read_record(folder)
-    assert record["status"] == "finished"
+    assert record["status"] == "finished" and record["world_size"] == 2
+    assert record["global_batch"] == 2 * config_batch(folder)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     assert str(config["trainer"]["devices"]) == "2" and config["trainer"]["strategy"] == "ddp"
     main(["test", "--config", str(folder / "config.yaml"), "--trainer.logger", "false", "--trainer.devices", "1",

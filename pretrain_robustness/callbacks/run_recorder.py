@@ -79,7 +79,9 @@ class RunRecorder(Callback):
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch = 0
         if trainer.is_global_zero:
-            store.update_record(self.run_dir, effective_lr=getattr(pl_module, "effective_lr", None))
+            global_batch = getattr(pl_module, "global_batch", None)
+            store.update_record(self.run_dir, effective_lr=getattr(pl_module, "effective_lr", None),
+                                global_batch=global_batch() if global_batch else None, world_size=trainer.world_size)
 
     def _write_eval(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         results = getattr(pl_module, "eval_results", {})

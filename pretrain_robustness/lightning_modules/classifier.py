@@ -133,7 +133,8 @@ class ImageClassifier(LightningModule):
         return {"index": index.cpu().numpy(), "y": labels.cpu().numpy(),
                 "pred": self(images).argmax(1).cpu().numpy()}
 
-    def _global_batch(self) -> int:
+    def global_batch(self) -> int:
+        """Images per optimiser step over every process: batch per device x processes x accumulation."""
         trainer = self.trainer
         return trainer.datamodule.batch_size * trainer.world_size * trainer.accumulate_grad_batches
 
@@ -145,11 +146,11 @@ class ImageClassifier(LightningModule):
     def configure_optimizers(self):
         optimizer = self.optimizer_factory([p for p in self.parameters() if p.requires_grad])
         if self.lr_reference_batch:
-            factor = self._global_batch() / self.lr_reference_batch
+            factor = self.global_batch() / self.lr_reference_batch
             for group in optimizer.param_groups:
                 base = group["lr"]
                 group["lr"] = base * factor
-            rank_zero_info(f"lr = {base:g} x {self._global_batch()}/{self.lr_reference_batch} = {base * factor:g} "
+            rank_zero_info(f"lr = {base:g} x {self.global_batch()}/{self.lr_reference_batch} = {base * factor:g} "
                            "(linear scaling with the global batch)")
         self.effective_lr = optimizer.param_groups[0]["lr"]
         if self.scheduler_factory is None:
