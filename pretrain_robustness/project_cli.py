@@ -169,7 +169,10 @@ def _unwrapped(error: ValueError) -> ValueError:
 
 
 class _ParsedOnly(ProjectCLI):
-    """Parses and checks a run's arguments; builds, writes and runs nothing."""
+    """Parses and checks a run's arguments; builds, writes, seeds and runs nothing."""
+
+    def _set_seed(self) -> None:
+        pass
 
     def before_instantiate_classes(self) -> None:
         pass
