@@ -7,7 +7,7 @@ import os
 import sys
 
 from .analysis.publish import per_class_command, report_command
-from .data_tools import demo_data_command, manifest_command, predictions_command
+from .data_tools import cache_command, demo_data_command, manifest_command, predictions_command
 from .project_cli import ProjectCLI
 from .study import study_command
 from .synthetic.commands import diffusion_command, fractaldb_command
@@ -24,6 +24,7 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
     "per-class": (per_class_command, "per-class pre-training gain figures from two runs' predictions"),
     "predictions": (predictions_command, "one CSV row per example for a run's checkpoint"),
     "manifest": (manifest_command, "write a pre-training distribution's manifest without training"),
+    "cache": (cache_command, "decode and resize iWildCam's images once (read by --data.init_args.pipeline fast)"),
     "demo-data": (demo_data_command, "generate the embedded demo data in the real on-disk formats"),
     "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
     "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),

@@ -56,6 +56,34 @@ def manifest_command(args: list[str]) -> Path:
     return output
 
 
+def cache_command(args: list[str]) -> Path:
+    """``cache --root data --image_size 448``: every iWildCam image of the used splits, decoded and
+    resized once (``--data.init_args.pipeline fast`` then reads it); resumes an interrupted write."""
+    from tqdm import tqdm
+
+    from .datamodules.iwildcam import EVAL_SPLITS, WILDS_SPLIT_OF, load_wilds_iwildcam
+    from .datamodules.iwildcam_fast import write_cache
+
+    parser = ArgumentParser(prog="pretrain-robustness cache", description=cache_command.__doc__)
+    parser.add_argument("--root", default="data", help="the folder that holds iwildcam_v2.0/")
+    parser.add_argument("--image_size", type=int, default=448, help="the recipe's input size (WILDS: 448)")
+    parser.add_argument("--splits", type=list[str], default=["train", *EVAL_SPLITS])
+    cfg = parser.parse_args(args)
+    unknown = sorted(set(cfg.splits) - set(WILDS_SPLIT_OF))
+    if unknown:
+        raise ValueError(f"unknown iWildCam split(s) {unknown}; expected some of {sorted(WILDS_SPLIT_OF)}")
+    wilds = load_wilds_iwildcam(Path(cfg.root))
+    folder = Path(wilds.data_dir)
+    for split in cfg.splits:
+        indices = (wilds.split_array == wilds.split_dict[WILDS_SPLIT_OF[split]]).nonzero()[0]
+        filenames = [str(f) for f in wilds._input_array[indices]]
+        with tqdm(total=len(filenames), desc=f"cache {split} at {cfg.image_size} px", unit="img") as bar:
+            written = write_cache(folder, cfg.image_size, split, [folder / "train" / f for f in filenames], filenames,
+                                  progress=bar.update)
+        print(f"{split}: {len(filenames)} images in {written}", flush=True)
+    return folder / "cache" / str(cfg.image_size)
+
+
 def _split_own_args(args: list[str], own: list[str]) -> tuple[list[str], list[str]]:
     """Separate this command's options (``--opt value``) from the LightningCLI ones."""
     mine, rest, i = [], [], 0

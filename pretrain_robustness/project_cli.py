@@ -90,6 +90,7 @@ class ProjectCLI(LightningCLI):
                       resumed_from=str(resumed) if resumed else None,
                       pretrain_run=store.run_of_checkpoint(config.model.init_checkpoint),
                       data=config.data.class_path, num_classes=self.datamodule.num_classes,
+                      data_pipeline=getattr(self.datamodule, "pipeline_record", None),
                       params=self._params(record["params"]))
         if spec.kind == "pretrain":
             record["identity"], record["identity_payload"] = pretraining_identity(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
 from .image_transforms import wilds_transform
+from .iwildcam_fast import DecodedImages, find_cache, tensor_transform
 
 # Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
 # "val" and "test"; we say which side of the shift they are on.
@@ -81,6 +82,9 @@ class IWildCamDataModule(ClassificationDataModule):
             stops the run at once instead of hours in.
         decode_check: also decode every image of the used splits before training (all cores, with a
             progress bar), so a truncated or unreadable file is named before the first epoch.
+        pipeline: ``wilds``: WILDS' own ``get_input`` + PIL resize (exact parity); ``fast``:
+            torchvision decoding and uint8 resize (pixels within 1/255 of WILDS', see
+            ``iwildcam_fast.py``), reading a split's cache (``pretrain-robustness cache``) when present.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class IWildCamDataModule(ClassificationDataModule):
         eval_splits: list[str] | None = None,
         check_files: bool = True,
         decode_check: bool = False,
+        pipeline: str = "wilds",
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size = image_size
@@ -101,6 +106,12 @@ class IWildCamDataModule(ClassificationDataModule):
         self.num_classes = int(self.wilds.n_classes)
         self.class_names = self._class_names()
         self._indices = {split: self._split_indices(split) for split in ["train", *self.eval_split_names]}
+        if pipeline not in ("wilds", "fast"):
+            raise ValueError(f"pipeline must be 'wilds' or 'fast', got {pipeline!r}")
+        self.pipeline = pipeline
+        self.pipeline_record = {split: self._source(split)[1] for split in self._indices}
+        if pipeline == "fast":
+            print("iWildCam images: " + ", ".join(f"{k} from {v}" for k, v in self.pipeline_record.items()), flush=True)
         if check_files or decode_check:
             self._check_files()
         if decode_check:
@@ -147,10 +158,24 @@ class IWildCamDataModule(ClassificationDataModule):
             "location": metadata[:, self.wilds.metadata_fields.index("location")],
         })
 
+    def _source(self, split: str):
+        """(index -> image, how): WILDS' loader, or a split's cache, or torchvision decoding."""
+        indices = self._indices[split] if split in self._indices else self._split_indices(split)
+        if self.pipeline == "wilds":
+            return WildsImages(self.wilds, indices), "wilds get_input + PIL resize"
+        folder = Path(self.wilds.data_dir)
+        filenames = [str(f) for f in self.wilds._input_array[indices]]
+        cache = find_cache(folder, self.image_size, split, filenames)
+        if cache is not None:
+            return cache, f"cache {cache.path}"
+        return DecodedImages([folder / "train" / f for f in filenames], self.image_size), "torchvision decode + resize"
+
     def dataset(self, split: str) -> IndexedImageDataset:
         indices = self._indices[split] if split in self._indices else self._split_indices(split)
         labels = self.wilds.y_array[indices].tolist()
-        return IndexedImageDataset(WildsImages(self.wilds, indices), labels, wilds_transform(self.image_size))
+        images, _ = self._source(split)
+        transform = wilds_transform(self.image_size) if self.pipeline == "wilds" else tensor_transform()
+        return IndexedImageDataset(images, labels, transform)
 
 
 class WildsImages:
