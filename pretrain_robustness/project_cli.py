@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
@@ -58,6 +59,10 @@ class ProjectCLI(LightningCLI):
                 print(note, flush=True)
         elif self.subcommand in ("validate", "test"):
             self.evaluation_dir = store.evaluation_dir(self.run_dir, self._evaluation_name(config))
+        if config.trainer.precision is None and config.trainer.accelerator in ("auto", "gpu", "cuda") \
+                and torch.cuda.is_available():  # the recipes' GPU default: bf16 autocast (weights stay fp32)
+            config.trainer.precision = "bf16-mixed"
+            print("precision: bf16-mixed (the default on a GPU; --trainer.precision 32-true for full precision)")
         if "weights_only" in config and config.weights_only is None:
             config.weights_only = True  # Lightning's resume and evaluation load tensors and plain data only
         config.trainer.default_root_dir = str(self.evaluation_dir or self.run_dir)

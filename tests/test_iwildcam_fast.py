@@ -82,3 +82,9 @@ def test_datamodule_reads_the_cache_and_says_so(tiny_data, tmp_path):
     assert record["data_pipeline"]["train"].startswith("cache ")
     with pytest.raises(ValueError, match="pipeline must be 'wilds' or 'fast'"):
         IWildCamDataModule(root=str(tiny_data), image_size=32, pipeline="fsat")
+
+
+def test_uint8_normalize_equals_wilds_to_tensor_and_normalize():
+    image = torch.randint(0, 256, (3, 37, 41), dtype=torch.uint8)
+    reference = T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))(T.ToTensor()(image.permute(1, 2, 0).numpy()))
+    assert (fast.tensor_transform()(image) - reference).abs().max() < 1e-5

@@ -80,8 +80,11 @@ class RunRecorder(Callback):
         self.batches_this_epoch = 0
         if trainer.is_global_zero:
             global_batch = getattr(pl_module, "global_batch", None)
+            settings = getattr(pl_module, "training_settings", dict)()
             store.update_record(self.run_dir, effective_lr=getattr(pl_module, "effective_lr", None),
-                                global_batch=global_batch() if global_batch else None, world_size=trainer.world_size)
+                                global_batch=global_batch() if global_batch else None, world_size=trainer.world_size,
+                                training={"precision": str(trainer.precision), "device": pl_module.device.type,
+                                          **settings})
 
     def _write_eval(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         results = getattr(pl_module, "eval_results", {})

@@ -39,6 +39,10 @@ class ImageClassifier(LightningModule):
         eval_split_names: names of the evaluation loaders, in order (linked from the datamodule).
         train_only_head: freeze everything but the new head (a linear probe; the backbone's batch
             norm statistics stay fixed too). Kalibhat et al. fine-tune on ImageNet-A this way.
+        channels_last: keep weights and inputs in NHWC memory order (faster convolutions on GPUs
+            with tensor cores); ``None``: on when training on a CUDA device.
+        compile: run the network's forward through ``torch.compile`` (the weights and checkpoints
+            are unchanged; the first steps are slower while it compiles).
     """
 
     def __init__(
@@ -51,6 +55,8 @@ class ImageClassifier(LightningModule):
         lr_reference_batch: int | None = None,
         eval_split_names: list[str] | None = None,
         train_only_head: bool = False,
+        channels_last: bool | None = None,
+        compile: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
@@ -75,8 +81,23 @@ class ImageClassifier(LightningModule):
                               ACCURACY: MulticlassAccuracy(num_classes, average="micro", validate_args=False),
                               "n": SumMetric()})
 
+    def setup(self, stage: str) -> None:
+        device = self.trainer.strategy.root_device.type  # (the module is moved there after this hook)
+        channels_last = self.hparams.channels_last
+        self.channels_last = device == "cuda" if channels_last is None else channels_last
+        if self.channels_last:
+            self.network.to(memory_format=torch.channels_last)
+        # the network's forward compiled, not the module: parameter names and checkpoints stay as they are
+        self._forward = torch.compile(self.network.forward) if self.hparams.compile else self.network.forward
+
+    def training_settings(self) -> dict[str, object]:
+        """What run.json records about how this run trains (beside the trainer's precision)."""
+        return {"channels_last": bool(getattr(self, "channels_last", False)), "compile": bool(self.hparams.compile)}
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.network(images)
+        if getattr(self, "channels_last", False):
+            images = images.contiguous(memory_format=torch.channels_last)
+        return getattr(self, "_forward", self.network.forward)(images)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels, _ = batch
