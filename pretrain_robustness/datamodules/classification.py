@@ -13,9 +13,11 @@ import torch
 from lightning.pytorch import LightningDataModule
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
+from torchvision.io import ImageReadMode, decode_image, read_file
 from tqdm import tqdm
 
 from ..distributed import UnpaddedDistributedSampler, world
+from .image_transforms import pil_to_uint8
 from .resumable import ResumableLoader, ResumableSampler, SampleKey
 
 
@@ -50,6 +52,25 @@ def decode_all(paths: Sequence[Path], workers: int | None = None) -> None:
                                   desc="decoding every image", unit="image", mininterval=10) if e]
     if errors:
         raise ImageReadError(f"{len(errors)} of {len(paths)} images cannot be read; first: {errors[0]}")
+
+
+def read_image_tensor(path: Path) -> torch.Tensor:
+    """One image as RGB ``uint8 [3, H, W]``: decoded by torchvision (libjpeg-turbo, PNG), and by PIL
+    where torchvision cannot (e.g. CMYK JPEGs, formats under a wrong extension)."""
+    try:
+        return decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+    except (RuntimeError, ValueError):
+        return pil_to_uint8(read_image(path))
+
+
+class TensorImages:
+    """Picklable ``index -> uint8 tensor`` over a list of file paths."""
+
+    def __init__(self, paths: Sequence[str]):
+        self.paths = list(paths)
+
+    def __call__(self, index: int) -> torch.Tensor:
+        return read_image_tensor(Path(self.paths[index]))
 
 
 class PathImages:

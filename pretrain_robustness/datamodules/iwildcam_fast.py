@@ -27,7 +27,7 @@ from torchvision.transforms.v2 import functional as F
 
 from ..files import atomic_write
 from .classification import ImageReadError
-from .image_transforms import IMAGENET_MEAN, IMAGENET_STD
+from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, UInt8Normalize
 
 CHUNK = 256  # images written between progress records
 
@@ -39,19 +39,6 @@ def decode_resized(path: Path, size: int) -> torch.Tensor:
     except (RuntimeError, ValueError) as error:
         raise ImageReadError(f"cannot read image {path}: {error}") from error
     return F.resize(image, [size, size], antialias=True)
-
-
-class UInt8Normalize:
-    """uint8 tensor -> (x / 255 - mean) / std in float32, as WILDS' ToTensor + Normalize compute it
-    (to within float rounding, ~1e-6), in two in-place passes: 6x faster than the two v2 steps."""
-
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        std_ = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
-        self.scale = 1 / (255 * std_)
-        self.shift = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) / std_
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        return image.to(torch.float32).mul_(self.scale).sub_(self.shift)
 
 
 def tensor_transform(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> UInt8Normalize:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, decode_all
-from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_transform, imagenet_train_transform
+from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, TensorImages, decode_all
+from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
+                               imagenet_train_tensor_transform, imagenet_train_transform)
 from .interventions import Intervention, condition_params
 from .manifest import assign_labels, manifest_hash, summary
 from .sampling import hold_out
@@ -36,6 +37,9 @@ class PretrainDataModule(ClassificationDataModule):
         draw_offset: added to the seed of every intervention that draws at random (random classes,
             budget subsets, BREEDS subclasses): another draw of the same condition. A study's
             repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
+        pipeline: ``tensor``: torchvision decoding (PIL only where it cannot) and the recipe's
+            transforms on uint8 tensors (``transforms.v2``); ``pil``: the recipe's PIL transforms
+            (torchvision's reference code path). Same crop boxes and flips from the same seed.
     """
 
     eval_split_names = ["val"]
@@ -58,11 +62,15 @@ class PretrainDataModule(ClassificationDataModule):
         random_erase: float = 0.0,
         decode_check: bool = False,
         draw_offset: int = 0,
+        pipeline: str = "tensor",
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
         self.augment = {"auto_augment": auto_augment, "random_erase": random_erase}
         self.draw_offset = draw_offset
+        if pipeline not in ("tensor", "pil"):
+            raise ValueError(f"pipeline must be 'tensor' or 'pil', got {pipeline!r}")
+        self.pipeline = pipeline
         self.interventions = [_redrawn(i, draw_offset) for i in interventions or []]
         self.manifest = self._build_manifest(source, self.interventions, val_source, val_per_class, seed)
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
@@ -103,12 +111,15 @@ class PretrainDataModule(ClassificationDataModule):
 
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
+        tensors = self.pipeline == "tensor"
         if split == "train":
-            transform = imagenet_train_transform(self.image_size, self.min_crop_area, self.mean, self.std,
-                                                 **self.augment)
+            train = imagenet_train_tensor_transform if tensors else imagenet_train_transform
+            transform = train(self.image_size, self.min_crop_area, self.mean, self.std, **self.augment)
         else:
-            transform = imagenet_eval_transform(self.image_size, self.mean, self.std)
-        return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
+            transform = (imagenet_eval_tensor_transform if tensors else imagenet_eval_transform)(
+                self.image_size, self.mean, self.std)
+        images = TensorImages(rows["path"]) if tensors else PathImages(rows["path"])
+        return IndexedImageDataset(images, rows["y"].tolist(), transform)
 
 
 def _redrawn(intervention: Intervention, offset: int) -> Intervention:

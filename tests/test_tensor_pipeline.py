@@ -1,0 +1,64 @@
+"""The pre-training recipe on uint8 tensors (transforms.v2) draws the same augmentation as the
+PIL recipe: from the same seed the same crop box and flip (so the same distribution), with
+pixels within one level of PIL's resize."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pretrain_robustness.datamodules.classification import read_image_tensor
+from pretrain_robustness.datamodules.image_transforms import (imagenet_eval_tensor_transform, imagenet_eval_transform,
+                                                              imagenet_train_tensor_transform, imagenet_train_transform,
+                                                              pil_to_uint8)
+
+LEVEL = 1 / 255 / 0.224  # one level of 0-255 after normalisation (smallest std)
+ONE_LEVEL = LEVEL + 1e-5
+
+
+def _image(seed=0, size=(120, 90)):
+    rng = np.random.default_rng(seed)
+    x, y = np.meshgrid(np.linspace(0, 1, size[0]), np.linspace(0, 1, size[1]))
+    base = np.stack([220 * x, 200 * y, 120 * x * y], -1) + rng.normal(0, 10, (size[1], size[0], 3))
+    return Image.fromarray(base.clip(0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("extra", [{}, {"auto_augment": "imagenet", "random_erase": 0.2}])
+def test_same_seed_same_augmentation(extra):
+    image = _image()
+    pil = imagenet_train_transform(64, 0.08, **extra)
+    tensor = imagenet_train_tensor_transform(64, 0.08, **extra)
+    worst, differing = 0.0, []
+    for seed in range(200):
+        torch.manual_seed(seed)
+        a = pil(image)
+        torch.manual_seed(seed)
+        b = tensor(pil_to_uint8(image))
+        assert a.shape == b.shape == (3, 64, 64)
+        if not extra:  # AutoAugment's photometric ops round differently on PIL and tensors
+            worst = max(worst, float((a - b).abs().max()))
+            differing.append(float(((a - b).abs() > ONE_LEVEL).float().mean()))
+        else:  # AutoAugment and random erasing: v2's implementations of the same policies
+            assert torch.isfinite(b).all()
+    # PIL resamples with 8-bit fixed-point filter weights: up to 2 levels apart, rarely more than 1
+    assert worst <= 2 * LEVEL + 1e-5, worst / LEVEL
+    if not extra:
+        assert np.mean(differing) < 0.01, np.mean(differing)
+
+
+def test_eval_transform_matches():
+    image = _image(1, (150, 110))
+    a, b = imagenet_eval_transform(64)(image), imagenet_eval_tensor_transform(64)(pil_to_uint8(image))
+    assert (a - b).abs().max() <= ONE_LEVEL
+
+
+def test_tensor_reader_falls_back_to_pil(tmp_path):
+    rgb = _image(2)
+    rgb.convert("CMYK").save(tmp_path / "cmyk.JPEG")
+    rgb.save(tmp_path / "png_named.JPEG", format="PNG")
+    rgb.convert("L").save(tmp_path / "gray.JPEG")
+    for name in ("cmyk.JPEG", "png_named.JPEG", "gray.JPEG"):
+        decoded = read_image_tensor(tmp_path / name)
+        reference = pil_to_uint8(Image.open(tmp_path / name))
+        assert decoded.shape == (3, 90, 120) and decoded.dtype == torch.uint8
+        assert (decoded.int() - reference.int()).abs().max() <= 2, name
