@@ -93,7 +93,7 @@ def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
         wall = hours / max(1, resources.nodes * max(1, resources.gpus_per_node))
         lines.append(f"job {numbers[step.folder]:>3}  {step.kind:8} {step.name}\n"
                      f"          after {after}; {resources.describe()}\n"
-                     f"          ~{hours:,.1f} GPU-hours (~{wall:,.1f} h wall): {how}")
+                     f"          ~{hours:,.2f} GPU-hours (~{wall:,.2f} h wall): {how}")
     report = spec.resources.get("report") or Resources()
     lines.append(f"job {len(to_submit) + 1:>3}  report   {spec.study} report\n"
                  f"          afterany:1-{len(to_submit)} (every job above, failed ones too); {report.describe()}")
