@@ -14,7 +14,7 @@ CTLD_PORT=${SLURM_LOCAL_CTLD_PORT:-16817}
 SLURMD_PORT=${SLURM_LOCAL_SLURMD_PORT:-16818}
 export SLURM_CONF=$DIR/slurm.conf
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 install_packages() {
   command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 && return
@@ -93,6 +93,9 @@ start_munge() {
   fi
   munged --force --key-file="$DIR/munge.key" --socket="$DIR/munge.socket" --pid-file="$DIR/munged.pid" \
     --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge.seed"
+  for _ in $(seq 1 20); do [ -S "$DIR/munge.socket" ] && [ -s "$DIR/munged.pid" ] && return; sleep 0.25; done
+  echo "slurm_local: munged did not start; see $DIR/log/munged.log" >&2
+  exit 1
 }
 
 start() {
