@@ -22,6 +22,8 @@ def _run(tmp_path, script, *args):
 @pytest.mark.parametrize("script,args,keys", [
     ("iwildcam_loader.py", ["--images", "2", "--rounds", "1", "--size", "64"], ["796x448", "1920x1080"]),
     ("imagenet_loader.py", ["--images", "3", "--rounds", "1", "--size", "64"], ["ours_vs_torchvision"]),
+    ("iwildcam_epoch.py", ["--locations", "2", "--per_location", "12", "--rounds", "1", "--workers", "0"],
+     ["ours_vs_wilds", "cache_vs_wilds"]),
     ("step_overhead.py", ["--steps", "3", "--rounds", "1", "--size", "32", "--batch", "4"], ["overhead"]),
 ])
 def test_benchmark_runs_and_writes_its_figures(tmp_path, script, args, keys):
