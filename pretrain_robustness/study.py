@@ -18,7 +18,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from . import results_store as store
 from .analysis.publish import write_report
 from .data_tools import ensure_demo_data
-from .executors import LocalExecutor, SlurmExecutor
+from .executors import ACTIVE_STATES, LocalExecutor, SlurmExecutor
 from .study_plan import Step, StudySpec, check_spec, plan
 from .study_pretraining import reuse_pretraining, step_identities
 from .study_status import is_active, job_graph, job_id, run_state, status_table
@@ -47,7 +47,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
             raise
         identities = {}
         print(f"(pre-training identities not computed here, so reuse of identical runs is not shown: {error})")
-    steps = reuse_pretraining(steps, identities, Path(spec.root), lambda f, r: is_active(f, r, states))
+    steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
     states = _scheduler_states(executor, steps)
     todo = [s for s in steps if run_state(s.folder, states)[0] not in ("finished", "queued", "running")]
     if dry_run:
@@ -116,7 +116,8 @@ def _release_if_ended(folder: Path, states: dict[str, str]) -> None:
     its job is over, so the next job may take the folder at once."""
     record = store.read_record(folder) or {}
     job = job_id(record)
-    if record.get("status") == "running" and job and states.get(job) not in (None, "RUNNING", "PENDING"):
+    ended = job and states.get(job) is not None and states[job] not in ACTIVE_STATES
+    if record.get("status") == "running" and ended:
         print(f"    {store.release_ended_job(folder, f'its job {job} ended ({states.get(job)})')}")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def run_state(folder: Path, job_states: dict[str, str]) -> tuple[str, str]:
     return ("stopped" if status in ("stopped", "interrupted") else "failed"), f"status {status}; see {folder}"
 
 
-def is_active(folder: Path, record: dict[str, Any], job_states: dict[str, str]) -> bool:
+def is_active(folder: Path, job_states: dict[str, str]) -> bool:
     return run_state(folder, job_states)[0] in ("queued", "running")
 
 
@@ -64,18 +65,25 @@ def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def estimate_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
+def _train_images(config, counted: dict[str, tuple[int, str]]) -> tuple[int, str]:
+    """(training images, how known) of a run's data, read once per distinct data config."""
+    key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+    if key not in counted:
+        data = config.data.init_args
+        try:
+            counted[key] = len(build_data(config).examples("train")), "images counted"
+        except Exception:  # the data is not on this machine: the full set's size, or the subset's asked size
+            subset = [i.init_args.get("images") for i in (data.get("interventions") or []) if i.init_args.get("images")]
+            source = ((data.get("source") or {}).get("class_path") or config.data.class_path).rsplit(".", 1)[-1]
+            counted[key] = (subset[-1] if subset else NOMINAL_TRAIN_IMAGES.get(source, 0)), "images nominal"
+    return counted[key]
+
+
+def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int, str]]) -> tuple[float, str]:
     """(GPU-hours, how): training images x epochs / images per second per GPU."""
     config = parse_run(step.args)
-    data = config.data.init_args
-    try:
-        images, how = len(build_data(config).examples("train")), "images counted"
-    except Exception:  # the data is not on this machine: the full set's size, or the subset's asked size
-        subset = [i.init_args.get("images") for i in (data.get("interventions") or []) if i.init_args.get("images")]
-        source = ((data.get("source") or {}).get("class_path") or config.data.class_path).rsplit(".", 1)[-1]
-        images = subset[-1] if subset else NOMINAL_TRAIN_IMAGES.get(source, 0)
-        how = "images nominal"
-    size = data.get("image_size") or 224
+    images, how = _train_images(config, counted)
+    size = config.data.init_args.get("image_size") or 224
     throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
     epochs = config.trainer.max_epochs or 1
     return images * epochs / throughput / 3600, f"{images:,} {how} x {epochs} epochs / {throughput:,.0f} img/s/GPU"
@@ -84,9 +92,9 @@ def estimate_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
 def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
     """The jobs a submission creates: number, run, dependencies, resources, estimated GPU-hours."""
     numbers = {step.folder: i for i, step in enumerate(to_submit, 1)}
-    lines, total = [], 0.0
+    lines, total, counted = [], 0.0, {}
     for step in to_submit:
-        hours, how = estimate_gpu_hours(step, spec)
+        hours, how = estimate_gpu_hours(step, spec, counted)
         total += hours
         after = f"afterok:{numbers[step.needs]}" if step.needs in numbers else "-"
         resources = spec.resources.get(step.kind) or Resources()
