@@ -109,7 +109,8 @@ class IWildCamDataModule(ClassificationDataModule):
         if pipeline not in ("wilds", "fast"):
             raise ValueError(f"pipeline must be 'wilds' or 'fast', got {pipeline!r}")
         self.pipeline = pipeline
-        self.pipeline_record = {split: self._source(split)[1] for split in self._indices}
+        self._sources = {split: self._source(split) for split in self._indices}
+        self.pipeline_record = {split: how for split, (_, how) in self._sources.items()}
         if pipeline == "fast":
             print("iWildCam images: " + ", ".join(f"{k} from {v}" for k, v in self.pipeline_record.items()), flush=True)
         if check_files or decode_check:
@@ -173,7 +174,7 @@ class IWildCamDataModule(ClassificationDataModule):
     def dataset(self, split: str) -> IndexedImageDataset:
         indices = self._indices[split] if split in self._indices else self._split_indices(split)
         labels = self.wilds.y_array[indices].tolist()
-        images, _ = self._source(split)
+        images, _ = self._sources[split] if split in self._sources else self._source(split)
         transform = wilds_transform(self.image_size) if self.pipeline == "wilds" else tensor_transform()
         return IndexedImageDataset(images, labels, transform)
 

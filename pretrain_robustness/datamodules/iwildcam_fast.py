@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as F
 
 from ..files import atomic_write
-from .classification import ImageReadError
+from .classification import read_image_tensor
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, UInt8Normalize
 
 CHUNK = 256  # images written between progress records
@@ -34,11 +33,7 @@ CHUNK = 256  # images written between progress records
 
 def decode_resized(path: Path, size: int) -> torch.Tensor:
     """``uint8 [3, size, size]``: the file decoded as RGB (grayscale and CMYK too) and resized."""
-    try:
-        image = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError) as error:
-        raise ImageReadError(f"cannot read image {path}: {error}") from error
-    return F.resize(image, [size, size], antialias=True)
+    return F.resize(read_image_tensor(Path(path)), [size, size], antialias=True)
 
 
 def tensor_transform(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> UInt8Normalize:
