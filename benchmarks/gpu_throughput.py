@@ -1,6 +1,7 @@
 """ResNet-50 training throughput on one GPU: bf16 autocast + channels_last, images/s at 224 and
 448 px, from synthetic tensors already on the GPU and from the project's loaders (generated
-ImageNet-layout and iWildCam-layout JPEG files at full size, DataLoader workers).
+ImageNet-layout and iWildCam-layout JPEG files at full size, DataLoader workers; ImageNet also
+through ``pipeline: device``, decoded by nvJPEG on the GPU).
 
     .venv/bin/python benchmarks/gpu_throughput.py [--steps 50] [--workers 16] [--data /tmp/bench-data]
 
@@ -24,9 +25,10 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).parent))
 from common import photo_like_jpegs, write_results  # noqa: E402
 
+from pretrain_robustness.datamodules import device_decode  # noqa: E402
 from pretrain_robustness.datamodules.classification import IndexedImageDataset, TensorImages  # noqa: E402
-from pretrain_robustness.datamodules.image_transforms import imagenet_train_tensor_transform  # noqa: E402
-from pretrain_robustness.datamodules.iwildcam_fast import DecodedImages, tensor_transform  # noqa: E402
+from pretrain_robustness.datamodules.image_transforms import UInt8Normalize, imagenet_train_tensor_transform  # noqa: E402
+from pretrain_robustness.datamodules.iwildcam_fast import DecodedImages  # noqa: E402
 from pretrain_robustness.lightning_modules.backbones import build_network  # noqa: E402
 
 
@@ -43,14 +45,19 @@ def _train(batches, steps: int, batch: int) -> tuple[float, float | None]:
     """images/s over ``steps`` bf16 + channels_last ResNet-50 steps after 10 warm-up steps."""
     model = build_network("resnet50", 1000).cuda().to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    iterator = iter(batches)
+    iterator, normalize = iter(batches), UInt8Normalize()
     utilisation = []
     for step in range(steps + 10):
         if step == 10:
             torch.cuda.synchronize()
             start = time.perf_counter()
         images, labels = next(iterator)
-        images = images.cuda(non_blocking=True).contiguous(memory_format=torch.channels_last)
+        if isinstance(images, device_decode.EncodedBatch):  # pipeline: device (nvJPEG)
+            images = device_decode.decode_on(torch.device("cuda"), images, 224)
+        images = images.cuda(non_blocking=True)
+        if images.dtype == torch.uint8:  # the loaders hand over uint8; normalised on the GPU, as the datamodules do
+            images = normalize(images)
+        images = images.contiguous(memory_format=torch.channels_last)
         labels = labels.cuda(non_blocking=True)
         with torch.autocast("cuda", dtype=torch.bfloat16):
             loss = F.cross_entropy(model(images), labels)
@@ -71,9 +78,9 @@ def _synthetic(size: int, batch: int):
         yield images, labels
 
 
-def _loader(dataset, batch: int, workers: int):
+def _loader(dataset, batch: int, workers: int, collate_fn=None):
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=True,
-                        persistent_workers=True, prefetch_factor=4, drop_last=True)
+                        persistent_workers=True, prefetch_factor=4, drop_last=True, collate_fn=collate_fn)
     while True:
         for images, labels, _ in loader:
             yield images, labels
@@ -97,7 +104,10 @@ def main(argv: list[str] | None = None) -> dict:
         "tensors_448": (_synthetic(448, 64), 64),
         "imagenet_loader_224": (_loader(IndexedImageDataset(TensorImages([str(p) for p in imagenet]), [0] * 512,
                                                             imagenet_train_tensor_transform(224)), 256, args.workers), 256),
-        "iwildcam_loader_448": (_loader(IndexedImageDataset(DecodedImages(camera, 448), [0] * 512, tensor_transform()),
+        "imagenet_device_decode_224": (_loader(IndexedImageDataset(
+            device_decode.EncodedImages([str(p) for p in imagenet]), [0] * 512, device_decode.DrawCrop()),
+            256, args.workers, device_decode.collate), 256),
+        "iwildcam_loader_448": (_loader(IndexedImageDataset(DecodedImages(camera, 448), [0] * 512, None),
                                         64, args.workers), 64),
     }
     results: dict = {"device": torch.cuda.get_device_name(), "workers": args.workers, "precision": "bf16-mixed",
@@ -106,7 +116,8 @@ def main(argv: list[str] | None = None) -> dict:
         rate, utilisation = _train(batches, args.steps, batch)
         results[name] = {"images_per_s": round(rate, 1), "gpu_utilisation_percent": utilisation}
         print(f"{name}: {rate:,.0f} images/s (GPU utilisation {utilisation}%)", flush=True)
-    for loader, tensors in (("imagenet_loader_224", "tensors_224"), ("iwildcam_loader_448", "tensors_448")):
+    for loader, tensors in (("imagenet_loader_224", "tensors_224"), ("imagenet_device_decode_224", "tensors_224"),
+                            ("iwildcam_loader_448", "tensors_448")):
         results[f"{loader}_vs_tensors"] = round(results[loader]["images_per_s"] / results[tensors]["images_per_s"], 2)
     write_results(__file__, results)
     return results

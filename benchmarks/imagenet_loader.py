@@ -1,7 +1,8 @@
 """Pre-training image loading per core: torchvision's reference recipe on PIL images (PIL open,
 RandomResizedCrop, flip, ToTensor, Normalize: references/classification/presets.py) against ours
-(torchvision decode, the same recipe in transforms.v2 on uint8 tensors, fused normalisation), on
-photo-like JPEG files of ImageNet's typical size (500x375).
+(torchvision decode, the same recipe in transforms.v2 on uint8 tensors; the datamodule normalises
+the uint8 batch on the device, so a loader worker does no more than this), on photo-like JPEG
+files of ImageNet's typical size (500x375).
 
     .venv/bin/python benchmarks/imagenet_loader.py [--images 60] [--size 224]
 

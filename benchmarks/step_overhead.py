@@ -3,7 +3,7 @@ loop: the same network, optimiser, loss and in-memory batches, on the CPU.
 
     .venv/bin/python benchmarks/step_overhead.py [--steps 40] [--batch 32] [--size 64]
 
-Prints seconds per step for each and the overhead (median of 5 interleaved rounds); writes
+Prints seconds per step for each and the overhead (median of 7 interleaved rounds, each round's own ratio too); writes
 benchmarks/step_overhead.json.
 """
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     images = torch.randn(args.steps * args.batch, 3, args.size, args.size)
@@ -90,9 +90,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{args.steps} steps of resnet18, batch {args.batch} at {args.size} px (CPU, {torch.get_num_threads()} threads): "
           f"plain {per_step['plain'] * 1000:.1f} ms/step, Lightning {per_step['lightning'] * 1000:.1f} ms/step "
           f"({100 * overhead:+.1f}%; steps 2-{args.steps}, median of {args.rounds} interleaved rounds)")
+    # each round's own ratio: how far apart two runs of the same thing are on this machine
+    spread = [round(l / p - 1, 4) for p, l in zip(per_round["plain"], per_round["lightning"])]
+    print(f"overhead per round: {', '.join(f'{100 * o:+.1f}%' for o in spread)}")
     results = {"threads": torch.get_num_threads(), "steps": args.steps, "batch": args.batch, "size": args.size,
                **{f"{k}_seconds_per_step": round(v, 5) for k, v in per_step.items()},
-               "overhead": round(overhead, 4)}
+               "overhead": round(overhead, 4), "overhead_per_round": spread}
     write_results(__file__, results)
     return results
 

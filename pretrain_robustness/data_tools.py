@@ -98,13 +98,19 @@ def _split_own_args(args: list[str], own: list[str]) -> tuple[list[str], list[st
 
 
 def predictions_command(args: list[str]) -> Path:
-    """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last]``: one CSV row per example."""
+    """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last] [LightningCLI overrides]``: one
+    CSV row per example. Overrides change how the run's config is evaluated, e.g.
+    ``--data.init_args.pipeline fast`` scores the same checkpoint through another input pipeline."""
+    own, overrides = _split_own_args(args, ["--run", "--splits", "--ckpt", "--output"])
+    overrides = [a for a in overrides if a not in ("-h", "--help")]
+    own += [a for a in args if a in ("-h", "--help")]
     parser = ArgumentParser(prog="pretrain-robustness predictions", description=predictions_command.__doc__)
     parser.add_argument("--run", required=True, help="run folder (holds config.yaml and checkpoints/)")
     parser.add_argument("--splits", type=list[str], default=["id_test", "ood_test"])
     parser.add_argument("--ckpt", default=store.LAST_CHECKPOINT, help="file name under checkpoints/, or a path")
     parser.add_argument("--output", type=str | None, default=None, help="default: RUN/predictions-<ckpt>.csv")
-    cfg = parser.parse_args(args)
+    parser.epilog = "Any other --key value is passed to the run's LightningCLI, e.g. --data.init_args.pipeline fast."
+    cfg = parser.parse_args(own)
     run = Path(cfg.run)
     ckpt = Path(cfg.ckpt) if Path(cfg.ckpt).is_file() else store.checkpoint_path(run, cfg.ckpt)
     if not ckpt.is_file():
@@ -114,5 +120,5 @@ def predictions_command(args: list[str]) -> Path:
              "--model.init_checkpoint", "null",  # the weights come from ckpt, not from the pre-training run
              "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
              f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
-             "--return_predictions", "false"])
+             "--return_predictions", "false", *overrides])
     return output

@@ -1,7 +1,10 @@
 """The demo study at reduced size, through the same commands and configs as the README."""
 
 import json
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +101,24 @@ def test_predictions_recompute_the_logged_metric(study):
     for split, rows in predictions.groupby("split"):
         assert len(rows) == metrics.at[split, "n"] and rows["filename"].is_unique
         assert wilds_macro_f1(rows["y_true"], rows["y_pred"]) == pytest.approx(metrics.at[split, "f1_macro"])
+
+
+def test_fast_pipeline_scores_a_checkpoint_as_the_wilds_path_does(study, tmp_path):
+    """benchmarks/iwildcam_pipeline_f1.py: one checkpoint through both iWildCam pipelines."""
+    folder, _ = study
+    run = folder / "finetune" / "scratch" / "shufflenet_v2_x1_0-seed0"
+    script = Path(__file__).parents[1] / "benchmarks" / "iwildcam_pipeline_f1.py"
+    result = subprocess.run([sys.executable, str(script), "--run", str(run), "--splits", "id_test", "ood_test"],
+                            capture_output=True, text=True, env={**os.environ, "BENCHMARK_OUTPUT": str(tmp_path)},
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads((tmp_path / "iwildcam_pipeline_f1.json").read_text())
+    metrics = pd.read_csv(run / "metrics.csv").query("epoch == 2").set_index("split")
+    for split in ("id_test", "ood_test"):
+        assert figures[split]["examples"] == metrics.at[split, "n"]
+        assert figures[split]["f1_wilds"] == pytest.approx(100 * metrics.at[split, "f1_macro"], abs=1e-3)
+        # pixels within one level of WILDS': at most a few predictions may flip
+        assert figures[split]["predictions_changed"] <= 0.05, figures
 
 
 def test_rerun_skips_finished_and_fit_refuses_to_overwrite(study, capsys):

@@ -12,7 +12,7 @@ from torchvision import transforms as T
 from pretrain_robustness.cli import main
 from pretrain_robustness.datamodules import IWildCamDataModule
 from pretrain_robustness.datamodules import iwildcam_fast as fast
-from pretrain_robustness.datamodules.image_transforms import to_rgb
+from pretrain_robustness.datamodules.image_transforms import UInt8Normalize, to_rgb
 
 
 def _photo(path, size, mode="RGB", seed=0):
@@ -72,7 +72,9 @@ def test_datamodule_reads_the_cache_and_says_so(tiny_data, tmp_path):
         ours, theirs = module.dataset(split), wilds.dataset(split)
         for i in (0, len(ours) - 1):
             assert ours[i][1:] == theirs[i][1:]
-            assert (ours[i][0] - theirs[i][0]).abs().max() <= 1 / 255 / 0.224 + 1e-6  # one level, normalised
+            assert ours[i][0].dtype == torch.uint8  # normalised on the device, after the transfer
+            on_device = module.on_after_batch_transfer([ours[i][0][None], torch.tensor([ours[i][1]])], 0)[0][0]
+            assert (on_device - theirs[i][0]).abs().max() <= 1 / 255 / 0.224 + 1e-6  # one level, normalised
     runs = tmp_path / "runs"
     main(["fit", "--config", "configs/recipes/finetune_wilds.yaml", "--config", "configs/demo/finetune.yaml",
           "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.pipeline",
@@ -84,7 +86,14 @@ def test_datamodule_reads_the_cache_and_says_so(tiny_data, tmp_path):
         IWildCamDataModule(root=str(tiny_data), image_size=32, pipeline="fsat")
 
 
-def test_uint8_normalize_equals_wilds_to_tensor_and_normalize():
-    image = torch.randint(0, 256, (3, 37, 41), dtype=torch.uint8)
-    reference = T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))(T.ToTensor()(image.permute(1, 2, 0).numpy()))
-    assert (fast.tensor_transform()(image) - reference).abs().max() < 1e-5
+def test_uint8_normalize_equals_wilds_to_tensor_and_normalize(tiny_data):
+    images = torch.randint(0, 256, (2, 3, 37, 41), dtype=torch.uint8)
+    normalize = T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    reference = torch.stack([normalize(image.permute(1, 2, 0).numpy()) for image in images])
+    assert (UInt8Normalize()(images[0]) - reference[0]).abs().max() < 1e-5  # one image
+    module = IWildCamDataModule(root=str(tiny_data), image_size=32, pipeline="fast", num_workers=0)
+    labels = torch.tensor([3, 4])
+    normalised, same_labels = module.on_after_batch_transfer([images, labels], 0)
+    assert normalised.dtype == torch.float32 and (normalised - reference).abs().max() < 1e-5  # a batch
+    assert same_labels is labels
+    assert module.on_after_batch_transfer([reference, labels], 0)[0] is reference  # float passes as it is

@@ -10,10 +10,15 @@ from PIL import Image
 from pretrain_robustness.datamodules.classification import read_image_tensor
 from pretrain_robustness.datamodules.image_transforms import (imagenet_eval_tensor_transform, imagenet_eval_transform,
                                                               imagenet_train_tensor_transform, imagenet_train_transform,
-                                                              pil_to_uint8)
+                                                              UInt8Normalize, pil_to_uint8)
 
 LEVEL = 1 / 255 / 0.224  # one level of 0-255 after normalisation (smallest std)
 ONE_LEVEL = LEVEL + 1e-5
+
+
+def _normalised(image: torch.Tensor) -> torch.Tensor:
+    """What the datamodule makes of a uint8 image on the device."""
+    return UInt8Normalize()(image) if image.dtype == torch.uint8 else image
 
 
 def _image(seed=0, size=(120, 90)):
@@ -34,6 +39,9 @@ def test_same_seed_same_augmentation(extra):
         a = pil(image)
         torch.manual_seed(seed)
         b = tensor(pil_to_uint8(image))
+        # uint8 out (normalised on the device) unless random erasing, which erases normalised images
+        assert b.dtype == (torch.float32 if extra else torch.uint8)
+        b = _normalised(b)
         assert a.shape == b.shape == (3, 64, 64)
         if not extra:  # AutoAugment's photometric ops round differently on PIL and tensors
             worst = max(worst, float((a - b).abs().max()))
@@ -48,7 +56,7 @@ def test_same_seed_same_augmentation(extra):
 
 def test_eval_transform_matches():
     image = _image(1, (150, 110))
-    a, b = imagenet_eval_transform(64)(image), imagenet_eval_tensor_transform(64)(pil_to_uint8(image))
+    a, b = imagenet_eval_transform(64)(image), _normalised(imagenet_eval_tensor_transform(64)(pil_to_uint8(image)))
     assert (a - b).abs().max() <= ONE_LEVEL
 
 

@@ -17,7 +17,7 @@ from torchvision.io import ImageReadMode, decode_image, read_file
 from tqdm import tqdm
 
 from ..distributed import UnpaddedDistributedSampler, world
-from .image_transforms import pil_to_uint8
+from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, UInt8Normalize, pil_to_uint8
 from .resumable import ResumableLoader, ResumableSampler, SampleKey
 
 
@@ -86,8 +86,8 @@ class PathImages:
 class IndexedImageDataset(Dataset):
     """Examples ``(image, label, index)``; the index lets predictions be gathered exactly."""
 
-    def __init__(self, load: Callable[[int], Image.Image], labels: Sequence[int], transform: Callable):
-        self.load, self.labels, self.transform = load, list(labels), transform
+    def __init__(self, load: Callable[[int], Image.Image], labels: Sequence[int], transform: Callable | None):
+        self.load, self.labels, self.transform = load, list(labels), transform or _unchanged
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -103,16 +103,23 @@ class IndexedImageDataset(Dataset):
         return self.transform(self.load(key)), int(self.labels[key]), key
 
 
+def _unchanged(image):
+    return image
+
+
 class ClassificationDataModule(LightningDataModule):
     """Serves ``train`` and the named evaluation splits from one loader factory.
 
     Subclasses implement :meth:`dataset` and :meth:`examples` and set ``num_classes``,
-    ``class_names`` and ``eval_split_names``.
+    ``class_names`` and ``eval_split_names``. A dataset may hand over uint8 images: they are
+    normalised with ``input_mean`` / ``input_std`` once the batch is on the device.
     """
 
     num_classes: int
     class_names: list[str]
     eval_split_names: list[str]
+    input_mean: tuple[float, float, float] = IMAGENET_MEAN
+    input_std: tuple[float, float, float] = IMAGENET_STD
 
     def __init__(self, batch_size: int, eval_batch_size: int | None, num_workers: int):
         super().__init__()
@@ -133,9 +140,13 @@ class ClassificationDataModule(LightningDataModule):
         """One row per example of ``split`` in dataset order: at least ``filename`` and ``y``."""
         raise NotImplementedError
 
+    def collate_fn(self) -> Callable | None:
+        """How examples become a batch (``None``: PyTorch's default)."""
+        return None
+
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         common = dict(num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
-                      persistent_workers=self.num_workers > 0)
+                      persistent_workers=self.num_workers > 0, collate_fn=self.collate_fn())
         rank, world_size = world()
         if train:  # seeded by the run's seed (LightningCLI's seed_everything sets PL_GLOBAL_SEED)
             sampler = ResumableSampler(dataset, world_size, rank, seed=int(os.environ.get("PL_GLOBAL_SEED", 0)))
@@ -157,6 +168,14 @@ class ClassificationDataModule(LightningDataModule):
     def _train_epoch(self) -> int:
         """The epoch a new pass over the training data is for (what Lightning gives ``set_epoch``)."""
         return self.trainer.fit_loop.epoch_progress.current.processed
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """uint8 images -> normalised float32, on the device (a GPU does it in microseconds; the
+        loader workers only decode, crop and resize). Float images pass as they are."""
+        images, *rest = batch
+        if images.dtype == torch.uint8:
+            images = UInt8Normalize(self.input_mean, self.input_std)(images)
+        return [images, *rest]
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.dataset("train"), train=True)

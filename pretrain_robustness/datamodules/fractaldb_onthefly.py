@@ -100,6 +100,7 @@ class FractalDBDataModule(ClassificationDataModule):
         self.images = {"train": FractalDBImages(systems, settings, list(range(instances - val_instances))),
                        "val": FractalDBImages(systems, settings, list(range(instances - val_instances, instances)))}
         self.image_size, self.min_crop_area = image_size, min_crop_area
+        self.input_mean, self.input_std = fractaldb.MEAN, fractaldb.STD
         self.num_classes = len(systems)
         self.class_names = [f"{c:05d}" for c in range(len(systems))]
 
@@ -116,7 +117,7 @@ class FractalDBDataModule(ClassificationDataModule):
         if split not in self.images:
             raise ValueError(f"unknown FractalDB split {split!r}; expected train or val")
         if split == "train":
-            transform = imagenet_train_transform(self.image_size, self.min_crop_area, fractaldb.MEAN, fractaldb.STD)
+            transform = imagenet_train_transform(self.image_size, self.min_crop_area, self.input_mean, self.input_std)
         else:
-            transform = imagenet_eval_transform(self.image_size, fractaldb.MEAN, fractaldb.STD)
+            transform = imagenet_eval_transform(self.image_size, self.input_mean, self.input_std)
         return IndexedImageDataset(self.images[split], self.images[split].labels(), transform)

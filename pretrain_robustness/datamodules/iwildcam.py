@@ -10,7 +10,7 @@ import pandas as pd
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
 from .image_transforms import wilds_transform
-from .iwildcam_fast import DecodedImages, find_cache, tensor_transform
+from .iwildcam_fast import DecodedImages, find_cache
 
 # Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
 # "val" and "test"; we say which side of the shift they are on.
@@ -84,7 +84,8 @@ class IWildCamDataModule(ClassificationDataModule):
             progress bar), so a truncated or unreadable file is named before the first epoch.
         pipeline: ``wilds``: WILDS' own ``get_input`` + PIL resize (exact parity); ``fast``:
             torchvision decoding and uint8 resize (pixels within 1/255 of WILDS', see
-            ``iwildcam_fast.py``), reading a split's cache (``pretrain-robustness cache``) when present.
+            ``iwildcam_fast.py``), reading a split's cache (``pretrain-robustness cache``) when present;
+            the uint8 batches are normalised on the device.
     """
 
     def __init__(
@@ -175,7 +176,8 @@ class IWildCamDataModule(ClassificationDataModule):
         indices = self._indices[split] if split in self._indices else self._split_indices(split)
         labels = self.wilds.y_array[indices].tolist()
         images, _ = self._sources[split] if split in self._sources else self._source(split)
-        transform = wilds_transform(self.image_size) if self.pipeline == "wilds" else tensor_transform()
+        # fast: uint8 images, normalised on the device (ClassificationDataModule.on_after_batch_transfer)
+        transform = wilds_transform(self.image_size) if self.pipeline == "wilds" else None
         return IndexedImageDataset(images, labels, transform)
 
 

@@ -5,7 +5,7 @@ Pixels: WILDS' path is PIL ``Resize((448, 448))`` (bilinear with antialias) of t
 Here the same file is decoded by torchvision and resized by torchvision's antialiased bilinear
 resize on uint8, which implements PIL's filter; the two differ by at most 1 in 0-255 on a
 small fraction of pixels (rounding; measured in tests/test_iwildcam_fast.py). The cache holds
-exactly this path's pixels.
+exactly this path's pixels. Images leave the loader as uint8 and are normalised on the device.
 
 Cache layout: ``<root>/iwildcam_v2.0/cache/<size>/<split>.u8`` (raw uint8, N x 3 x size x size,
 rows in metadata.csv order of the split) and ``<split>.json`` (count, size, sha256 of the
@@ -26,7 +26,6 @@ from torchvision.transforms.v2 import functional as F
 
 from ..files import atomic_write
 from .classification import read_image_tensor
-from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, UInt8Normalize
 
 CHUNK = 256  # images written between progress records
 
@@ -34,11 +33,6 @@ CHUNK = 256  # images written between progress records
 def decode_resized(path: Path, size: int) -> torch.Tensor:
     """``uint8 [3, size, size]``: the file decoded as RGB (grayscale and CMYK too) and resized."""
     return F.resize(read_image_tensor(Path(path)), [size, size], antialias=True)
-
-
-def tensor_transform(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> UInt8Normalize:
-    """uint8 tensor -> normalised float tensor (WILDS' ToTensor + Normalize)."""
-    return UInt8Normalize(mean, std)
 
 
 class DecodedImages:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
+from .device_decode import DrawCrop, EncodedBatch, EncodedImages, collate, decode_on, no_crop
 from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, TensorImages, decode_all
 from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
                                imagenet_train_tensor_transform, imagenet_train_transform)
@@ -39,7 +41,9 @@ class PretrainDataModule(ClassificationDataModule):
             repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
         pipeline: ``tensor``: torchvision decoding (PIL only where it cannot) and the recipe's
             transforms on uint8 tensors (``transforms.v2``); ``pil``: the recipe's PIL transforms
-            (torchvision's reference code path). Same crop boxes and flips from the same seed.
+            (torchvision's reference code path); ``device``: workers read the bytes and draw the
+            augmentation, the batch is decoded and cropped on the training device (nvJPEG on a
+            GPU; ``device_decode.py``). Same crop boxes and flips from the same seed.
     """
 
     eval_split_names = ["val"]
@@ -65,11 +69,15 @@ class PretrainDataModule(ClassificationDataModule):
         pipeline: str = "tensor",
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
-        self.image_size, self.min_crop_area, self.mean, self.std = image_size, min_crop_area, mean, std
+        self.image_size, self.min_crop_area = image_size, min_crop_area
+        self.input_mean, self.input_std = tuple(mean), tuple(std)
         self.augment = {"auto_augment": auto_augment, "random_erase": random_erase}
         self.draw_offset = draw_offset
-        if pipeline not in ("tensor", "pil"):
-            raise ValueError(f"pipeline must be 'tensor' or 'pil', got {pipeline!r}")
+        if pipeline not in ("tensor", "pil", "device"):
+            raise ValueError(f"pipeline must be 'tensor', 'pil' or 'device', got {pipeline!r}")
+        if pipeline == "device" and (auto_augment or random_erase):
+            raise ValueError("auto_augment and random_erase work on decoded images in the loader workers: "
+                             "use pipeline 'tensor' with them, not 'device'")
         self.pipeline = pipeline
         self.interventions = [_redrawn(i, draw_offset) for i in interventions or []]
         self.manifest = self._build_manifest(source, self.interventions, val_source, val_per_class, seed)
@@ -111,15 +119,31 @@ class PretrainDataModule(ClassificationDataModule):
 
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
-        tensors = self.pipeline == "tensor"
+        if self.pipeline == "device":  # bytes and drawn boxes; decoded in on_before_batch_transfer
+            draw = DrawCrop(self.min_crop_area) if split == "train" else no_crop
+            return IndexedImageDataset(EncodedImages(rows["path"]), rows["y"].tolist(), draw)
+        tensors, normalise = self.pipeline == "tensor", (self.input_mean, self.input_std)
         if split == "train":
             train = imagenet_train_tensor_transform if tensors else imagenet_train_transform
-            transform = train(self.image_size, self.min_crop_area, self.mean, self.std, **self.augment)
+            transform = train(self.image_size, self.min_crop_area, *normalise, **self.augment)
+        elif tensors:  # uint8 out: normalised on the device
+            transform = imagenet_eval_tensor_transform(self.image_size)
         else:
-            transform = (imagenet_eval_tensor_transform if tensors else imagenet_eval_transform)(
-                self.image_size, self.mean, self.std)
+            transform = imagenet_eval_transform(self.image_size, *normalise)
         images = TensorImages(rows["path"]) if tensors else PathImages(rows["path"])
         return IndexedImageDataset(images, rows["y"].tolist(), transform)
+
+
+    def collate_fn(self):
+        return collate if self.pipeline == "device" else None
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int):
+        """``pipeline: device``: the batch's files decoded, cropped and resized where the model runs."""
+        images, *rest = batch
+        if isinstance(images, EncodedBatch):
+            device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+            images = decode_on(device, images, self.image_size)
+        return [images, *rest]
 
 
 def _redrawn(intervention: Intervention, offset: int) -> Intervention:

@@ -1,0 +1,119 @@
+"""Pre-training images decoded on the training device (``pipeline: device``): loader workers only
+read each file's bytes and draw its augmentation; the main process decodes the whole batch where
+the model runs (nvJPEG through ``torchvision.io.decode_jpeg(device="cuda")`` on a GPU) and crops,
+resizes and flips it there.
+
+The draws are those of the ``tensor`` pipeline, in the same order from the same RNG (the crop box
+of ``v2.RandomResizedCrop``, then the flip of ``v2.RandomHorizontalFlip``), and on the CPU the
+decode and the kernels are the same too, so a seed gives the same pixels as ``tensor``
+(tests/test_device_decode.py). nvJPEG's decoder may round some pixels differently from libjpeg.
+Files nvJPEG does not read (PNG named .JPEG, CMYK or other non-RGB/grayscale JPEGs) are decoded by
+the worker instead, as the ``tensor`` pipeline does. AutoAugment and random erasing work on
+decoded images in the workers: they need the ``tensor`` pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from PIL import Image
+from torch.utils.data import default_collate
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+from .classification import read_image_tensor
+
+# PIL modes of JPEG files that nvJPEG decodes to RGB (the others go through the worker's decoder)
+DEVICE_DECODABLE = {"RGB", "L"}
+
+
+@dataclass
+class EncodedImage:
+    """One image as a worker hands it over: the file's bytes (``uint8`` 1-D) or, for a file only the
+    CPU decodes, the decoded ``uint8 [3, H, W]``; with the crop box (top, left, height, width) drawn
+    for it (``None``: evaluation, resize and centre crop) and whether to flip it."""
+
+    data: torch.Tensor
+    box: tuple[int, int, int, int] | None
+    flip: bool
+
+
+class EncodedImages:
+    """Picklable ``index -> (data, (height, width))`` over file paths; PIL reads only the header."""
+
+    def __init__(self, paths: Sequence[str]):
+        self.paths = list(paths)
+
+    def __call__(self, index: int) -> tuple[torch.Tensor, tuple[int, int]]:
+        path = Path(self.paths[index])
+        with Image.open(path) as header:
+            size, readable = (header.height, header.width), header.format == "JPEG" and header.mode in DEVICE_DECODABLE
+        return (read_file(str(path)) if readable else read_image_tensor(path)), size
+
+
+class DrawCrop:
+    """Training: the crop box and flip the ``tensor`` recipe would draw for an image of this size."""
+
+    def __init__(self, min_crop_area: float = 0.08):
+        self.crop = v2.RandomResizedCrop(1, scale=(min_crop_area, 1.0))
+
+    def __call__(self, encoded: tuple[torch.Tensor, tuple[int, int]]) -> EncodedImage:
+        data, (height, width) = encoded
+        box = self.crop.make_params([torch.empty((0, height, width), dtype=torch.uint8)])
+        flip = not torch.rand(1) >= 0.5  # v2.RandomHorizontalFlip(p=0.5) skips when rand >= p
+        return EncodedImage(data, (box["top"], box["left"], box["height"], box["width"]), flip)
+
+
+def no_crop(encoded: tuple[torch.Tensor, tuple[int, int]]) -> EncodedImage:
+    """Evaluation: nothing to draw."""
+    return EncodedImage(encoded[0], None, False)
+
+
+@dataclass
+class EncodedBatch:
+    """A batch's files packed into one tensor (one shared-memory block per batch, not one per
+    image): ``packed[offsets[i]:offsets[i + 1]]`` are image i's bytes; images the worker decoded
+    are in ``decoded`` by position instead."""
+
+    packed: torch.Tensor
+    offsets: list[int]
+    decoded: dict[int, torch.Tensor]
+    boxes: list[tuple[int, int, int, int] | None]
+    flips: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+def collate(batch: list) -> list:
+    """``[EncodedBatch, labels, indices]`` (the images' sizes differ: they cannot be stacked)."""
+    images, *rest = zip(*batch)
+    files = [image.data if image.data.dim() == 1 else torch.zeros(0, dtype=torch.uint8) for image in images]
+    offsets = [0, *torch.tensor([len(f) for f in files]).cumsum(0).tolist()]
+    encoded = EncodedBatch(torch.cat(files), offsets, {i: im.data for i, im in enumerate(images) if im.data.dim() == 3},
+                           [image.box for image in images], [image.flip for image in images])
+    return [encoded, *default_collate(list(zip(*rest)))]
+
+
+def decode_on(device: torch.device, batch: EncodedBatch, image_size: int) -> torch.Tensor:
+    """The batch as ``uint8 [N, 3, S, S]`` on ``device``: decoded together, then each cropped and
+    resized as the ``tensor`` recipe does (train: box -> S x S, flip; eval: short side to S*256/224,
+    centre crop S)."""
+    encoded = [i for i in range(len(batch)) if i not in batch.decoded]
+    files = [batch.packed[batch.offsets[i]:batch.offsets[i + 1]] for i in encoded]
+    pixels = dict(zip(encoded, decode_jpeg(files, mode=ImageReadMode.RGB, device=device) if files else []))
+    out = []
+    for i, (box, flip) in enumerate(zip(batch.boxes, batch.flips)):
+        picture = pixels[i] if i in pixels else batch.decoded[i].to(device)
+        if box is None:
+            picture = F.center_crop(F.resize(picture, round(image_size * 256 / 224), antialias=True), image_size)
+        else:
+            picture = F.resized_crop(picture, *box, [image_size, image_size], antialias=True)
+            if flip:
+                picture = F.horizontal_flip(picture)
+        out.append(picture)
+    return torch.stack(out)
