@@ -26,7 +26,7 @@ from .study_status import is_active, job_graph, job_id, run_state, status_table
 
 def _report(spec: StudySpec) -> functools.partial:
     return functools.partial(write_report, Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split,
-                             spec.ood_split, metric=spec.metric)
+                             spec.ood_split, metric=spec.metric, external=spec.external_baseline)
 
 
 def _scheduler_states(executor, steps: list[Step]) -> dict[str, str]:

@@ -43,6 +43,9 @@ class StudySpec:
         resources: per run kind (``pretrain``, ``finetune``, ``report``): what a SLURM job asks for.
         throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default:
             ``study_status.DEFAULT_THROUGHPUT``, scaled by the image size).
+        external_baseline: a baseline line from outside the study for the report
+            (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
+            intercept}``), e.g. Miller et al.'s testbed trend.
     """
 
     study: str
@@ -61,6 +64,7 @@ class StudySpec:
     architecture_configs: dict[str, list[str]] = field(default_factory=dict)
     resources: dict[str, Resources] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
+    external_baseline: dict | None = None
 
 
 @dataclass(frozen=True)

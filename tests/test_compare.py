@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.analysis import axis_transforms as transforms
-from pretrain_robustness.analysis.compare import pairwise_gaps, residuals, shared_id_range, trend_gap, verdict
+from pretrain_robustness.analysis.compare import (held_out_residuals, pairwise_gaps, residuals, shared_id_range,
+                                                   trend_gap, verdict)
 from pretrain_robustness.analysis.trends import fit_trend
 
 
@@ -71,3 +72,28 @@ def test_residuals_against_a_baseline():
     expected = 100 * (points["ood"] - points["id"])
     assert np.allclose(table.sort_index()["residual"], expected.sort_index())
     assert list(table.columns[-1:]) == ["residual"]
+
+
+def test_held_out_residuals_refit_the_baseline_without_each_of_its_runs():
+    base = synthetic_condition("scratch", 0.0, 1.0, runs=4, seed=5, noise=0.05)
+    other = synthetic_condition("imagenet", 0.2, 1.0, runs=3, seed=6)
+    points = pd.concat([base, other], ignore_index=True)
+    table = held_out_residuals(points, "scratch", "probit").set_index(["run", "epoch"])
+    for run, own in base.groupby("run"):  # brute force: fit_trend on the other runs' points
+        rest = base[base["run"] != run]
+        line = fit_trend(rest["id"].to_numpy(), rest["ood"].to_numpy(), "probit", n_boot=10)
+        expected = 100 * (own["ood"].to_numpy() - line.predict(own["id"].to_numpy()))
+        assert np.allclose(table.loc[run]["residual"].to_numpy(), expected)
+        assert table.loc[run]["held_out"].all()
+    full = fit_trend(base["id"].to_numpy(), base["ood"].to_numpy(), "probit", n_boot=10)
+    others = table[~table["held_out"]]
+    assert np.allclose(others["residual"], residuals(other, full).set_index(["run", "epoch"]).loc[others.index, "residual"])
+    # in sample, a run pulls the line towards itself: its held-out residuals are larger
+    in_sample = residuals(base, full).set_index(["run", "epoch"])["residual"]
+    held = table.loc[in_sample.index, "residual"]
+    assert (held.groupby("run").mean().abs() >= in_sample.groupby("run").mean().abs() - 1e-9).all()
+    # a baseline of one run has no line without it
+    lone = held_out_residuals(pd.concat([base[base["run"] == "scratch/0"], other]), "scratch", "probit")
+    assert lone.loc[lone["held_out"], "residual"].isna().all()
+    with pytest.raises(ValueError, match="baseline condition 'none' has no points"):
+        held_out_residuals(points, "none", "probit")

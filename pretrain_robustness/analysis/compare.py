@@ -20,25 +20,25 @@ from .trends import N_BOOTSTRAP, Trend, effective_robustness, lines_from_sums
 GAP_GRID = 200
 
 
-def _run_sums(points: pd.DataFrame, transform: str) -> np.ndarray:
+def run_sums(points: pd.DataFrame, transform: str) -> np.ndarray:
     """Per run: n, sum x, sum y, sum x^2, sum xy on the transformed axes, shape (runs, 5)."""
     tx, ty = transforms.forward(points["id"], transform), transforms.forward(points["ood"], transform)
     frame = pd.DataFrame({"run": points["run"].to_numpy(), "n": 1.0, "x": tx, "y": ty, "xx": tx * tx, "xy": tx * ty})
     return frame.groupby("run", sort=True)[["n", "x", "y", "xx", "xy"]].sum().to_numpy()
 
 
-def _lines_from_sums(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def summed_lines(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lines from per-run sums added up; a resample whose ID scores do not vary has no line (NaN)."""
     intercept, slope, flat = lines_from_sums(*(sums[..., i] for i in range(5)))
     return np.where(flat, np.nan, intercept), np.where(flat, np.nan, slope)
 
 
-def _resampled_lines(points: pd.DataFrame, transform: str, n_boot: int, rng: np.random.Generator):
+def resampled_lines(points: pd.DataFrame, transform: str, n_boot: int, rng: np.random.Generator):
     """Intercepts and slopes refitted on ``n_boot`` resamples of the condition's runs."""
-    sums = _run_sums(points, transform)
+    sums = run_sums(points, transform)
     runs = len(sums)
     counts = rng.multinomial(runs, np.full(runs, 1.0 / runs), size=n_boot)
-    return _lines_from_sums(counts @ sums)
+    return summed_lines(counts @ sums)
 
 
 def shared_id_range(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, float] | None:
@@ -63,12 +63,12 @@ def trend_gap(a: pd.DataFrame, b: pd.DataFrame, transform: str = "probit", n_boo
     if shared is None:
         return out
     grid_t = np.linspace(*transforms.forward(np.array(shared), transform), GAP_GRID)
-    fit_a, fit_b = _lines_from_sums(_run_sums(a, transform).sum(0)), _lines_from_sums(_run_sums(b, transform).sum(0))
+    fit_a, fit_b = summed_lines(run_sums(a, transform).sum(0)), summed_lines(run_sums(b, transform).sum(0))
     out.update(id_low=shared[0], id_high=shared[1], gap=float(_mean_gap(*fit_a, *fit_b, grid_t, transform)))
     if min(out["runs_a"], out["runs_b"]) < 2:
         return out  # resampling one run gives that run back every time: no interval, rather than a false one
     rng = np.random.default_rng(seed)
-    boot_a, boot_b = _resampled_lines(a, transform, n_boot, rng), _resampled_lines(b, transform, n_boot, rng)
+    boot_a, boot_b = resampled_lines(a, transform, n_boot, rng), resampled_lines(b, transform, n_boot, rng)
     gaps = _mean_gap(*boot_a, *boot_b, grid_t, transform)
     low, high = np.nanpercentile(gaps, [2.5, 97.5]) if np.isfinite(gaps).any() else (np.nan, np.nan)
     out.update(low=float(low), high=float(high))
@@ -106,11 +106,14 @@ def pairwise_gaps(points: pd.DataFrame, transform: str = "probit", n_boot: int =
 def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str, n_boot: int = N_BOOTSTRAP,
                   seed: int = 0) -> pd.DataFrame:
     """Per condition: points, runs, fit, clipping, and effective robustness relative to ``baseline``:
-    of the points (mean of observed OOD minus the baseline's prediction) and of the trend (its gap
-    to the baseline's trend over their shared ID range, with the run-bootstrap interval)."""
+    of the points (mean of observed OOD minus the baseline's prediction), the same out of sample
+    (``er_held_out``: the baseline's own runs against its line refitted without each of them; the
+    in-sample figure of the baseline is ~0 by construction), and of the trend (its gap to the
+    baseline's trend over their shared ID range, with the run-bootstrap interval)."""
     if baseline not in trends:
         raise ValueError(f"baseline condition {baseline!r} has no trend; conditions: {sorted(trends)}")
     er = effective_robustness(points, trends[baseline])
+    held_out = held_out_residuals(points, baseline, trends[baseline].transform).groupby("condition")["residual"].mean()
     base_points = points[points["condition"] == baseline]
     rows = []
     for condition, trend in trends.items():
@@ -123,7 +126,7 @@ def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str,
                      "slope": trend.slope, "intercept": trend.intercept, "r2": trend.r2, "clipped": trend.clipped,
                      "mean_id_f1": 100 * points.loc[mask, "id"].mean(),
                      "mean_ood_f1": 100 * points.loc[mask, "ood"].mean(),
-                     "effective_robustness": er[mask].mean(),
+                     "effective_robustness": er[mask].mean(), "er_held_out": held_out.get(condition, np.nan),
                      "trend_er": gap["gap"], "trend_er_low": gap["low"], "trend_er_high": gap["high"],
                      **_band_widths(trend)})
     return pd.DataFrame(rows)
@@ -138,5 +141,32 @@ def _band_widths(trend: Trend) -> dict:
 
 
 def residuals(points: pd.DataFrame, baseline: Trend) -> pd.DataFrame:
-    """Figure 3's data: each point's residual against a baseline trend, in F1 points."""
+    """Each point's residual against a baseline trend, in F1 points (in sample for its own points)."""
     return points.assign(residual=effective_robustness(points, baseline)).sort_values(["architecture", "run", "epoch"])
+
+
+def held_out_residuals(points: pd.DataFrame, baseline: str, transform: str) -> pd.DataFrame:
+    """Figure 3's data, out of sample: a run of the ``baseline`` condition is measured against the
+    baseline's line refitted without that run (leave-one-run-out), so its residual is not pulled to
+    zero by its own points; every other run against the line of all the baseline's runs. Column
+    ``residual`` in F1 points; NaN for a baseline run whose left-out fit has no line (fewer than 3
+    points or one ID score left)."""
+    own = points["condition"] == baseline
+    if not own.any():
+        raise ValueError(f"baseline condition {baseline!r} has no points")
+    sums = run_sums(points[own], transform)
+    runs = np.array(sorted(points.loc[own, "run"].unique()))
+    total = sums.sum(0)
+    left_out = total[None, :] - sums  # per baseline run: the sums of all the others
+    with np.errstate(invalid="ignore", divide="ignore"):  # a baseline of one run leaves nothing to fit
+        intercept, slope = summed_lines(left_out)
+    too_few = left_out[:, 0] < 3
+    intercept, slope = np.where(too_few, np.nan, intercept), np.where(too_few, np.nan, slope)
+    full_intercept, full_slope = summed_lines(total)
+    line = pd.DataFrame({"run": runs, "intercept": intercept, "slope": slope}).set_index("run")
+    per_point_intercept = points["run"].map(line["intercept"]).where(own, full_intercept)
+    per_point_slope = points["run"].map(line["slope"]).where(own, full_slope)
+    tx = transforms.forward(points["id"].to_numpy(), transform)
+    predicted = transforms.inverse(per_point_intercept.to_numpy(float) + per_point_slope.to_numpy(float) * tx, transform)
+    out = points.assign(residual=100.0 * (points["ood"].to_numpy() - predicted), held_out=own.to_numpy())
+    return out.sort_values(["architecture", "run", "epoch"])

@@ -27,9 +27,13 @@ def _band_trace(trend: Trend, colour: str, name: str) -> go.Scatter:
 
 
 def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: str,
-                   id_label: str = "ID test macro-F1", ood_label: str = "OOD test macro-F1") -> go.Figure:
-    """ID vs OOD scatter, one colour per condition, fitted lines with 95% bands, and y = x."""
+                   id_label: str = "ID test macro-F1", ood_label: str = "OOD test macro-F1",
+                   external=None) -> go.Figure:
+    """ID vs OOD scatter, one colour per condition, fitted lines with 95% bands, and y = x; with
+    ``external`` (an ``external_baseline.ExternalBaseline``) its line and its models' points in black."""
     fig = go.Figure()
+    if external is not None:
+        _external_traces(fig, external, points, transform)
     for i, (condition, trend) in enumerate(trends.items()):
         colour = qualitative.Plotly[i % len(qualitative.Plotly)]
         group = points[points["condition"] == condition]
@@ -59,7 +63,8 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
 
 def residual_plot(residuals: pd.DataFrame, baseline_name: str) -> go.Figure:
     """Figure 3: each run's residual against the baseline trend over fine-tuning epochs; colour
-    = architecture, dash = pre-training condition."""
+    = architecture, dash = pre-training condition. With a ``held_out`` column (see
+    ``compare.held_out_residuals``) the title says which runs were left out of their own line."""
     fig = go.Figure()
     dashes = {c: d for c, d in zip(sorted(residuals["condition"].unique()), ["solid", "dash", "dot", "dashdot"] * 8)}
     colours = {a: qualitative.Plotly[i % len(qualitative.Plotly)]
@@ -71,8 +76,28 @@ def residual_plot(residuals: pd.DataFrame, baseline_name: str) -> go.Figure:
             hovertemplate="epoch %{x}: residual %{y:+.1f} F1 points<br>%{customdata[0]}<extra>"
                           f"{architecture} · {condition}</extra>"))
     fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
-    fig.update_layout(xaxis=dict(title="fine-tuning epoch", dtick=1),
+    title = None
+    if "held_out" in residuals and residuals["held_out"].any():
+        title = (f"the {baseline_name} runs against the {baseline_name} line refitted without each of them "
+                 "(leave-one-run-out); the others against the line of all the " + baseline_name + " runs")
+    fig.update_layout(title=dict(text=title, font=dict(size=12)) if title else None,
+                      xaxis=dict(title="fine-tuning epoch", dtick=1),
                       yaxis=dict(title=f"OOD residual vs the {baseline_name} trend (F1 points)"),
                       template="plotly_white", width=900, height=450,
                       legend=dict(title="architecture · condition"))
     return fig
+
+
+def _external_traces(fig: go.Figure, external, points: pd.DataFrame, transform: str) -> None:
+    name = f"{external.name} (external)"
+    ids = points["id"] if external.points is None else pd.concat([points["id"], external.points["id"]])
+    grid = transforms.inverse(np.linspace(*transforms.forward(np.array([ids.min(), ids.max()]), transform), 100),
+                              transform)
+    fig.add_trace(go.Scatter(x=transforms.forward(grid, transform), y=transforms.forward(external.predict(grid), transform),
+                             mode="lines", line=dict(color="black", width=2, dash="dot"), name=name,
+                             legendgroup=name, hoverinfo="skip"))
+    if external.points is not None:
+        fig.add_trace(go.Scatter(x=transforms.forward(external.points["id"], transform),
+                                 y=transforms.forward(external.points["ood"], transform), mode="markers",
+                                 marker=dict(color="black", size=5, symbol="x"), name=f"{external.name} models",
+                                 legendgroup=name, hovertemplate="ID %{x}<br>OOD %{y}<extra>" + name + "</extra>"))

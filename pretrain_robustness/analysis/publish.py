@@ -10,22 +10,25 @@ from jsonargparse import ArgumentParser
 
 from ..browser import check_page
 from ..metrics import F1_MACRO, METRICS
-from . import figures_groups, groups, report, run_table
+from . import external_baseline, figures_groups, groups, report, run_table
 
 
 def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
                  metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
-                 screenshot: bool = False) -> Path:
+                 screenshot: bool = False, external: dict | None = None) -> Path:
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
-    comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``."""
+    comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``.
+    ``external``: a baseline from outside the study (``external_baseline.load``); its table is
+    written to external_baseline.csv."""
+    external_line = external_baseline.load(external) if external else None  # a bad spec stops before reading runs
     if wandb_project:
         tidy, left_out = run_table.load_wandb_runs(wandb_project, filters={"group": study}), None
     else:
         tidy, left_out = run_table.scan_local_runs(root, study)
         if tidy.empty and not len(left_out):
             raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
-    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out)
+    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_line)
     output = output or Path(root) / study / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(built.html)
@@ -35,9 +38,14 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     said = [*built.comparisons.get("verdict", []), *(n for n in built.notes if n.startswith(("left out", "condition")))]
     output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(f"- {line}" for line in said) + "\n")
     print(printed.to_string(index=False))
-    for line in said:
-        print(line)
+    for sentence in said:
+        print(sentence)
     files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
+    if built.external is not None:
+        built.external.to_csv(output.with_name("external_baseline.csv"), index=False)
+        print(external_line.describe())
+        print(report.format_external(built.external).to_string(index=False))
+        files.append(output.with_name("external_baseline.csv"))
     if screenshot:
         check = check_page(output, output.with_suffix(".png"))
         if check.errors:
@@ -74,10 +82,14 @@ def report_command(args: list[str]) -> Path:
     parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
     parser.add_argument("--screenshot", type=bool, default=False,
                         help="open the report in headless Chromium, fail on JavaScript errors, save report.png")
+    parser.add_argument("--external_baseline", type=dict | None, default=None,
+                        help="a baseline line from outside the study, e.g. '{name: testbed, source: \"Miller et al. "
+                             "2021\", csv: points.csv}' or '{name: ..., source: ..., slope: 0.8, intercept: -0.2, "
+                             "transform: probit}'; CSV columns id, ood in [0, 1]")
     cfg = parser.parse_args(args)
     return write_report(Path(cfg.root), cfg.study, cfg.transform, cfg.baseline, cfg.id_split, cfg.ood_split,
                         Path(cfg.output) if cfg.output else None, cfg.metric, cfg.wandb_project, cfg.log_artifact,
-                        cfg.screenshot)
+                        cfg.screenshot, cfg.external_baseline)
 
 
 def per_class_command(args: list[str]) -> Path:

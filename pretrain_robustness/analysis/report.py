@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..metrics import ACCURACY, F1_MACRO
-from . import compare, figures, figures_groups, groups, trends
+from . import compare, external_baseline, figures, figures_groups, groups, trends
+from .external_baseline import ExternalBaseline
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
@@ -26,6 +27,7 @@ class Report:
     comparisons: pd.DataFrame  # one row per pair of conditions
     notes: list[str]
     printed: pd.DataFrame  # ``trends`` as shown in the report and printed by the command
+    external: pd.DataFrame | None = None  # effective robustness against an external baseline, per condition
 
 
 def format_trends(table: pd.DataFrame) -> pd.DataFrame:
@@ -35,12 +37,21 @@ def format_trends(table: pd.DataFrame) -> pd.DataFrame:
                         "intercept": table["intercept"].map("{:.3f}".format), "r2": table["r2"].map("{:.3f}".format),
                         "mean_id": table["mean_id_f1"].map("{:.1f}".format),
                         "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
-                        "er_points": table["effective_robustness"].map("{:+.1f}".format)})
+                        "er_points": table["effective_robustness"].map("{:+.1f}".format),
+                        "er_held_out": table["er_held_out"].map("{:+.1f}".format)})
     out["er_trend [95% CI]"] = [
         "baseline" if base else "no shared ID range" if pd.isna(g) else f"{g:+.1f} (one run: no interval)"
         if pd.isna(lo) else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
         for base, g, lo, hi in zip(table["baseline"], table["trend_er"], table["trend_er_low"], table["trend_er_high"])]
     return out
+
+
+def format_external(table: pd.DataFrame) -> pd.DataFrame:
+    """Effective robustness against an external line, as printed."""
+    interval = ["no shared ID range" if pd.isna(g) else f"{g:+.1f} (no interval: one run, a given line)" if pd.isna(lo)
+                else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" for g, lo, hi in zip(table["er_trend"], table["low"], table["high"])]
+    return pd.DataFrame({"condition": table["condition"], "runs": table["runs"],
+                         "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
 
 
 def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]) -> str:
@@ -64,10 +75,11 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO,
-                 left_out: pd.DataFrame | None = None) -> Report:
+                 left_out: pd.DataFrame | None = None, external: ExternalBaseline | None = None) -> Report:
     """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
     Without an OOD split (the second paper's tasks), the report is the final scores per run.
-    ``left_out``: runs the reader could not use (``run, status, reason``); listed with the others."""
+    ``left_out``: runs the reader could not use (``run, status, reason``); listed with the others.
+    ``external``: a baseline line from outside the study, drawn and measured against as well."""
     finetune = tidy[tidy["kind"] == "finetune"]
     unfinished = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
     left_out = pd.concat([unfinished.assign(reason="not finished"),
@@ -94,23 +106,31 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
              "the line (1,000 resamples of the points, Taori et al.'s testbed procedure)",
              f"effective robustness vs the '{baseline}' trend in {name} points: er_points = mean over a condition's "
              "points of observed OOD minus the baseline's prediction; er_trend = mean gap between the two lines over "
-             "the ID range both cover, 95% CI from resampling each condition's runs"]
+             "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
+             f"of the '{baseline}' runs measured against the '{baseline}' line refitted without that run (leave-one-run-"
+             "out), so the baseline's own figure is not zero by construction"]
     clipped = int(table["clipped"].sum())
     if clipped:
         notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
     notes += [f"condition {c!r} has no trend and is left out: {reason}" for c, reason in unfitted.items()]
     notes += _left_out_note(left_out)
+    external_table = None
+    if external is not None:
+        external_table = external_baseline.effective_robustness_table(points, external, transform)
+        notes.append(external.describe())
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
-         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}")),
+         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}", external)),
         ("Trends and effective robustness", format_trends(table)),
+        *([(f"Effective robustness against the external baseline '{external.name}' ({name} points; source: "
+            f"{external.provenance})", format_external(external_table))] if external is not None else []),
         ("Do the trends differ? (gap between lines, run bootstrap)", pairs["verdict"].tolist() or ["one condition only"]),
-        (f"Residuals over fine-tuning against the '{baseline}' trend (Ramanujan et al. Figure 3)",
-         figures.residual_plot(compare.residuals(points, fitted[baseline]), baseline)),
+        (f"Residuals over fine-tuning against the '{baseline}' trend, out of sample (Ramanujan et al. Figure 3)",
+         figures.residual_plot(compare.held_out_residuals(points, baseline, transform), baseline)),
     ]
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
     page = render_html(f"Study '{study}': effective robustness", notes, sections)
-    return Report(page, table, pairs, notes, format_trends(table))
+    return Report(page, table, pairs, notes, format_trends(table), external_table)
 
 
 def _classes_sections(scores: pd.DataFrame, split: str, name: str) -> list[tuple[str, object]]:
