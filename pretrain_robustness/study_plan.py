@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ class StudySpec:
         resources: per run kind (``pretrain``, ``finetune``, ``report``): what a SLURM job asks for.
         throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default:
             ``study_status.DEFAULT_THROUGHPUT``, scaled by the image size).
+        tasks: named fine-tuning tasks, each the arguments that make it (e.g. ``{clipart:
+            [--data.init_args.id_domain, clipart]}``): every pre-trained network is fine-tuned on
+            each; the run is ``<architecture>-<task>-seed<seed>`` with param ``task``, and the
+            report fits trends per task (Fig. 21: one panel per ID domain). Empty: one task.
         external_baseline: a baseline line from outside the study for the report
             (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
             intercept}``), e.g. Miller et al.'s testbed trend.
@@ -64,6 +69,7 @@ class StudySpec:
     architecture_configs: dict[str, list[str]] = field(default_factory=dict)
     resources: dict[str, Resources] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
+    tasks: dict[str, list[str]] = field(default_factory=dict)
     external_baseline: dict | None = None
 
 
@@ -87,18 +93,27 @@ def _configs(paths: list[str]) -> list[str]:
     return [arg for path in paths for arg in ("--config", path)]
 
 
-def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, kind: str, cluster: bool) -> list[str]:
-    params = ["--run.params", json.dumps(condition.params)] if condition.params else []
+def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, kind: str, cluster: bool,
+            task: str | None = None) -> list[str]:
+    merged = {**condition.params, **({"task": task} if task else {})}
+    params = ["--run.params", json.dumps(merged)] if merged else []
     resources = spec.resources.get(kind) if cluster else None
     return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
             "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args,
             *(resources.trainer_args() if resources else [])]
 
 
-def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int) -> Path:
-    """Where the study's run of (kind, condition, architecture, seed) lives in the results store."""
-    run = store.RunSpec(study=spec.study, condition=condition, kind=kind, root=spec.root)  # type: ignore[arg-type]
+def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int,
+               task: str | None = None) -> Path:
+    """Where the study's run of (kind, condition, architecture, seed[, task]) lives in the results store."""
+    run = store.RunSpec(study=spec.study, condition=condition, kind=kind, root=spec.root,  # type: ignore[arg-type]
+                        name=task_run_name(architecture, seed, task))
     return store.run_dir(run, architecture, seed)
+
+
+def task_run_name(architecture: str, seed: int, task: str | None) -> str | None:
+    """A fine-tuning run's name when the study has tasks (``None``: the store's default name)."""
+    return f"{architecture}-{task}-seed{seed}" if task else None
 
 
 def with_init(step: Step, pretrain_folder: Path) -> Step:
@@ -125,10 +140,14 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                     steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
                                       ["fit", *_configs(configs), *_common(spec, condition, architecture, seed, "pretrain", cluster),
                                        *redraw]))
-                steps.append(Step(f"fine-tune {architecture} ({condition.name}, seed {seed})", "finetune",
-                                  run_folder(spec, "finetune", condition.name, architecture, seed),
-                                  ["fit", *_configs(spec.finetune), *_common(spec, condition, architecture, seed, "finetune", cluster),
-                                   *init], folder))
+                for task, task_args in (spec.tasks or {None: []}).items():
+                    named = ["--run.name", task_run_name(architecture, seed, task)] if task else []
+                    steps.append(Step(
+                        f"fine-tune {architecture} ({condition.name}{f', task {task}' if task else ''}, seed {seed})",
+                        "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
+                        ["fit", *_configs(spec.finetune),
+                         *_common(spec, condition, architecture, seed, "finetune", cluster, task),
+                         *named, *task_args, *init], folder))
     return steps
 
 
@@ -139,6 +158,10 @@ def check_spec(spec: StudySpec) -> None:
         check_architecture(architecture)
     if not spec.seeds or len(set(spec.seeds)) != len(spec.seeds):
         raise ValueError(f"study {spec.study!r}: seeds must be distinct and at least one, got {spec.seeds}")
+    bad_tasks = [t for t in spec.tasks if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", t)]
+    if bad_tasks:
+        raise ValueError(f"study {spec.study!r}: task names become folder names; use letters, digits, '-', '_' "
+                         f"or '.', got {bad_tasks}")
     unknown = set(spec.resources) - {"pretrain", "finetune", "report"}
     if unknown:
         raise ValueError(f"study {spec.study!r}: resources for unknown run kinds {sorted(unknown)} "

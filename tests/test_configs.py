@@ -1,5 +1,6 @@
 """Every YAML in configs/ is parsed, and every experiment is smoke-run on miniature data."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,25 @@ def test_pretraining_recipe_configs_match_their_recipe(architecture, extra, reci
     # and a change to the recipe is one (the check can fail)
     config["model"]["optimizer"]["init_args"]["lr"] *= 2
     assert list(overrides(recipe_values(found), config)) == ["model.optimizer.init_args.lr"]
+
+
+def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
+    """Fig. 21's shape: one pre-training per architecture, one fine-tuning per (condition, task)."""
+    from pretrain_robustness.study_plan import check_spec, plan
+
+    tasks = {"sketch": ["--data.init_args.id_domain", "sketch"], "real": ["--data.init_args.id_domain", "real"]}
+    steps = plan(_tiny_study(tmp_path, tiny_data, tasks=tasks))
+    pretrain = [s for s in steps if s.kind == "pretrain"]
+    finetune = [s for s in steps if s.kind == "finetune"]
+    assert len(pretrain) == 1 and len(finetune) == 4
+    names = sorted(s.folder.relative_to(tmp_path / "runs" / "s" / "finetune").as_posix() for s in finetune)
+    assert names == ["imagenet/resnet18-real-seed0", "imagenet/resnet18-sketch-seed0",
+                     "scratch/resnet18-real-seed0", "scratch/resnet18-sketch-seed0"]
+    step = next(s for s in finetune if s.folder.name == "resnet18-real-seed0" and s.needs)
+    args = step.args
+    assert args[args.index("--run.name") + 1] == "resnet18-real-seed0"
+    assert args[args.index("--data.init_args.id_domain") + 1] == "real"
+    assert json.loads(args[args.index("--run.params") + 1]) == {"family": "R", "task": "real"}
+    assert step.needs == pretrain[0].folder
+    with pytest.raises(ValueError, match="task names become folder names"):
+        check_spec(_tiny_study(tmp_path, tiny_data, tasks={"a/b": []}))

@@ -146,3 +146,40 @@ def test_report_of_a_task_without_a_shift():
     assert len(report.trends) == 5 and {"param_family", "param_classes", "f1_macro"} <= set(report.trends.columns)
     assert "Final ood_test macro-F1 per run" in report.html and "vs pre-training classes" in report.html
     assert "ID vs OOD" not in report.html and any("left out: 1" in n for n in report.notes)
+
+
+def test_report_of_every_task_and_ood_pair():
+    """Fig. 21: per (ID task, OOD split) one trend per condition; effective robustness per pair."""
+    rng = np.random.default_rng(1)
+    offsets = {("clipart", "ood_sketch"): 0.08, ("clipart", "ood_real"): 0.0,
+               ("sketch", "ood_clipart"): 0.0, ("sketch", "ood_real"): -0.06}
+    rows = []
+    for condition in ("scratch", "imagenet"):
+        for task in ("clipart", "sketch"):
+            for architecture in ("resnet18", "resnet50", "densenet121"):
+                for seed in (0, 1):
+                    run = f"runs/s/finetune/{condition}/{architecture}-{task}-seed{seed}"
+                    params = json.dumps({"task": task})
+                    for epoch in range(1, 5):
+                        id_score = 0.2 + 0.1 * epoch + rng.uniform(-0.03, 0.03)
+                        scores = {"id_test": id_score}
+                        for (t, split), offset in offsets.items():
+                            if t == task:
+                                scores[split] = 0.6 * id_score + (offset if condition == "imagenet" else 0.0) \
+                                    + rng.normal(0, 0.005)
+                        for split, value in scores.items():
+                            rows.append({"run": run, "study": "s", "kind": "finetune", "condition": condition,
+                                         "params": params, "architecture": architecture, "seed": seed,
+                                         "status": "finished", "stage": "val", "epoch": epoch, "split": split,
+                                         "metric": "f1_macro", "value": value, "n": 100})
+    report = build_report(validate(pd.DataFrame(rows, columns=TIDY_COLUMNS)), "s", transform="linear")
+    table = report.trends.set_index(["task", "ood_split", "condition"])
+    assert len(report.trends) == 8  # 2 tasks x 2 OOD splits x 2 conditions
+    assert table.loc[("clipart", "ood_sketch", "imagenet"), "er_trend"] == pytest.approx(8.0, abs=1.0)
+    assert table.loc[("clipart", "ood_sketch", "imagenet"), "low"] > 0
+    assert table.loc[("sketch", "ood_real", "imagenet"), "high"] < 0
+    row = table.loc[("clipart", "ood_real", "imagenet")]
+    assert row["low"] < 0 < row["high"] and "indistinguishable" in row["verdict"]
+    assert table.loc[("sketch", "ood_clipart", "scratch"), "verdict"] == "baseline"
+    assert "ID: clipart" in report.html and "ID: sketch" in report.html
+    assert any(v.startswith("clipart -> ood_sketch: imagenet is higher than scratch") for v in report.comparisons["verdict"])

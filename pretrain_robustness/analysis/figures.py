@@ -101,3 +101,42 @@ def _external_traces(fig: go.Figure, external, points: pd.DataFrame, transform: 
                                  y=transforms.forward(external.points["ood"], transform), mode="markers",
                                  marker=dict(color="black", size=5, symbol="x"), name=f"{external.name} models",
                                  legendgroup=name, hovertemplate="ID %{x}<br>OOD %{y}<extra>" + name + "</extra>"))
+
+
+def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str, id_label: str) -> go.Figure:
+    """Figure 21: one panel per task (ID domain); in each, every OOD split's points and one line per
+    condition (colour = OOD split, solid = the baseline's trend, dashed = the others')."""
+    from plotly.subplots import make_subplots
+
+    tasks = sorted(points["task"].unique())
+    columns = min(3, len(tasks))
+    rows = -(-len(tasks) // columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"ID: {t}" for t in tasks],
+                        horizontal_spacing=0.06, vertical_spacing=0.12)
+    splits = sorted(points["ood_split"].unique())
+    colours = {s: qualitative.Plotly[i % len(qualitative.Plotly)] for i, s in enumerate(splits)}
+    symbols = {c: s for c, s in zip(sorted(points["condition"].unique()), ["circle", "diamond", "square", "x"] * 8)}
+    shown = set()
+    for n, task in enumerate(tasks):
+        row, col = n // columns + 1, n % columns + 1
+        for (split, condition), group in points[points["task"] == task].groupby(["ood_split", "condition"]):
+            legend = f"{split} · {condition}"
+            fig.add_trace(go.Scatter(
+                x=transforms.forward(group["id"], transform), y=transforms.forward(group["ood"], transform),
+                mode="markers", marker=dict(color=colours[split], symbol=symbols[condition], size=6),
+                name=legend, legendgroup=legend, showlegend=legend not in shown,
+                hovertemplate=f"{task} -> {split}<br>{condition}<extra></extra>"), row=row, col=col)
+            shown.add(legend)
+            trend = fits.get((task, split), {}).get(condition)
+            if trend is not None:
+                x = transforms.forward(trend.grid, transform)
+                fig.add_trace(go.Scatter(x=x, y=trend.intercept + trend.slope * x, mode="lines", hoverinfo="skip",
+                                         line=dict(color=colours[split], dash="solid" if condition == baseline else "dash"),
+                                         legendgroup=legend, showlegend=False), row=row, col=col)
+    lo, hi = float(min(points["id"].min(), points["ood"].min())), float(max(points["id"].max(), points["ood"].max()))
+    fig.update_xaxes(**{k: v for k, v in _axis(transform, id_label, lo, hi).items() if k != "title"})
+    fig.update_yaxes(**{k: v for k, v in _axis(transform, "OOD", lo, hi).items() if k != "title"})
+    fig.update_layout(template="plotly_white", width=1100, height=380 * rows,
+                      title=dict(text=f"x: {id_label}, y: the OOD domain's score ({transform} scale); solid: {baseline}",
+                                 font=dict(size=12)))
+    return fig

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..metrics import ACCURACY, F1_MACRO
-from . import compare, external_baseline, figures, figures_groups, groups, trends
+from . import compare, external_baseline, figures, figures_groups, groups, task_pairs, trends
 from .external_baseline import ExternalBaseline
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
@@ -91,6 +91,8 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
                          + (_left_out_note(left_out)[0] if len(left_out) else "it has no fine-tuning runs"))
     if ood_split is None:
         return _scores_report(finished, left_out, study, id_split, metric)
+    if task_pairs.has_tasks(finished):
+        return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
     fitted, unfitted = trends.fit_each_condition(points, transform)
     if baseline not in fitted:
@@ -147,6 +149,32 @@ def _left_out_note(left_out: pd.DataFrame) -> list[str]:
     return [f"left out: {len(left_out)} fine-tuning runs not finished or not readable ("
             + "; ".join(f"{r} [{s}] {why}" for r, s, why in left_out[["run", "status", "reason"]].itertuples(index=False))
             + ")"]
+
+
+def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, transform: str, baseline: str,
+                  id_split: str, metric: str) -> Report:
+    """A study with several fine-tuning tasks (Fig. 21): per task a panel, per (task, OOD split) a row."""
+    name = METRIC_NAMES.get(metric, metric)
+    points = task_pairs.pair_points(finished, id_split, metric)
+    fits = task_pairs.fit_pairs(points, transform)
+    table = task_pairs.pair_table(points, fits, baseline, transform)
+    shown = table.assign(**{"er_trend [95% CI]": [
+        "baseline" if base else "-" if pd.isna(g) else f"{g:+.1f} (one run: no interval)" if pd.isna(lo)
+        else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+        for base, g, lo, hi in zip(table["baseline"], table["er_trend"], table["low"], table["high"])]})
+    shown = shown[["task", "ood_split", "condition", "runs", "points", "er_trend [95% CI]"]]
+    notes = [f"{points['task'].nunique()} fine-tuning tasks x {points['ood_split'].nunique()} OOD splits; "
+             f"{points['run'].nunique()} finished fine-tuning runs",
+             f"per (task, OOD split): x = {id_split} {name}, y = the OOD split's {name}, one {transform} trend per "
+             f"condition; er_trend = mean gap to the '{baseline}' trend over the shared ID range (F1/accuracy points), "
+             "95% CI from resampling each condition's runs"]
+    notes += _left_out_note(left_out)
+    comparisons = table[~table["baseline"]][["task", "ood_split", "condition", "er_trend", "low", "high", "verdict"]]
+    sections = [("Every (ID, OOD) pair, one panel per ID task (Ramanujan et al. Figure 21)",
+                 figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}")),
+                (f"Effective robustness against '{baseline}' per (ID, OOD) pair", shown)]
+    page = render_html(f"Study '{study}': every (ID, OOD) pair", notes, sections)
+    return Report(page, table, comparisons.reset_index(drop=True), notes, shown)
 
 
 def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str) -> Report:
