@@ -29,11 +29,35 @@ def write_inaturalist_2017(root: Path) -> Path:
     return root
 
 
-def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_class: int = 3) -> Path:
-    for index, name in enumerate(["Animalia_Chordata_Aves_Passeriformes_Turdidae_Turdus_migratorius",
-                                  "Animalia_Arthropoda_Insecta_Hymenoptera_Apidae_Apis_mellifera",
-                                  "Plantae_Tracheophyta_Pinopsida_Pinales_Pinaceae_Abies_concolor"]):
-        _images(root / version / f"{index:05d}_{name}", per_class)
+INAT_2021_SPECIES = [  # folder name (without its index), supercategory, common name: as in iNat 2021's files
+    ("Animalia_Chordata_Aves_Passeriformes_Turdidae_Turdus_migratorius", "Birds", "American Robin"),
+    ("Animalia_Arthropoda_Insecta_Hymenoptera_Apidae_Apis_mellifera", "Insects", "Western Honey Bee"),
+    ("Plantae_Tracheophyta_Pinopsida_Pinales_Pinaceae_Abies_concolor", "Plants", "White Fir"),
+]
+INAT_2021_FILES = {"2021_train": ("train", "train.json"), "2021_train_mini": ("train_mini", "train_mini.json"),
+                   "2021_valid": ("val", "val.json")}
+
+
+def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_class: int = 3,
+                           annotations: bool = True) -> Path:
+    """torchvision's folders, and the competition's annotation file (COCO + iNat category fields,
+    ``file_name`` under the tarball's folder name) beside them."""
+    categories, images, links = [], [], []
+    for index, (name, supercategory, common) in enumerate(INAT_2021_SPECIES):
+        folder = f"{index:05d}_{name}"
+        kingdom, phylum, klass, order, family, genus, epithet = name.split("_")
+        categories.append({"id": index, "name": f"{genus} {epithet}", "common_name": common,
+                           "supercategory": supercategory, "kingdom": kingdom, "phylum": phylum, "class": klass,
+                           "order": order, "family": family, "genus": genus, "specific_epithet": epithet,
+                           "image_dir_name": folder})
+        for path in _images(root / version / folder, per_class):
+            images.append({"id": len(images), "width": 8, "height": 8,
+                           "file_name": f"{INAT_2021_FILES[version][0]}/{folder}/{path.name}"})
+            links.append({"id": len(links), "image_id": images[-1]["id"], "category_id": index})
+    if annotations:
+        (root / INAT_2021_FILES[version][1]).write_text(json.dumps(
+            {"info": {"year": 2021, "version": "2021"}, "images": images, "categories": categories,
+             "annotations": links, "licenses": []}))
     return root
 
 

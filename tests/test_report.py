@@ -99,6 +99,20 @@ def test_per_class_gain_and_group_accuracy():
         groups.group_accuracy(pretrained, classes[classes["y_true"] != 2])
 
 
+def test_group_accuracy_interval_is_the_image_bootstrap():
+    """The Binomial draws equal resampling the group's images with replacement, in distribution."""
+    predictions = _predictions({0: (130, 200), 1: (40, 60)})
+    classes = pd.DataFrame({"y_true": [0, 1], "superclass": ["Birds", "Birds"]})
+    row = groups.group_accuracy(predictions, classes, n_boot=4000).iloc[0]
+    correct = (predictions["y_true"] == predictions["y_pred"]).to_numpy()
+    rng = np.random.default_rng(1)
+    literal = [correct[rng.integers(0, len(correct), len(correct))].mean() for _ in range(4000)]
+    assert row["accuracy"] == pytest.approx(170 / 260)
+    assert row["low"] == pytest.approx(np.percentile(literal, 2.5), abs=0.01)
+    assert row["high"] == pytest.approx(np.percentile(literal, 97.5), abs=0.01)
+    assert row["low"] < row["accuracy"] < row["high"]
+
+
 def test_per_class_command_writes_both_figures(tmp_path):
     from pretrain_robustness.cli import main
 

@@ -1,5 +1,7 @@
 """Each source reads its miniature in the real layout; iNaturalist interventions on top."""
 
+import json
+
 import pytest
 
 from pretrain_robustness.datamodules import PretrainDataModule
@@ -34,6 +36,27 @@ def test_inaturalist_2021_ranks(tmp_path):
     (tmp_path / "2021_train_mini" / "00003_Bad_Name").mkdir()
     with pytest.raises(ValueError, match="00003_Bad_Name"):
         INaturalist2021(str(tmp_path), "2021_train_mini").table()
+
+
+def test_inaturalist_2021_annotation_files_and_folder_names_agree(tmp_path):
+    write_inaturalist_2021(tmp_path)
+    table = INaturalist2021(str(tmp_path), "2021_train_mini").table()
+    assert dict(zip(table["species"], table["supercategory"])) == {
+        "Turdus migratorius": "Birds", "Apis mellifera": "Insects", "Abies concolor": "Plants"}
+    assert table.loc[table["species"] == "Turdus migratorius", "common_name"].iloc[0] == "American Robin"
+    assert "supercategory" not in INaturalist2021(str(tmp_path), "2021_train_mini", annotations=None).table()
+    path = tmp_path / "train_mini.json"
+    document = json.loads(path.read_text())
+    document["categories"][0]["family"] = "Muscicapidae"  # the file disagrees with the folder name
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="folder '00000_Animalia.*says family 'Turdidae'.*'Muscicapidae'"):
+        INaturalist2021(str(tmp_path), "2021_train_mini").table()
+    write_inaturalist_2021(tmp_path)
+    next((tmp_path / "2021_train_mini").glob("00001_*/*.jpg")).unlink()
+    with pytest.raises(FileNotFoundError, match="1 images listed in .*train_mini.json are not on disk"):
+        INaturalist2021(str(tmp_path), "2021_train_mini").table()
+    with pytest.raises(FileNotFoundError, match="annotation file not found"):
+        INaturalist2021(str(tmp_path), "2021_train_mini", annotations=str(tmp_path / "nope.json")).table()
 
 
 def test_domainnet_split_files_and_folders(tmp_path):

@@ -32,10 +32,13 @@ def gain_scatter(gains: pd.DataFrame, x: str = "family", colour: str = "group", 
 
 
 def group_bars(scores: pd.DataFrame, group: str = "superclass") -> go.Figure:
-    """Figure 2: accuracy per group, one bar per condition (e.g. pre-trained vs scratch)."""
+    """Figure 2: accuracy per group, one bar per condition (e.g. pre-trained vs scratch), with the
+    95% bootstrap interval over images when the table has ``low``/``high``."""
     fig = go.Figure()
     for i, (condition, rows) in enumerate(scores.groupby("condition", sort=False)):
-        fig.add_trace(go.Bar(x=rows[group], y=100 * rows[ACCURACY], name=str(condition),
+        interval = (dict(type="data", symmetric=False, array=100 * (rows["high"] - rows[ACCURACY]),
+                         arrayminus=100 * (rows[ACCURACY] - rows["low"])) if {"low", "high"} <= set(rows) else None)
+        fig.add_trace(go.Bar(x=rows[group], y=100 * rows[ACCURACY], name=str(condition), error_y=interval,
                              marker_color=qualitative.Plotly[i % len(qualitative.Plotly)],
                              customdata=rows["n"], hovertemplate="%{x}: %{y:.1f}% of %{customdata} images"))
     fig.update_layout(barmode="group", xaxis=dict(title=group), yaxis=dict(title="accuracy (%)"),

@@ -6,6 +6,7 @@ y_true, y_pred, ...) and over the tidy run table.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..metrics import ACCURACY, F1_MACRO
@@ -31,8 +32,12 @@ def pretraining_gain(pretrained: pd.DataFrame, scratch: pd.DataFrame, classes: p
     return classes.merge(both, on="y_true", how="inner")
 
 
-def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str = "superclass") -> pd.DataFrame:
-    """Figure 2's data: accuracy over all examples of each group (e.g. iNat supercategory)."""
+def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str = "superclass",
+                   n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Figure 2's data: accuracy over all examples of each group (e.g. iNat supercategory), with a
+    95% percentile-bootstrap interval over the group's images (``low``, ``high``). Resampling n
+    images with replacement and counting the correct ones is a Binomial(n, accuracy) draw, so the
+    resamples are drawn as that, seeded, in one call per group."""
     if column not in classes:
         raise ValueError(f"the class table has no column {column!r}; it has {list(classes.columns)}")
     joined = predictions.merge(classes[["y_true", column]], on="y_true", how="left")
@@ -41,8 +46,11 @@ def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str
         raise ValueError(f"{int(unmapped.sum())} examples have a label missing from the class table, "
                          f"e.g. y_true={joined.loc[unmapped, 'y_true'].iloc[0]}")
     correct = joined["y_true"] == joined["y_pred"]
-    table = correct.groupby(joined[column]).agg(["size", "mean"])
-    return table.rename(columns={"size": "n", "mean": ACCURACY}).reset_index()
+    table = correct.groupby(joined[column]).agg(["size", "mean"]).rename(columns={"size": "n", "mean": ACCURACY})
+    rng = np.random.default_rng(seed)
+    draws = [rng.binomial(n, p, size=n_boot) / n for n, p in zip(table["n"], table[ACCURACY])]
+    table["low"], table["high"] = zip(*(np.percentile(d, [2.5, 97.5]) for d in draws))
+    return table.reset_index()
 
 
 def final_scores(tidy: pd.DataFrame, split: str, metric: str = F1_MACRO, stage: str = "val") -> pd.DataFrame:

@@ -5,7 +5,8 @@
 train set (579,184 images) is the one listed in ``train2017.json`` (COCO format), so pass it
 as ``annotations`` to select it.
 2021: ``root/<version>/<NNNNN>_<Kingdom>_<Phylum>_<Class>_<Order>_<Family>_<Genus>_<species>/``
-for version 2021_train, 2021_train_mini or 2021_valid.
+for version 2021_train, 2021_train_mini or 2021_valid (torchvision's names), with the competition's
+annotation files ``train.json`` / ``train_mini.json`` / ``val.json`` beside them when present.
 """
 
 from __future__ import annotations
@@ -46,14 +47,26 @@ class INaturalist2017(TableSource):
         return table[relative.isin(wanted)].reset_index(drop=True)
 
 
+ANNOTATIONS_2021 = {"2021_train": "train.json", "2021_train_mini": "train_mini.json", "2021_valid": "val.json"}
+CATEGORY_COLUMNS_2021 = ["supercategory", "common_name"]
+
+
 class INaturalist2021(TableSource):
     """Columns: path, source_class (the category folder), class_name (genus species) and one
-    column per rank (kingdom ... species), so labels can be taken at any rank."""
+    column per rank (kingdom ... species), so labels can be taken at any rank; with the version's
+    annotation file (``train_mini.json`` etc., COCO format with iNat's category fields) also
+    ``supercategory`` and ``common_name``.
 
-    def __init__(self, root: str, version: str = "2021_train"):
-        if version not in ("2021_train", "2021_train_mini", "2021_valid"):
+    Args:
+        annotations: ``auto``: ``root/<train|train_mini|val>.json`` if it is there; a path: that
+            file; ``None``: folder names only. With a file, the folder names and the file's taxonomy
+            are checked against each other, and every image the file lists must be on disk.
+    """
+
+    def __init__(self, root: str, version: str = "2021_train", annotations: str | None = "auto"):
+        if version not in ANNOTATIONS_2021:
             raise ValueError(f"unknown iNaturalist 2021 version {version!r}")
-        self.root, self.version = Path(root), version
+        self.root, self.version, self.annotations = Path(root), version, annotations
 
     def table(self) -> pd.DataFrame:
         base = require_dir(self.root / self.version, f"iNaturalist {self.version}",
@@ -66,7 +79,54 @@ class INaturalist2021(TableSource):
                                  "NNNNN_Kingdom_Phylum_Class_Order_Family_Genus_species")
             taxon = pieces[1:7] + [f"{pieces[6]} {pieces[7]}"]
             rows += [(str(p), folder.name, taxon[-1], *taxon) for p in images_in(folder)]
-        return nonempty(rows, ["path", "source_class", "class_name", *RANKS_2021], base)
+        table = nonempty(rows, ["path", "source_class", "class_name", *RANKS_2021], base)
+        annotations = self._annotation_file()
+        return with_annotations(table, annotations) if annotations else table
+
+    def _annotation_file(self) -> Path | None:
+        if self.annotations is None:
+            return None
+        if self.annotations == "auto":
+            path = self.root / ANNOTATIONS_2021[self.version]
+            return path if path.is_file() else None
+        if not Path(self.annotations).is_file():
+            raise FileNotFoundError(f"iNaturalist 2021 annotation file not found: {self.annotations}")
+        return Path(self.annotations)
+
+
+def read_categories_2021(path: Path) -> pd.DataFrame:
+    """The categories of an iNat 2021 annotation file: one row per ``image_dir_name`` with the
+    ranks (species = "genus specific_epithet"), ``supercategory`` and ``common_name``."""
+    document = json.loads(Path(path).read_text())
+    categories = pd.DataFrame(document.get("categories") or [])
+    needed = {"image_dir_name", "supercategory", "common_name", *RANKS_2021[:-1], "specific_epithet"}
+    missing = needed - set(categories.columns)
+    if missing:
+        raise ValueError(f"{path}: categories lack the iNat 2021 fields {sorted(missing)}")
+    categories["species"] = categories["genus"] + " " + categories["specific_epithet"]
+    return categories.set_index("image_dir_name")
+
+
+def with_annotations(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The folder-parsed table checked against the annotation file and given its category fields."""
+    categories = read_categories_2021(path)
+    unknown = sorted(set(table["source_class"]) - set(categories.index))
+    if unknown:
+        raise ValueError(f"{path} has no category for folder(s) {unknown[:3]}{' ...' if len(unknown) > 3 else ''}")
+    for rank in RANKS_2021:  # the folder name and the file must tell the same taxonomy
+        from_file = table["source_class"].map(categories[rank])
+        differ = table[from_file != table[rank]]
+        if len(differ):
+            row = differ.iloc[0]
+            raise ValueError(f"iNaturalist 2021 folder {row['source_class']!r} says {rank} {row[rank]!r}, but {path} "
+                             f"says {categories.at[row['source_class'], rank]!r}")
+    listed = {"/".join(Path(image["file_name"]).parts[-2:]) for image in json.loads(Path(path).read_text())["images"]}
+    on_disk = table["source_class"] + "/" + table["path"].map(lambda p: Path(p).name)
+    missing = listed - set(on_disk)
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} images listed in {path} are not on disk, e.g. {sorted(missing)[0]}")
+    table = table[on_disk.isin(listed)].reset_index(drop=True)
+    return table.join(categories[CATEGORY_COLUMNS_2021], on="source_class")
 
 
 class INaturalist2021Heldout(TableSource):
