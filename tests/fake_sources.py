@@ -71,3 +71,20 @@ def write_domainnet(root: Path, domains=("clipart", "sketch"), per_class: int = 
         for split, rows in lines.items():
             (root / f"{domain}_{split}.txt").write_text("\n".join(rows) + "\n")
     return root
+
+
+def write_wordnet_data_noun(path: Path, synsets: list[tuple[str, list[str], list[str], str]]) -> Path:
+    """A miniature of WordNet 3.0's data.noun (wndb(5WN) format): a licence header of lines that start
+    with two spaces, then ``offset lex_filenum n w_cnt(hex) word lex_id ... p_cnt(3 digits) [symbol offset
+    n 0000]... | gloss``. ``synsets``: (8-digit offset, lemmas, pointers, gloss); a pointer is a hypernym
+    offset, or "<symbol> <offset>" for another kind (e.g. "#m 01557697"). Offsets are the
+    real wnids', so they are not byte positions here (the reader never seeks)."""
+    lines = ["  1 This software and database is being provided to you, the LICENSEE, by  ",
+             "  2 Princeton University under the following license.  "]
+    for offset, lemmas, parents, gloss in synsets:
+        words = " ".join(f"{lemma} 0" for lemma in lemmas)
+        fields = [offset, "05", "n", f"{len(lemmas):02x}", words, f"{len(parents):03d}",
+                  *(f"{parent if ' ' in parent else '@ ' + parent} n 0000" for parent in parents)]
+        lines.append(" ".join(fields) + f" | {gloss}  ")
+    path.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    return path

@@ -40,7 +40,8 @@ def group_accuracy(predictions: pd.DataFrame, classes: pd.DataFrame, column: str
     resamples are drawn as that, seeded, in one call per group."""
     if column not in classes:
         raise ValueError(f"the class table has no column {column!r}; it has {list(classes.columns)}")
-    joined = predictions.merge(classes[["y_true", column]], on="y_true", how="left")
+    # (the predictions may carry the column themselves: the class table's is the one used)
+    joined = predictions.drop(columns=[column], errors="ignore").merge(classes[["y_true", column]], on="y_true", how="left")
     unmapped = joined[column].isna()
     if unmapped.any():
         raise ValueError(f"{int(unmapped.sum())} examples have a label missing from the class table, "
@@ -62,3 +63,43 @@ def final_scores(tidy: pd.DataFrame, split: str, metric: str = F1_MACRO, stage: 
         raise ValueError(f"no finished fine-tuning run has {metric} on split {split!r} at stage {stage!r}")
     last = rows.sort_values("epoch").groupby("run").tail(1)
     return expand_params(last).reset_index(drop=True)
+
+
+CORRECTED_COLUMNS = ["species", "val_images"]  # Luccioni & Rolnick's corrected ImageNet val, per bird species
+
+
+def representation(classes: pd.DataFrame, matches: pd.DataFrame, image_counts: pd.Series | None = None,
+                   corrected: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Figure 1's colouring: how well ImageNet shows each species. ``matches`` from
+    ``wordnet.species_match.match_species`` (one row per species, same order as ``classes``);
+    ``image_counts``: ImageNet training images per wnid, counted from the user's ImageNet folder;
+    ``corrected`` (schema ``CORRECTED_COLUMNS``): the paper's proxy, images of the species in the
+    corrected ImageNet validation set; the paper keeps species with 0 ("0") and with 40+ ("40+").
+    Without it: "in ImageNet" (the species or a hypernym is a class) vs "not in ImageNet"."""
+    table = pd.concat([classes.reset_index(drop=True), matches.drop(columns=["species", "common_name"])], axis=1)
+    if image_counts is not None:
+        table["imagenet_images"] = table["imagenet_wnid"].map(image_counts).fillna(0).astype(int)
+    if corrected is not None:
+        missing = set(CORRECTED_COLUMNS) - set(corrected.columns)
+        if missing:
+            raise ValueError(f"the corrected-labels table needs columns {CORRECTED_COLUMNS}; missing {sorted(missing)}")
+        counts = table["species"].map(corrected.set_index("species")["val_images"])
+        table["represented"] = np.select([counts == 0, counts >= 40, counts.notna()], ["0", "40+", "1-39"],
+                                         default="not in the corrected table")
+    else:
+        table["represented"] = np.where(table["imagenet_wnid"].notna(), "in ImageNet", "not in ImageNet")
+    return table
+
+
+def figure1_species(table: pd.DataFrame, taxon_class: str = "Aves") -> pd.DataFrame:
+    """The species Figure 1 plots: of ``taxon_class`` (birds), those the paper's grouping keeps
+    ("0"/"40+" with corrected labels, else both groups), in families with at least one species
+    that ImageNet shows."""
+    birds = table[table["class"] == taxon_class]
+    if {"0", "40+"} & set(birds["represented"]):
+        birds = birds[birds["represented"].isin(["0", "40+"])]
+        shown = birds["represented"] == "40+"
+    else:
+        shown = birds["represented"] == "in ImageNet"
+    families = set(birds.loc[shown, "family"])
+    return birds[birds["family"].isin(families)].reset_index(drop=True)

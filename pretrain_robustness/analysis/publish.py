@@ -10,6 +10,8 @@ from jsonargparse import ArgumentParser
 
 from ..browser import check_page
 from ..metrics import F1_MACRO, METRICS
+from ..datamodules.sources.imagenet import ImageNetTrain
+from ..wordnet.species_match import DEFAULT_DATA_NOUN, match_species, read_data_noun
 from . import external_baseline, figures_groups, groups, report, run_table
 
 
@@ -93,37 +95,73 @@ def report_command(args: list[str]) -> Path:
 
 
 def per_class_command(args: list[str]) -> Path:
-    """``per-class --pretrained P.csv --scratch S.csv --classes C.csv``: Kalibhat et al.'s Figures 1
-    and 2 from two runs' predictions (``predictions`` command): per-class pre-training gain and
-    accuracy per group. C.csv: ``y_true`` plus e.g. class_name, family, group, superclass."""
+    """``per-class --pretrained P.csv --scratch S.csv``: Kalibhat et al.'s Figures 1 and 2 from two
+    runs' predictions (``predictions`` command). The class table is C.csv (``--classes``: ``y_true``
+    plus e.g. class_name, family, group, superclass) or else the predictions' own columns (an
+    iNaturalist 2021 run carries species, family, class, supercategory, common_name). With
+    ``--wordnet`` each species is matched to ImageNet through WordNet and Figure 1 shows birds in
+    families ImageNet shows at least one species of, coloured by that."""
     parser = ArgumentParser(prog="pretrain-robustness per-class", description=per_class_command.__doc__)
     parser.add_argument("--pretrained", required=True, help="predictions CSV of the pre-trained, fine-tuned run")
     parser.add_argument("--scratch", required=True, help="predictions CSV of the run trained from scratch")
-    parser.add_argument("--classes", required=True, help="CSV: y_true and the columns named below")
+    parser.add_argument("--classes", type=str | None, default=None, help="CSV: y_true and the columns named below")
     parser.add_argument("--split", default="ood_test")
     parser.add_argument("--x", default="family", help="column of the classes CSV along the x axis (Figure 1)")
-    parser.add_argument("--colour", default="group", help="column that colours the classes (Figure 1)")
+    parser.add_argument("--colour", default="group", help="column that colours the classes (Figure 1; "
+                                                          "'represented' with --wordnet)")
     parser.add_argument("--group", default="superclass", help="column to pool accuracy over (Figure 2)")
+    parser.add_argument("--wordnet", type=str | None, default=None,
+                        help=f"WordNet 3.0 data.noun to match species to ImageNet classes (e.g. {DEFAULT_DATA_NOUN})")
+    parser.add_argument("--imagenet", type=str | None, default=None,
+                        help="ImageNet train folder (train/<wnid>/): counts each matched class's training images")
+    parser.add_argument("--corrected", type=str | None, default=None,
+                        help="CSV species,val_images: Luccioni & Rolnick's corrected ImageNet val counts per bird species")
     parser.add_argument("--output", default="per_class.html")
     cfg = parser.parse_args(args)
+    return write_per_class(cfg.pretrained, cfg.scratch, cfg.classes, cfg.split, cfg.x, cfg.colour, cfg.group,
+                           Path(cfg.output), cfg.wordnet, cfg.imagenet, cfg.corrected)
+
+
+def write_per_class(pretrained: str, scratch: str, classes: str | None, split: str, x: str = "family",
+                    colour: str = "group", group: str = "superclass", output: Path = Path("per_class.html"),
+                    wordnet: str | None = None, imagenet: str | None = None, corrected: str | None = None) -> Path:
+    """Figures 1 and 2 (see :func:`per_class_command`); writes OUTPUT, its CSV of gains and, with
+    ``wordnet``, the species match table ``<output>.matches.csv``."""
     tables = {}
-    for name in ("pretrained", "scratch"):
-        table = pd.read_csv(getattr(cfg, name))
-        tables[name] = table[table["split"] == cfg.split]
+    for name, path in (("pretrained", pretrained), ("scratch", scratch)):
+        table = pd.read_csv(path)
+        tables[name] = table[table["split"] == split]
         if tables[name].empty:
-            raise ValueError(f"{getattr(cfg, name)} has no predictions on split {cfg.split!r}")
-    classes = pd.read_csv(cfg.classes)
-    gains = groups.pretraining_gain(tables["pretrained"], tables["scratch"], classes)
-    sections = [(f"Pre-training gain per class on {cfg.split} (Kalibhat et al. Figure 1)",
-                 figures_groups.gain_scatter(gains, cfg.x, cfg.colour))]
-    if cfg.group in classes:
-        bars = pd.concat([groups.group_accuracy(t, classes, cfg.group).assign(condition=n) for n, t in tables.items()])
-        sections.append((f"Accuracy per {cfg.group} on {cfg.split} (Kalibhat et al. Figure 2)",
-                         figures_groups.group_bars(bars, cfg.group)))
-    output = Path(cfg.output)
+            raise ValueError(f"{path} has no predictions on split {split!r}")
+    class_table = pd.read_csv(classes) if classes else _classes_of(tables["pretrained"])
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    notes = [f"pre-trained: {cfg.pretrained}", f"scratch: {cfg.scratch}", f"{len(gains)} classes of {cfg.classes}"]
+    notes = [f"pre-trained: {pretrained}", f"scratch: {scratch}", f"{len(class_table)} classes"]
+    if wordnet:
+        matches = match_species(class_table, read_data_noun(wordnet))
+        counts = ImageNetTrain(imagenet).table()["source_class"].value_counts() if imagenet else None
+        class_table = groups.representation(class_table, matches, counts,
+                                            pd.read_csv(corrected) if corrected else None)
+        class_table.to_csv(output.with_suffix(".matches.csv"), index=False)
+        notes.append(f"species matched to ImageNet through WordNet ({wordnet}): "
+                     f"{int(matches['imagenet_wnid'].notna().sum())} of {len(matches)} have an ImageNet class; "
+                     f"match table {output.with_suffix('.matches.csv')}")
+        colour = "represented"
+    gains = groups.pretraining_gain(tables["pretrained"], tables["scratch"], class_table)
+    shown = groups.figure1_species(gains) if wordnet else gains
+    sections = [(f"Pre-training gain per class on {split} (Kalibhat et al. Figure 1)",
+                 figures_groups.gain_scatter(shown, x, colour, "species" if "species" in shown else "class_name"))]
+    if group in class_table:
+        bars = pd.concat([groups.group_accuracy(t, class_table, group).assign(condition=n) for n, t in tables.items()])
+        sections.append((f"Accuracy per {group} on {split}, 95% bootstrap intervals over images "
+                         "(Kalibhat et al. Figure 2)", figures_groups.group_bars(bars, group)))
     output.write_text(report.render_html("Per-class pre-training gain", notes, sections))
     gains.to_csv(output.with_suffix(".csv"), index=False)
     print(f"per-class figures: {output.resolve()}")
     return output
+
+
+def _classes_of(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per label from the predictions' own example columns (what the dataset knows of it)."""
+    drop = {"split", "filename", "y_pred", "path"}
+    return predictions.drop(columns=[c for c in predictions.columns if c in drop]).drop_duplicates("y_true")
