@@ -16,17 +16,30 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from . import results_store as store
-from .analysis.publish import write_report
-from .data_tools import ensure_demo_data
+from .analysis.publish import write_per_class, write_report
+from .data_tools import ensure_demo_data, predictions_command
 from .executors import ACTIVE_STATES, LocalExecutor, SlurmExecutor
-from .study_plan import Step, StudySpec, check_spec, plan
+from .study_plan import Step, StudySpec, check_spec, per_class_runs, plan
 from .study_pretraining import reuse_pretraining, step_identities
 from .study_status import is_active, job_graph, job_id, run_state, status_table
 
 
 def _report(spec: StudySpec) -> functools.partial:
-    return functools.partial(write_report, Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split,
-                             spec.ood_split, metric=spec.metric, external=spec.external_baseline)
+    return functools.partial(publish_study, spec)
+
+
+def publish_study(spec: StudySpec) -> Path:
+    """The study's report, then (``per_class``) Kalibhat et al.'s Figures 1-2 from two runs' predictions."""
+    page = write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
+                        metric=spec.metric, external=spec.external_baseline)
+    if spec.per_class:
+        given = spec.per_class
+        split = given.get("split", spec.id_split)
+        csvs = [predictions_command(["--run", str(run), "--splits", f"[{split}]"]) for run in per_class_runs(spec)]
+        write_per_class(str(csvs[0]), str(csvs[1]), None, split, group=given.get("group", "supercategory"),
+                        output=Path(spec.root) / spec.study / "per_class.html", wordnet=given.get("wordnet"),
+                        imagenet=given.get("imagenet"), corrected=given.get("corrected"))
+    return page
 
 
 def _scheduler_states(executor, steps: list[Step]) -> dict[str, str]:

@@ -48,6 +48,10 @@ class StudySpec:
             [--data.init_args.id_domain, clipart]}``): every pre-trained network is fine-tuned on
             each; the run is ``<architecture>-<task>-seed<seed>`` with param ``task``, and the
             report fits trends per task (Fig. 21: one panel per ID domain). Empty: one task.
+        per_class: Kalibhat et al.'s Figures 1-2 after the report, from the predictions of two
+            fine-tuning runs (the first architecture and seed): ``{pretrained: <condition>,
+            scratch: <condition>, split, group, wordnet, imagenet, corrected}`` (the last four as the
+            ``per-class`` command's options); written to ``root/study/per_class.html``.
         external_baseline: a baseline line from outside the study for the report
             (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
             intercept}``), e.g. Miller et al.'s testbed trend.
@@ -70,6 +74,7 @@ class StudySpec:
     resources: dict[str, Resources] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
     tasks: dict[str, list[str]] = field(default_factory=dict)
+    per_class: dict | None = None
     external_baseline: dict | None = None
 
 
@@ -162,6 +167,8 @@ def check_spec(spec: StudySpec) -> None:
     if bad_tasks:
         raise ValueError(f"study {spec.study!r}: task names become folder names; use letters, digits, '-', '_' "
                          f"or '.', got {bad_tasks}")
+    if spec.per_class is not None:
+        check_per_class(spec)
     unknown = set(spec.resources) - {"pretrain", "finetune", "report"}
     if unknown:
         raise ValueError(f"study {spec.study!r}: resources for unknown run kinds {sorted(unknown)} "
@@ -173,3 +180,28 @@ def check_spec(spec: StudySpec) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
                                     f"(paths are relative to {Path.cwd()})")
+
+
+PER_CLASS_KEYS = {"pretrained", "scratch", "split", "group", "wordnet", "imagenet", "corrected"}
+
+
+def check_per_class(spec: StudySpec) -> None:
+    """The per-class figures name two of the study's conditions and known options only."""
+    given = spec.per_class or {}
+    unknown = set(given) - PER_CLASS_KEYS
+    if unknown or not {"pretrained", "scratch"} <= set(given):
+        raise ValueError(f"study {spec.study!r}: per_class needs pretrained and scratch (conditions) and takes "
+                         f"{sorted(PER_CLASS_KEYS)}; got {sorted(given)}")
+    names = {c.name for c in spec.conditions}
+    for key in ("pretrained", "scratch"):
+        if given[key] not in names:
+            raise ValueError(f"study {spec.study!r}: per_class.{key} {given[key]!r} is not one of its conditions "
+                             f"{sorted(names)}")
+
+
+def per_class_runs(spec: StudySpec) -> tuple[Path, Path]:
+    """The (pre-trained, scratch) fine-tuning runs whose predictions Figures 1-2 compare."""
+    given, architecture, seed = spec.per_class or {}, spec.architectures[0], spec.seeds[0]
+    task = next(iter(spec.tasks), None)
+    return tuple(run_folder(spec, "finetune", given[k], architecture, seed, task)  # type: ignore[return-value]
+                 for k in ("pretrained", "scratch"))

@@ -103,3 +103,35 @@ def test_corrected_labels_group_species_as_the_paper_does(tmp_path):
     assert groups.figure1_species(table)["species"].tolist() == ["Turdus migratorius", "Catharus ustulatus"]
     with pytest.raises(ValueError, match="needs columns \\['species', 'val_images'\\]"):
         groups.representation(classes, matches, None, corrected.rename(columns={"val_images": "n"}))
+
+
+def test_a_study_writes_figures_1_and_2_end_to_end(tiny_data, tmp_path):
+    """Two fine-tuning runs on the generated iNat 2021 layout (with its JSON files), the report, both
+    runs' predictions and the per-class page, from one study config."""
+    import yaml
+
+    from .test_configs import CONFIGS
+
+    noun = write_wordnet_data_noun(tmp_path / "data.noun", SYNSETS)
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(yaml.safe_dump({
+        "trainer": {"max_epochs": 1, "enable_progress_bar": False},
+        "model": {"architecture": "resnet18"},
+        "data": {"init_args": {"source": {"init_args": {"root": str(tiny_data / "inaturalist")}},
+                               "val_source": {"init_args": {"root": str(tiny_data / "inaturalist"), "per_class": 4}},
+                               "image_size": 16, "batch_size": 4, "num_workers": 0}}}))
+    spec = yaml.safe_load((CONFIGS / "studies" / "kalibhat_fig1_2_inat_mini.yaml").read_text())
+    spec.update(root=str(tmp_path / "runs"), architectures=["resnet18"],
+                finetune=[*(str(CONFIGS.parent / p) for p in spec["finetune"]), str(tiny)],
+                conditions=[{"name": "scratch"}, {"name": "other-init"}])  # (a pre-training run is not the point here)
+    spec["per_class"].update(pretrained="other-init", wordnet=str(noun))
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    main(["study", "--config", str(path)])
+    folder = tmp_path / "runs" / "kalibhat-fig1-2-inat-mini"
+    page = (folder / "per_class.html").read_text()
+    assert "Figure 1" in page and "Accuracy per supercategory" in page
+    matches = pd.read_csv(folder / "per_class.matches.csv").set_index("species")
+    assert matches.loc["Turdus migratorius", ["how", "imagenet_wnid"]].tolist() == ["scientific name", "n01558993"]
+    assert set(matches["supercategory"]) == {"Birds", "Insects"}  # from train.json: the animal species only
+    assert (folder / "finetune" / "scratch" / "resnet18-seed0" / "predictions-last.csv").is_file()
