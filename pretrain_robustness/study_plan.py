@@ -52,6 +52,8 @@ class StudySpec:
             fine-tuning runs (the first architecture and seed): ``{pretrained: <condition>,
             scratch: <condition>, split, group, wordnet, imagenet, corrected}`` (the last four as the
             ``per-class`` command's options); written to ``root/study/per_class.html``.
+        choices: where the paper leaves a choice open, what this study takes and the alternative,
+            each ``{choice, taken, alternative}``; the report prints them under each figure.
         external_baseline: a baseline line from outside the study for the report
             (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
             intercept}``), e.g. Miller et al.'s testbed trend.
@@ -75,6 +77,7 @@ class StudySpec:
     throughput: dict[str, float] = field(default_factory=dict)
     tasks: dict[str, list[str]] = field(default_factory=dict)
     per_class: dict | None = None
+    choices: list[dict[str, str]] = field(default_factory=list)
     external_baseline: dict | None = None
 
 
@@ -169,6 +172,10 @@ def check_spec(spec: StudySpec) -> None:
                          f"or '.', got {bad_tasks}")
     if spec.per_class is not None:
         check_per_class(spec)
+    for choice in spec.choices:
+        if set(choice) != {"choice", "taken", "alternative"}:
+            raise ValueError(f"study {spec.study!r}: each of choices needs exactly choice, taken and alternative; "
+                             f"got {sorted(choice)}")
     unknown = set(spec.resources) - {"pretrain", "finetune", "report"}
     if unknown:
         raise ValueError(f"study {spec.study!r}: resources for unknown run kinds {sorted(unknown)} "

@@ -327,3 +327,12 @@ def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
     assert step.needs == pretrain[0].folder
     with pytest.raises(ValueError, match="task names become folder names"):
         check_spec(_tiny_study(tmp_path, tiny_data, tasks={"a/b": []}))
+
+
+def test_a_study_choice_needs_what_it_takes_and_the_alternative(tmp_path, tiny_data):
+    from pretrain_robustness.study_plan import check_spec
+
+    with pytest.raises(ValueError, match="choices needs exactly choice, taken and alternative"):
+        check_spec(_tiny_study(tmp_path, tiny_data, choices=[{"choice": "k grid", "taken": "50, 100"}]))
+    with pytest.raises(ValueError, match="per_class.pretrained 'imagenet-full' is not one of its conditions"):
+        check_spec(_tiny_study(tmp_path, tiny_data, per_class={"pretrained": "imagenet-full", "scratch": "scratch"}))

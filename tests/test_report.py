@@ -197,3 +197,13 @@ def test_report_of_every_task_and_ood_pair():
     assert table.loc[("sketch", "ood_clipart", "scratch"), "verdict"] == "baseline"
     assert "ID: clipart" in report.html and "ID: sketch" in report.html
     assert any(v.startswith("clipart -> ood_sketch: imagenet is higher than scratch") for v in report.comparisons["verdict"])
+
+
+def test_the_study_choices_are_printed_under_each_figure():
+    choices = [{"choice": "iNaturalist superclasses", "taken": "section 4.4.2's list",
+                "alternative": "Table 2's 7 largest"}]
+    report = build_report(synthetic_study({"scratch": (0.0, {}), "pretrained": (0.05, {})}), "s", choices=choices)
+    figures = report.html.count("plotly-graph-div")  # one per figure
+    assert figures >= 2 and report.html.count("<div class='choices'>") == figures
+    assert report.html.count("iNaturalist superclasses</b>: section 4.4.2&#x27;s list") == figures
+    assert any(n.startswith("choice: iNaturalist superclasses: section 4.4.2's list (alternative: Table 2") for n in report.notes)

@@ -18,7 +18,8 @@ from . import external_baseline, figures_groups, groups, report, run_table
 def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
                  metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
-                 screenshot: bool = False, external: dict | None = None) -> Path:
+                 screenshot: bool = False, external: dict | None = None,
+                 choices: list[dict[str, str]] | None = None) -> Path:
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
     comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``.
     ``external``: a baseline from outside the study (``external_baseline.load``); its table is
@@ -30,7 +31,8 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
         tidy, left_out = run_table.scan_local_runs(root, study)
         if tidy.empty and not len(left_out):
             raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
-    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_line)
+    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_line,
+                                choices)
     output = output or Path(root) / study / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(built.html)
@@ -40,7 +42,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     said = [*built.comparisons.get("verdict", []), *(n for n in built.notes if n.startswith(("left out", "condition")))]
     output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(f"- {line}" for line in said) + "\n")
     print(printed.to_string(index=False))
-    for sentence in said:
+    for sentence in [*said, *report.choice_lines(choices)]:
         print(sentence)
     files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
     if built.external is not None:

@@ -54,13 +54,14 @@ def format_external(table: pd.DataFrame) -> pd.DataFrame:
                          "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
 
 
-def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]) -> str:
-    """Title, notes, then each section: a heading and a figure, a table or plain text."""
+def render_html(title: str, notes: list[str], sections: list[tuple[str, object]], caption: str = "") -> str:
+    """Title, notes, then each section: a heading and a figure (with ``caption``, HTML, under it), a
+    table or plain text."""
     parts, plotly_included = [], False
     for heading, body in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         if isinstance(body, go.Figure):
-            parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included))
+            parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included) + caption)
             plotly_included = True
         elif isinstance(body, pd.DataFrame):
             parts.append(body.to_html(index=False, escape=True, border=0))
@@ -75,11 +76,35 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO,
-                 left_out: pd.DataFrame | None = None, external: ExternalBaseline | None = None) -> Report:
+                 left_out: pd.DataFrame | None = None, external: ExternalBaseline | None = None,
+                 choices: list[dict[str, str]] | None = None) -> Report:
     """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
     Without an OOD split (the second paper's tasks), the report is the final scores per run.
     ``left_out``: runs the reader could not use (``run, status, reason``); listed with the others.
-    ``external``: a baseline line from outside the study, drawn and measured against as well."""
+    ``external``: a baseline line from outside the study, drawn and measured against as well.
+    ``choices``: the study's choices where the paper leaves one open, printed under each figure."""
+    report = _build(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external,
+                    choices_html(choices))
+    report.notes = [*report.notes, *choice_lines(choices)]
+    return report
+
+
+def choice_lines(choices: list[dict[str, str]] | None) -> list[str]:
+    """One sentence per choice: what the paper leaves open, what the study takes, the alternative."""
+    return [f"choice: {c['choice']}: {c['taken']} (alternative: {c['alternative']})" for c in choices or []]
+
+
+def choices_html(choices: list[dict[str, str]] | None) -> str:
+    """The block printed under each figure ("" without choices)."""
+    if not choices:
+        return ""
+    items = "".join(f"<li><b>{html.escape(c['choice'])}</b>: {html.escape(c['taken'])} "
+                    f"<i>(alternative: {html.escape(c['alternative'])})</i></li>" for c in choices)
+    return f"<div class='choices'><small>This study's choices where the paper leaves one open:</small><ul>{items}</ul></div>"
+
+
+def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_split: str, ood_split: str | None,
+           metric: str, left_out: pd.DataFrame | None, external: ExternalBaseline | None, caption: str) -> Report:
     finetune = tidy[tidy["kind"] == "finetune"]
     unfinished = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
     left_out = pd.concat([unfinished.assign(reason="not finished"),
@@ -90,9 +115,9 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
         raise ValueError(f"study {study!r} has no finished fine-tuning run to report; "
                          + (_left_out_note(left_out)[0] if len(left_out) else "it has no fine-tuning runs"))
     if ood_split is None:
-        return _scores_report(finished, left_out, study, id_split, metric)
+        return _scores_report(finished, left_out, study, id_split, metric, caption)
     if task_pairs.has_tasks(finished):
-        return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric)
+        return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric, caption)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
     fitted, unfitted = trends.fit_each_condition(points, transform)
     if baseline not in fitted:
@@ -131,7 +156,7 @@ def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", base
          figures.residual_plot(compare.held_out_residuals(points, baseline, transform), baseline)),
     ]
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
-    page = render_html(f"Study '{study}': effective robustness", notes, sections)
+    page = render_html(f"Study '{study}': effective robustness", notes, sections, caption)
     return Report(page, table, pairs, notes, format_trends(table), external_table)
 
 
@@ -152,7 +177,7 @@ def _left_out_note(left_out: pd.DataFrame) -> list[str]:
 
 
 def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, transform: str, baseline: str,
-                  id_split: str, metric: str) -> Report:
+                  id_split: str, metric: str, caption: str = "") -> Report:
     """A study with several fine-tuning tasks (Fig. 21): per task a panel, per (task, OOD split) a row."""
     name = METRIC_NAMES.get(metric, metric)
     points = task_pairs.pair_points(finished, id_split, metric)
@@ -173,11 +198,12 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     sections = [("Every (ID, OOD) pair, one panel per ID task (Ramanujan et al. Figure 21)",
                  figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}")),
                 (f"Effective robustness against '{baseline}' per (ID, OOD) pair", shown)]
-    page = render_html(f"Study '{study}': every (ID, OOD) pair", notes, sections)
+    page = render_html(f"Study '{study}': every (ID, OOD) pair", notes, sections, caption)
     return Report(page, table, comparisons.reset_index(drop=True), notes, shown)
 
 
-def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str) -> Report:
+def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str,
+                   caption: str = "") -> Report:
     """Each finished run's final score on ``split``; the classes curve when runs carry the params."""
     name = METRIC_NAMES.get(metric, metric)
     scores = groups.final_scores(finished, split, metric)
@@ -187,5 +213,5 @@ def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, s
     notes = [f"{len(table)} finished fine-tuning runs, {split} {name} at each run's last scored epoch (in %)",
              *_left_out_note(left_out)]
     sections = [*_classes_sections(scores, split, name), (f"Final {split} {name} per run", shown)]
-    page = render_html(f"Study '{study}': fine-tuned scores", notes, sections)
+    page = render_html(f"Study '{study}': fine-tuned scores", notes, sections, caption)
     return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes, shown)
