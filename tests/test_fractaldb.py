@@ -68,20 +68,68 @@ def test_blocked_trajectory_and_stamping_match_the_per_point_renderer(system):
         assert np.allclose(points, reference_points(params, 5000), rtol=1e-9, atol=1e-12)
     masks = fractaldb.instance_masks(0, 0, 0, 5000, 0)
     fast = fractals.stamp(*fractals.to_pixels(fractals.trajectory(params, 5000), 64, 6), masks, 64)
-    assert np.array_equal(fast, reference_render(params, masks, 64, 6, 5000))
+    reference = reference_render(params, masks, 64, 6, 5000)
+    assert np.array_equal(np.asarray(fractaldb.picture(fast, 0)), reference)  # RGB, grey in every channel
 
 
-def test_nan_points_and_the_hundred_before_are_dropped():
-    points = np.stack([np.arange(400.0), np.arange(400.0)], axis=1)
-    points[300, 1] = np.nan
-    px, _ = fractals.to_pixels(points, 64, 6)
-    assert len(px) == 299  # 400 - the NaN - the 100 before it
+# a x 1.8 makes the first map expanding (|1.62| > 1): the chaos game overflows to inf, then NaN
+DIVERGING = fractaldb.variation(_system([[0.9, 0.05, 0.0, 0.4, 0.1, 0.0], [0.3, 0.0, 0.1, 0.3, 0.5, 0.2]]), 4)
+UNDER_ONE = SIERPINSKI.copy()
+UNDER_ONE[:, 6] = [0.2, 0.2, 0.25]  # sums to 0.65: draws above it keep the previous point
+
+
+def _same(a, b):
+    """Equal as the official arrays are: finite values to rounding, inf and NaN exactly where they are."""
+    finite = np.isfinite(a) & np.isfinite(b)
+    return (np.array_equal(np.isfinite(a), np.isfinite(b)) and np.array_equal(np.isnan(a), np.isnan(b))
+            and np.array_equal(a[np.isinf(a)], b[np.isinf(b)]) and np.allclose(a[finite], b[finite], rtol=1e-9))
+
+
+@pytest.mark.parametrize("params", [DIVERGING, UNDER_ONE], ids=["diverging", "probabilities-under-1"])
+def test_the_official_loops_edge_cases_are_kept(params):
+    reference = reference_points(params, 5000)
+    for block in (7, 256):
+        assert _same(fractals.trajectory(params, 5000, block=block), reference)
+    if params is DIVERGING:
+        assert np.isinf(reference).any() and np.isnan(reference).any()
+    else:  # kept points: some steps repeat the point before them
+        assert (np.diff(reference, axis=0) == 0).all(axis=1).sum() > 1000
+    px, py = fractals.to_pixels(fractals.trajectory(params, 5000), 64, 6)
+    masks = fractaldb.instance_masks(0, 4, 0, len(px), 0)
+    fast = fractals.stamp(px, py, masks, 64)
+    assert np.array_equal(np.asarray(fractaldb.picture(fast, 0)), reference_render(params, masks, 64, 6, 5000))
+
+
+def test_a_first_draw_above_the_probabilities_is_an_error():
+    params = SIERPINSKI.copy()
+    params[:, 6] = 0.1  # sums to 0.3 < the first draw of RandomState(100) (0.543)
+    with pytest.raises(ValueError, match="first chaos-game draw"):
+        fractals.trajectory(params, 100)
+    with pytest.raises(ValueError, match="first draw"):
+        reference_points(params, 100)
+
+
+@pytest.mark.parametrize("first_nan", [300, 40])
+def test_nan_points_and_the_hundred_before_are_dropped(first_nan):
+    """As the official ``__rescale``: range(first - 100, first) and the NaN rows, deleted with
+    np.delete (a NaN in the first 100 points makes negative indices, which drop the last points)."""
+    points = np.stack([np.arange(400.0), np.arange(400.0) * 2], axis=1)
+    points[first_nan, 1] = np.nan
+    px, py = fractals.to_pixels(points, 64, 6)
+    ys = points[:, 1]
+    rows = np.append(np.array(range(first_nan - 100, first_nan)), np.where(np.isnan(ys)))
+    xs, ys = np.delete(points[:, 0], rows), np.delete(ys, rows)
+    assert len(px) == len(xs) == (299 if first_nan == 300 else 400 - 1 - 100)
+    assert np.array_equal(px, np.uint16(xs / (xs.max() - xs.min()) * 52.0 + 6.0))
 
 
 def test_variations_and_flips_layout(tmp_path):
-    assert fractaldb.WEIGHTS.shape == (25, 6) and (fractaldb.WEIGHTS[0] == 1).all()
-    changed = fractaldb.WEIGHTS[1:] != 1
-    assert (changed.sum(1) == 1).all() and sorted(set(fractaldb.WEIGHTS[1:][changed])) == [0.2, 0.6, 1.4, 1.8]
+    # the official weights_0.4.csv order: a x 0.2, a x 0.6, identity, a x 1.4, a x 1.8, b x 0.2, ...
+    assert fractaldb.WEIGHTS.shape == (25, 6) and (fractaldb.WEIGHTS[2] == 1).all()
+    assert fractaldb.WEIGHTS[:5, 0].tolist() == [0.2, 0.6, 1.0, 1.4, 1.8] and fractaldb.WEIGHTS[5].tolist() == [1, 0.2, 1, 1, 1, 1]
+    assert fractaldb.WEIGHTS[-1].tolist() == [1, 1, 1, 1, 1, 1.8]
+    changed = np.delete(fractaldb.WEIGHTS, 2, axis=0) != 1
+    assert (changed.sum(1) == 1).all()
     written = fractaldb_jobs.render([SIERPINSKI, SQUARE], tmp_path, SMALL, workers=1)
     assert written == 2 * 25 * 2 * 4 == SMALL.images_per_category() * 2
     files = sorted(p.name for p in (tmp_path / "00001").iterdir())
@@ -89,8 +137,11 @@ def test_variations_and_flips_layout(tmp_path):
     base = np.asarray(Image.open(tmp_path / "00001" / "00001_03_count_1_flip0.png"))
     for k, flipped in enumerate([base, base[::-1], base[:, ::-1], base[::-1, ::-1]]):
         assert np.array_equal(np.asarray(Image.open(tmp_path / "00001" / f"00001_03_count_1_flip{k}.png")), flipped)
-    one, two = (np.asarray(Image.open(tmp_path / "00000" / f"00000_00_count_{n}_flip0.png")) for n in (0, 1))
+    one, two = (Image.open(tmp_path / "00000" / f"00000_00_count_{n}_flip0.png") for n in (0, 1))
+    assert one.mode == "RGB"  # as the official files
+    one, two = np.asarray(one), np.asarray(two)
     assert not np.array_equal(one, two) and set(np.unique(one)) == {0, 127}  # instances differ by masks only
+    assert (one[:, :, 0] == one[:, :, 2]).all()
 
 
 def test_rendering_resumes_without_rewriting_finished_images(tmp_path):
@@ -115,7 +166,7 @@ def test_rendering_is_reproducible_across_processes(tmp_path):
             "sys.stdout.write(im.tobytes().hex())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     from_disk = np.asarray(Image.open(tmp_path / "00000" / "00000_05_count_1_flip0.png"))
-    assert bytes.fromhex(out) == from_disk.tobytes()
+    assert bytes.fromhex(out) == np.ascontiguousarray(from_disk[:, :, 0]).tobytes()
 
 
 def test_on_the_fly_dataset_matches_the_files(tmp_path):

@@ -11,8 +11,16 @@ from .fractals import SELECTION_SEED, to_pixels
 
 
 def reference_points(params: np.ndarray, iterations: int) -> np.ndarray:
+    """The official ``calculate``: cumulative probabilities added one by one, the first map whose
+    sum is >= the draw; where none is (probabilities summing below the draw) the loop's
+    ``next_x, next_y`` keep the previous step's values, i.e. the previous point (on the very first
+    step there is none: the official code fails there, this raises). Python floats overflow to
+    inf and NaN as they do there."""
     draws = np.random.RandomState(SELECTION_SEED).random_sample(iterations)
-    cumulative = np.cumsum(params[:, 6]).tolist()
+    cumulative, total = [], 0.0
+    for probability in params[:, 6].tolist():
+        total += probability
+        cumulative.append(total)
     maps = params[:, :6].tolist()
     xs, ys = [0.0], [0.0]
     x = y = 0.0
@@ -22,6 +30,9 @@ def reference_points(params: np.ndarray, iterations: int) -> np.ndarray:
                 a, b, c, d, e, f = maps[j]
                 x, y = x * a + y * b + e, x * c + y * d + f
                 break
+        else:
+            if i == 0:
+                raise ValueError("the first draw exceeds the summed probabilities: no previous point to keep")
         xs.append(x)
         ys.append(y)
     return np.stack([xs, ys], axis=1)
@@ -29,7 +40,8 @@ def reference_points(params: np.ndarray, iterations: int) -> np.ndarray:
 
 def reference_render(params: np.ndarray, masks: np.ndarray, size: int = 362, pad: int = 6,
                      iterations: int = 200_000) -> np.ndarray:
-    """One image, point by point: the chaos game, the rescale, a paste per point, the flip."""
+    """One RGB image (as the official files are), point by point: the chaos game, the rescale, a
+    paste per point, the flip."""
     px, py = to_pixels(reference_points(params, iterations), size, pad)
     image = Image.new("RGB", (size, size))
     for i in range(len(px)):
@@ -39,4 +51,4 @@ def reference_render(params: np.ndarray, masks: np.ndarray, size: int = 362, pad
             for c in range(3):
                 patch[r, c, :] = np.array([127, 127, 127]) * int(pattern[r * 3 + c])
         image.paste(Image.fromarray(patch), (int(px[i]) + 1, int(py[i]) + 1))
-    return np.asarray(image.transpose(Image.FLIP_TOP_BOTTOM))[:, :, 0]
+    return np.asarray(image.transpose(Image.FLIP_TOP_BOTTOM))

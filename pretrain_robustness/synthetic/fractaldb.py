@@ -22,8 +22,11 @@ from ..files import atomic_write
 from . import fractals
 
 SCALES = (0.2, 0.6, 1.4, 1.8)
-# 25 weight variations: the identity, then each of a..f scaled by each of SCALES
-WEIGHTS = np.vstack([np.ones(6)] + [np.where(np.arange(6) == p, s, 1.0) for p in range(6) for s in SCALES])
+# The 25 weight variations in the official order (fractal_renderer/weights/weights_0.4.csv, the one
+# FractalDB-1k was rendered with; the variation index is the row): a x 0.2, a x 0.6, the identity,
+# a x 1.4, a x 1.8, then b..f each x 0.2, 0.6, 1.4, 1.8.
+WEIGHTS = np.vstack([np.where(np.arange(6) == p, s, 1.0)
+                     for p in range(6) for s in ((0.2, 0.6, 1.0, 1.4, 1.8) if p == 0 else SCALES)])
 FLIPS = 4
 MEAN, STD = (0.2, 0.2, 0.2), (0.5, 0.5, 0.5)
 
@@ -69,8 +72,10 @@ def render_instance(coords: tuple[np.ndarray, np.ndarray], category: int, weight
 
 
 def picture(image: np.ndarray, flip: int) -> Image.Image:
-    """One flip of an instance as a grey PIL image (what is saved, and what the dataset serves)."""
-    return Image.fromarray(np.ascontiguousarray(fractals.flip(image, flip)), mode="L")
+    """One flip of an instance as an RGB PIL image, grey in every channel, as the official renderer
+    saves it (what is written to disk, and what the dataset serves)."""
+    grey = np.ascontiguousarray(fractals.flip(image, flip))
+    return Image.fromarray(np.repeat(grey[:, :, None], 3, axis=2), mode="RGB")
 
 
 def file_name(category: int, weight: int, instance: int, flip: int) -> str:

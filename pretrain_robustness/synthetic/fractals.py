@@ -15,7 +15,10 @@ pixel of earlier ones, zeros included), then flips the image top-bottom. Here:
 * stamping is one scatter over all (point, offset) pairs in point order, so the last writer wins
   exactly as the sequential pastes do;
 * masks come from a seeded generator per (category, variation, instance), so every image is
-  reproducible (the official masks come from Python's unseeded ``random``).
+  reproducible (the official masks come from Python's unseeded ``random``);
+* the official loop's edge cases are kept: a draw above the summed probabilities keeps the
+  previous point, and a diverging trajectory is recomputed point by point from the block where it
+  turns non-finite, so it overflows at the same step as there.
 """
 
 from __future__ import annotations
@@ -40,23 +43,38 @@ def sample_system(rng: np.random.Generator) -> np.ndarray:
     return params
 
 
+IDENTITY = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
+# a blocked point this large is recomputed point by point: the per-point loop may overflow near here
+TOO_LARGE = 1e300
+
+
 def map_choices(probabilities: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """The first map whose cumulative probability is >= each draw (a draw above the last
-    cumulative sum, possible only by rounding, takes the last map)."""
-    cumulative = np.cumsum(probabilities)
-    return np.minimum(np.searchsorted(cumulative, draws, side="left"), len(probabilities) - 1)
+    """The first map whose cumulative probability (summed in order, as the official loop adds
+    them) is >= each draw; ``len(probabilities)`` where none is, i.e. where the probabilities sum
+    to less than the draw: the official loop then keeps the previous point."""
+    return np.searchsorted(np.cumsum(probabilities), draws, side="left")
 
 
 def trajectory(params: np.ndarray, iterations: int, block: int = 256, draws: np.ndarray | None = None) -> np.ndarray:
-    """``iterations`` chaos-game points (x, y), starting at (0, 0), as an (iterations, 2) array."""
+    """``iterations`` chaos-game points (x, y), starting at (0, 0), as an (iterations, 2) array.
+
+    Blocked (see the module docstring), except where the official per-point loop behaves
+    differently: a step whose draw exceeds every cumulative probability keeps the previous point
+    (an identity step), and from the first block that turns non-finite (or huge) onwards the
+    points are recomputed one by one as the loop does, so a diverging system overflows at the same
+    step, to the same inf/NaN, as there."""
     if draws is None:
         draws = np.random.RandomState(SELECTION_SEED).random_sample(iterations)
     steps = iterations - 1
     choice = map_choices(params[:, 6], draws[:steps])
+    if steps and choice[0] == len(params):
+        raise ValueError(f"the first chaos-game draw ({draws[0]!r}) exceeds the system's summed probabilities "
+                         f"({np.cumsum(params[:, 6])[-1]!r}): the official renderer fails there (no point yet to keep)")
+    maps = np.vstack([params[:, :6], IDENTITY])  # index len(params): keep the previous point
     blocks = -(-steps // block)
     coef = np.zeros((blocks * block, 6))
     coef[:, 0] = coef[:, 3] = 1.0  # padding steps are the identity map
-    coef[:steps] = params[choice, :6]
+    coef[:steps] = maps[choice]
     # (6, block, blocks): position-major, so each step below works on contiguous rows
     a, b, c, d, e, f = np.ascontiguousarray(coef.reshape(blocks, block, 6).transpose(2, 1, 0))
     # prefix maps within each block: point s of block k = M[s, k] @ start_k + v[s, k]
@@ -82,7 +100,28 @@ def trajectory(params: np.ndarray, iterations: int, block: int = 256, draws: np.
     points[0] = 0.0
     points[1:, 0] = _after_each_step(xs.T, x, steps)
     points[1:, 1] = _after_each_step(ys.T, y, steps)
+    bad = np.flatnonzero(~(np.abs(points) < TOO_LARGE).all(axis=1))  # inf, NaN or near overflow
+    if bad.size:
+        start = (int(bad[0]) - 1) // block * block  # the first step of the block that produced it
+        rows = params[:, :6].tolist() + [None]  # None: keep the previous point
+        points[start + 1:] = point_by_point([rows[j] for j in choice[start:]], points[start])
     return points
+
+
+def point_by_point(steps: list, start: np.ndarray) -> np.ndarray:
+    """The official loop from ``start``: per step a map (a..f) applied in Python floats with the
+    same expressions in the same order, or ``None``: the previous point kept as it is (no
+    arithmetic, which would turn inf into NaN); once both coordinates are NaN they stay NaN."""
+    x, y = float(start[0]), float(start[1])
+    out = np.full((len(steps), 2), np.nan)
+    for i, step in enumerate(steps):
+        if step is not None:
+            a, b, c, d, e, f = step
+            x, y = x * a + y * b + e, x * c + y * d + f
+            if x != x and y != y:
+                break
+        out[i] = x, y
+    return out
 
 
 def _after_each_step(values: np.ndarray, last: float, steps: int) -> np.ndarray:
@@ -96,13 +135,16 @@ def _after_each_step(values: np.ndarray, last: float, steps: int) -> np.ndarray:
 
 def to_pixels(points: np.ndarray, size: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
     """The official rescale: drop NaN points and the 100 before each first NaN, shift negative
-    coordinates to 0, scale by the range into [pad, size - pad], truncate to uint16."""
+    coordinates to 0, scale by the range into [pad, size - pad], truncate to uint16 (infinite
+    points stay, as there: the range is then NaN and numpy casts NaN to 0)."""
     xs, ys = points[:, 0].copy(), points[:, 1].copy()
     for coord in (0, 1):
         column = xs if coord == 0 else ys
         bad = np.flatnonzero(np.isnan(column))
         if bad.size:
-            drop = np.union1d(np.arange(max(bad[0] - 100, 0), bad[0]), bad)
+            # as the official: range(first - 100, first), negative indices (a NaN in the first 100
+            # points) included, which np.delete counts from the end
+            drop = np.append(np.arange(bad[0] - 100, bad[0]), bad)
             xs, ys = np.delete(xs, drop), np.delete(ys, drop)
     if xs.min() < 0:
         xs -= xs.min()
