@@ -169,4 +169,4 @@ def held_out_residuals(points: pd.DataFrame, baseline: str, transform: str) -> p
     tx = transforms.forward(points["id"].to_numpy(), transform)
     predicted = transforms.inverse(per_point_intercept.to_numpy(float) + per_point_slope.to_numpy(float) * tx, transform)
     out = points.assign(residual=100.0 * (points["ood"].to_numpy() - predicted), held_out=own.to_numpy())
-    return out.sort_values(["architecture", "run", "epoch"])
+    return out.sort_values([c for c in ("architecture", "run", "epoch") if c in out])
