@@ -4,7 +4,7 @@ tables, built from the tidy run table by pure functions."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -28,6 +28,7 @@ class Report:
     notes: list[str]
     printed: pd.DataFrame  # ``trends`` as shown in the report and printed by the command
     external: pd.DataFrame | None = None  # effective robustness against an external baseline, per condition
+    sections: list = field(default_factory=list)  # (heading, figure / table / lines): what the page shows
 
 
 def format_trends(table: pd.DataFrame) -> pd.DataFrame:
@@ -157,7 +158,7 @@ def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_spl
     ]
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
     page = render_html(f"Study '{study}': effective robustness", notes, sections, caption)
-    return Report(page, table, pairs, notes, format_trends(table), external_table)
+    return Report(page, table, pairs, notes, format_trends(table), external_table, sections)
 
 
 def _classes_sections(scores: pd.DataFrame, split: str, name: str) -> list[tuple[str, object]]:
@@ -199,7 +200,7 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
                  figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}")),
                 (f"Effective robustness against '{baseline}' per (ID, OOD) pair", shown)]
     page = render_html(f"Study '{study}': every (ID, OOD) pair", notes, sections, caption)
-    return Report(page, table, comparisons.reset_index(drop=True), notes, shown)
+    return Report(page, table, comparisons.reset_index(drop=True), notes, shown, sections=sections)
 
 
 def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str,
@@ -214,4 +215,5 @@ def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, s
              *_left_out_note(left_out)]
     sections = [*_classes_sections(scores, split, name), (f"Final {split} {name} per run", shown)]
     page = render_html(f"Study '{study}': fine-tuned scores", notes, sections, caption)
-    return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes, shown)
+    return Report(page, table, pd.DataFrame(columns=["condition_a", "condition_b", "verdict"]), notes, shown,
+                  sections=sections)
