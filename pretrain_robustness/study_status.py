@@ -18,6 +18,9 @@ DEFAULT_THROUGHPUT = 3000.0
 # training images of the full sets, for estimates where the data is not on this machine
 NOMINAL_TRAIN_IMAGES = {"ImageNetTrain": 1_281_167, "INaturalist": 579_184, "IWildCamDataModule": 129_809,
                         "DomainNetDataModule": 120_906}
+# DomainNet's train split per domain (its <domain>_train.txt), for a study that fine-tunes on each (Fig. 21)
+DOMAINNET_TRAIN_IMAGES = {"clipart": 33_525, "infograph": 36_023, "painting": 50_416, "quickdraw": 120_750,
+                          "real": 120_906, "sketch": 48_212}
 
 
 def job_id(record: dict[str, Any] | None) -> str | None:
@@ -75,7 +78,8 @@ def _train_images(config, counted: dict[str, tuple[int, str]]) -> tuple[int, str
         except Exception:  # the data is not on this machine: the full set's size, or the subset's asked size
             subset = [i.init_args.get("images") for i in (data.get("interventions") or []) if i.init_args.get("images")]
             source = ((data.get("source") or {}).get("class_path") or config.data.class_path).rsplit(".", 1)[-1]
-            counted[key] = (subset[-1] if subset else NOMINAL_TRAIN_IMAGES.get(source, 0)), "images nominal"
+            nominal = DOMAINNET_TRAIN_IMAGES.get(data.get("id_domain"), 0) if source == "DomainNetDataModule" else 0
+            counted[key] = (subset[-1] if subset else nominal or NOMINAL_TRAIN_IMAGES.get(source, 0)), "images nominal"
     return counted[key]
 
 
