@@ -10,4 +10,4 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 export WANDB_MODE=offline OUTDATED_IGNORE=1 PYTHONUNBUFFERED=1
-exec .venv/bin/python -m pytest -q --timeout 900 "$@"
+exec .venv/bin/python -m pytest -q --timeout 900 --durations=15 "$@"

@@ -207,3 +207,23 @@ def test_the_study_choices_are_printed_under_each_figure():
     assert figures >= 2 and report.html.count("<div class='choices'>") == figures
     assert report.html.count("iNaturalist superclasses</b>: section 4.4.2&#x27;s list") == figures
     assert any(n.startswith("choice: iNaturalist superclasses: section 4.4.2's list (alternative: Table 2") for n in report.notes)
+
+
+def test_pairs_without_a_trend_are_said_so():
+    rows = []
+    for condition in ("scratch", "imagenet"):
+        for task in ("clipart", "sketch"):
+            for epoch in range(1, 5):
+                id_score = 0.5 if task == "sketch" else 0.2 + 0.1 * epoch  # sketch: every ID score the same
+                for split, value in (("id_test", id_score), ("ood_real", 0.6 * id_score)):
+                    rows.append({"run": f"r/{condition}/{task}", "study": "s", "kind": "finetune",
+                                 "condition": condition, "params": json.dumps({"task": task}),
+                                 "architecture": "resnet18", "seed": 0, "status": "finished", "stage": "val",
+                                 "epoch": epoch, "split": split, "metric": "f1_macro", "value": value, "n": 100})
+    tidy = validate(pd.DataFrame(rows, columns=TIDY_COLUMNS))
+    report = build_report(tidy, "s", transform="linear")
+    assert set(report.trends["task"]) == {"clipart"}
+    assert any(n.startswith("sketch -> ood_real, condition 'scratch' has no trend") for n in report.notes)
+    flat = tidy[tidy["params"].str.contains("sketch")]
+    with pytest.raises(ValueError, match="no \\(task, OOD split\\) pair has a trend"):
+        build_report(flat, "s", transform="linear")

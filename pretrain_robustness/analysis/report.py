@@ -182,7 +182,7 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     """A study with several fine-tuning tasks (Fig. 21): per task a panel, per (task, OOD split) a row."""
     name = METRIC_NAMES.get(metric, metric)
     points = task_pairs.pair_points(finished, id_split, metric)
-    fits = task_pairs.fit_pairs(points, transform)
+    fits, unfitted = task_pairs.fit_pairs(points, transform)
     table = task_pairs.pair_table(points, fits, baseline, transform)
     shown = table.assign(**{"er_trend [95% CI]": [
         "baseline" if base else "-" if pd.isna(g) else f"{g:+.1f} (one run: no interval)" if pd.isna(lo)
@@ -194,8 +194,11 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
              f"per (task, OOD split): x = {id_split} {name}, y = the OOD split's {name}, one {transform} trend per "
              f"condition; er_trend = mean gap to the '{baseline}' trend over the shared ID range (F1/accuracy points), "
              "95% CI from resampling each condition's runs"]
+    notes += [f"{task} -> {split}, condition {condition!r} has no trend and is left out: {reason}"
+              for (task, split, condition), reason in unfitted.items()]
     notes += _left_out_note(left_out)
-    comparisons = table[~table["baseline"]][["task", "ood_split", "condition", "er_trend", "low", "high", "verdict"]]
+    comparisons = table.loc[~table["baseline"].astype(bool),
+                            ["task", "ood_split", "condition", "er_trend", "low", "high", "verdict"]]
     sections = [("Every (ID, OOD) pair, one panel per ID task (Ramanujan et al. Figure 21)",
                  figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}")),
                 (f"Effective robustness against '{baseline}' per (ID, OOD) pair", shown)]

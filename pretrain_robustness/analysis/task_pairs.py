@@ -43,10 +43,18 @@ def pair_points(tidy: pd.DataFrame, id_split: str = "id_test", metric: str = F1_
             .sort_values(["task", "ood_split", "condition", "run", "epoch"]).reset_index(drop=True))
 
 
-def fit_pairs(points: pd.DataFrame, transform: str = "probit") -> dict[tuple[str, str], dict[str, Trend]]:
-    """Per (task, OOD split): the trend of each condition that has one."""
-    return {pair: fit_each_condition(group, transform)[0]
-            for pair, group in points.groupby(["task", "ood_split"], sort=True)}
+def fit_pairs(points: pd.DataFrame, transform: str = "probit") -> tuple[dict[tuple[str, str], dict[str, Trend]],
+                                                                         dict[tuple[str, str, str], str]]:
+    """Per (task, OOD split): the trend of each condition that has one; and per (task, OOD split,
+    condition) without one, why. No trend at all is an error that says why for the first few."""
+    fits, failed = {}, {}
+    for (task, split), group in points.groupby(["task", "ood_split"], sort=True):
+        fits[(task, split)], reasons = fit_each_condition(group, transform)
+        failed.update({(task, split, condition): reason for condition, reason in reasons.items()})
+    if not any(fits.values()):
+        examples = "; ".join(f"{t} -> {s}, {c}: {r}" for (t, s, c), r in list(failed.items())[:3])
+        raise ValueError(f"no (task, OOD split) pair has a trend for any condition ({examples})")
+    return fits, failed
 
 
 def pair_table(points: pd.DataFrame, fits: dict[tuple[str, str], dict[str, Trend]], baseline: str,
