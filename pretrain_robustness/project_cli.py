@@ -43,6 +43,7 @@ class ProjectCLI(LightningCLI):
         parser.add_class_arguments(store.RunSpec, "run")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         parser.link_arguments("data.eval_split_names", "model.eval_split_names", apply_on="instantiate")
+        parser.link_arguments("data.class_names", "model.class_names", apply_on="instantiate")
 
     def _config(self):
         return self.config[self.subcommand] if self.subcommand else self.config

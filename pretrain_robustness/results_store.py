@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -73,7 +74,15 @@ class RunSpec:
 
 
 def run_name(spec: RunSpec, architecture: str, seed: int | None) -> str:
-    return spec.name or f"{architecture}-seed{seed}"
+    return spec.name or f"{architecture_slug(architecture)}-seed{seed}"
+
+
+def architecture_slug(architecture: str) -> str:
+    """The architecture as a folder name: ``clip:ViT-B-32`` -> ``clip-ViT-B-32``, a model config
+    path -> its stem (torchvision names stay as they are)."""
+    kind, _, name = architecture.rpartition(":")
+    name = Path(name).stem if name.endswith(".json") else name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{kind}-{name}" if kind else name)
 
 
 def run_dir(spec: RunSpec, architecture: str, seed: int | None) -> Path:

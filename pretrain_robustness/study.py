@@ -31,7 +31,8 @@ def _report(spec: StudySpec) -> functools.partial:
 def publish_study(spec: StudySpec) -> Path:
     """The study's report, then (``per_class``) Kalibhat et al.'s Figures 1-2 from two runs' predictions."""
     page = write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
-                        metric=spec.metric, external=spec.external_baseline, choices=spec.choices)
+                        metric=spec.metric, external=spec.external_baseline, choices=spec.choices,
+                        includes=spec.report_includes)
     if spec.per_class:
         given = spec.per_class
         split = given.get("split", spec.id_split)

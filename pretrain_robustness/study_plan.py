@@ -20,11 +20,15 @@ class Condition:
     """A pre-training condition: its name and the configs of its pre-training run (none: scratch).
     ``params`` are added to its runs' condition parameters (e.g. the family a figure puts it in).
     A pre-training run identical to one of another study (same data, architecture, recipe, seed:
-    ``run_identity.py``) is not trained again: that run is used, or waited for."""
+    ``run_identity.py``) is not trained again: that run is used, or waited for. A condition may use
+    its own ``architectures`` and add ``finetune_args`` to its fine-tuning runs (Fig. 12's CLIP
+    encoders, each with its weights and recipe)."""
 
     name: str
     pretrain: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    architectures: list[str] | None = None  # instead of the study's (e.g. CLIP encoders: clip:ViT-B-32)
+    finetune_args: list[str] = field(default_factory=list)  # added to its fine-tuning runs (--config files too)
 
 
 @dataclass
@@ -54,6 +58,8 @@ class StudySpec:
             ``per-class`` command's options); written to ``root/study/per_class.html``.
         choices: where the paper leaves a choice open, what this study takes and the alternative,
             each ``{choice, taken, alternative}``; the report prints them under each figure.
+        report_includes: other studies whose finished runs join this study's report (Fig. 12 plots
+            CLIP against the scratch and ImageNet runs of the Fig. 3 study, not trained again).
         external_baseline: a baseline line from outside the study for the report
             (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
             intercept}``), e.g. Miller et al.'s testbed trend.
@@ -78,6 +84,7 @@ class StudySpec:
     tasks: dict[str, list[str]] = field(default_factory=dict)
     per_class: dict | None = None
     choices: list[dict[str, str]] = field(default_factory=list)
+    report_includes: list[str] = field(default_factory=list)
     external_baseline: dict | None = None
 
 
@@ -121,7 +128,7 @@ def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, se
 
 def task_run_name(architecture: str, seed: int, task: str | None) -> str | None:
     """A fine-tuning run's name when the study has tasks (``None``: the store's default name)."""
-    return f"{architecture}-{task}-seed{seed}" if task else None
+    return f"{store.architecture_slug(architecture)}-{task}-seed{seed}" if task else None
 
 
 def with_init(step: Step, pretrain_folder: Path) -> Step:
@@ -137,7 +144,7 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
     steps = []
     for seed in spec.seeds:
         for condition in spec.conditions:
-            for architecture in spec.architectures:
+            for architecture in condition.architectures or spec.architectures:
                 init: list[str] = []
                 folder = None
                 if condition.pretrain:
@@ -155,14 +162,14 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                         "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
                         ["fit", *_configs(spec.finetune),
                          *_common(spec, condition, architecture, seed, "finetune", cluster, task),
-                         *named, *task_args, *init], folder))
+                         *named, *task_args, *condition.finetune_args, *init], folder))
     return steps
 
 
 def check_spec(spec: StudySpec) -> None:
     """Every config file a run of the study names exists and every architecture is known: a misspelt
     path fails here, naming it, not hours later when its run comes."""
-    for architecture in spec.architectures:
+    for architecture in [*spec.architectures, *(a for c in spec.conditions for a in c.architectures or [])]:
         check_architecture(architecture)
     if not spec.seeds or len(set(spec.seeds)) != len(spec.seeds):
         raise ValueError(f"study {spec.study!r}: seeds must be distinct and at least one, got {spec.seeds}")
@@ -183,6 +190,8 @@ def check_spec(spec: StudySpec) -> None:
     named = [("finetune", path) for path in spec.finetune]
     named += [(f"condition {c.name!r}", path) for c in spec.conditions for path in c.pretrain]
     named += [(f"architecture_configs[{a}]", path) for a, paths in spec.architecture_configs.items() for path in paths]
+    named += [(f"condition {c.name!r} finetune_args", c.finetune_args[i + 1]) for c in spec.conditions
+              for i, arg in enumerate(c.finetune_args[:-1]) if arg == "--config"]
     for where, path in named:
         if not Path(path).is_file():
             raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "

@@ -35,7 +35,24 @@ def tiny_data(tmp_path_factory) -> Path:
     write_inaturalist_2021(root / "inaturalist", "2021_train", per_class=10)  # 2021_train_mini's 6 + 4 more
     write_domainnet(root / "domainnet", ("infograph", "sketch", "real"), per_class=9)
     _write_fractaldb(root / "fractaldb")
+    _write_tiny_clip(root / "clip")
     return root
+
+
+def _write_tiny_clip(folder: Path) -> None:
+    """A tiny random open_clip model (32 px ViT, 1-layer text tower): its config and its checkpoint."""
+    import json
+
+    import open_clip
+    import torch
+
+    from .test_clip import TINY
+
+    folder.mkdir(parents=True)
+    (folder / "tiny-clip.json").write_text(json.dumps(TINY))
+    open_clip.add_model_config(str(folder / "tiny-clip.json"))
+    torch.manual_seed(0)
+    torch.save({"state_dict": open_clip.create_model("tiny-clip").state_dict()}, folder / "tiny-clip.pt")
 
 
 def _write_fractaldb(root: Path) -> None:

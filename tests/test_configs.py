@@ -103,6 +103,11 @@ EXPERIMENTS["finetune-inat-mini-animals"] = (
 EXPERIMENTS["finetune-imagenet-animals"] = (
     ["recipes/finetune_kalibhat_imagenet_a.yaml", "finetune/imagenet_animals.yaml"],
     [*PRETRAIN_TINY, "--data.init_args.val_source.init_args.root", "{data}/imagenet", "--model.architecture", "resnet18"])
+EXPERIMENTS["finetune-iwildcam-clip"] = (
+    ["recipes/finetune_wilds_adamw.yaml", "finetune/iwildcam.yaml", "finetune/iwildcam_clip.yaml"],
+    ["--model.architecture", "clip:{data}/clip/tiny-clip.json", "--model.clip_weights", "{data}/clip/tiny-clip.pt",
+     "--data.init_args.root", "{data}", "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4",
+     "--data.init_args.num_workers", "0"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 

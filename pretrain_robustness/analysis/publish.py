@@ -19,7 +19,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
                  id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
                  metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
                  screenshot: bool = False, external: dict | None = None,
-                 choices: list[dict[str, str]] | None = None) -> Path:
+                 choices: list[dict[str, str]] | None = None, includes: list[str] | None = None) -> Path:
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
     comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``.
     ``external``: a baseline from outside the study (``external_baseline.load``); its table is
@@ -31,6 +31,11 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
         tidy, left_out = run_table.scan_local_runs(root, study)
         if tidy.empty and not len(left_out):
             raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
+        for other in includes or []:  # another study's runs join this report (e.g. Fig. 12 on Fig. 3's)
+            more, more_left_out = run_table.scan_local_runs(root, other)
+            if more.empty:
+                raise FileNotFoundError(f"report_includes: study {other!r} has no readable runs under {Path(root) / other}")
+            tidy, left_out = pd.concat([tidy, more], ignore_index=True), pd.concat([left_out, more_left_out], ignore_index=True)
     built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_line,
                                 choices)
     output = output or Path(root) / study / "report.html"

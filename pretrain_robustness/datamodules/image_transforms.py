@@ -22,10 +22,11 @@ def _finish(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> list:
     return [T.ToTensor(), T.Normalize(mean, std)]
 
 
-def wilds_transform(image_size: int = 448) -> T.Compose:
+def wilds_transform(image_size: int = 448, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> T.Compose:
     """WILDS iWildCam ``image_base``: resize to a square (448 px), no augmentation, ImageNet
-    normalisation. WILDS does not convert to RGB; we do, because night images are grayscale."""
-    return T.Compose([T.Lambda(to_rgb), T.Resize((image_size, image_size)), *_finish()])
+    normalisation (another for a network that has its own, e.g. CLIP's). WILDS does not convert
+    to RGB; we do, because night images are grayscale."""
+    return T.Compose([T.Lambda(to_rgb), T.Resize((image_size, image_size)), *_finish(mean, std)])
 
 
 def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
-from .image_transforms import wilds_transform
+from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, wilds_transform
 from .iwildcam_fast import DecodedImages, find_cache
 
 # Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
@@ -86,6 +86,7 @@ class IWildCamDataModule(ClassificationDataModule):
             torchvision decoding and uint8 resize (pixels within 1/255 of WILDS', see
             ``iwildcam_fast.py``), reading a split's cache (``pretrain-robustness cache``) when present;
             the uint8 batches are normalised on the device.
+        mean, std: input normalisation per channel (WILDS: ImageNet's; CLIP's for a CLIP encoder).
     """
 
     def __init__(
@@ -99,9 +100,12 @@ class IWildCamDataModule(ClassificationDataModule):
         check_files: bool = True,
         decode_check: bool = False,
         pipeline: str = "wilds",
+        mean: tuple[float, float, float] = IMAGENET_MEAN,
+        std: tuple[float, float, float] = IMAGENET_STD,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size = image_size
+        self.input_mean, self.input_std = tuple(mean), tuple(std)
         self.wilds = load_wilds_iwildcam(Path(root))
         self.eval_split_names = list(eval_splits or EVAL_SPLITS)
         self.num_classes = int(self.wilds.n_classes)
@@ -177,7 +181,7 @@ class IWildCamDataModule(ClassificationDataModule):
         labels = self.wilds.y_array[indices].tolist()
         images, _ = self._sources[split] if split in self._sources else self._source(split)
         # fast: uint8 images, normalised on the device (ClassificationDataModule.on_after_batch_transfer)
-        transform = wilds_transform(self.image_size) if self.pipeline == "wilds" else None
+        transform = wilds_transform(self.image_size, self.input_mean, self.input_std) if self.pipeline == "wilds" else None
         return IndexedImageDataset(images, labels, transform)
 
 

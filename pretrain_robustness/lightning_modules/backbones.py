@@ -1,9 +1,11 @@
-"""torchvision networks built by name, each with the name of its classification head."""
+"""Networks built by name (torchvision, timm:, clip:), each with the name of its classification head."""
 
 from __future__ import annotations
 
 import torchvision
 from torch import nn
+
+from . import clip_backbone
 
 # architecture -> parameter prefix of its final classification layer (the head we replace).
 HEADS = {
@@ -15,22 +17,44 @@ HEADS = {
     "mobilenet_v3_small": "classifier.3", "mobilenet_v3_large": "classifier.3",
     "shufflenet_v2_x0_5": "fc", "shufflenet_v2_x1_0": "fc", "shufflenet_v2_x1_5": "fc", "shufflenet_v2_x2_0": "fc",
     "regnet_x_400mf": "fc", "regnet_y_400mf": "fc", "regnet_x_800mf": "fc", "regnet_y_800mf": "fc",
+    # Vision Transformers (224 px inputs)
+    "vit_b_16": "heads.head", "vit_b_32": "heads.head", "vit_l_16": "heads.head", "vit_l_32": "heads.head",
 }
+TIMM = "timm:"  # timm:<model name>, e.g. timm:vit_small_patch16_224 (randomly initialised; head from timm)
 
 
 def check_architecture(architecture: str) -> None:
+    if architecture.startswith((TIMM, clip_backbone.PREFIX)):
+        return
     if architecture not in HEADS:
-        raise ValueError(f"unknown architecture {architecture!r}; expected one of: {', '.join(sorted(HEADS))}")
+        raise ValueError(f"unknown architecture {architecture!r}; expected one of: {', '.join(sorted(HEADS))}, "
+                         "timm:<name> or clip:<open_clip model>")
 
 
-def build_network(architecture: str, num_classes: int) -> nn.Module:
-    """A randomly initialised torchvision ``architecture`` with a ``num_classes``-way head."""
+def build_network(architecture: str, num_classes: int, clip_weights: str | None = None, head_init: str = "random",
+                  class_names: list[str] | None = None) -> nn.Module:
+    """A randomly initialised torchvision (or ``timm:``) ``architecture`` with a ``num_classes``-way
+    head, or a CLIP image encoder (``clip:``, see ``clip_backbone``) with its weights and a new head."""
     check_architecture(architecture)
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    if clip_backbone.is_clip(architecture):
+        return clip_backbone.build_clip_classifier(architecture, num_classes, clip_weights, head_init, class_names)
+    if clip_weights or head_init != "random":
+        raise ValueError(f"clip_weights and head_init are for clip: architectures, not {architecture!r}")
+    if architecture.startswith(TIMM):
+        import timm
+
+        return timm.create_model(architecture[len(TIMM):], pretrained=False, num_classes=num_classes)
     return getattr(torchvision.models, architecture)(weights=None, num_classes=num_classes)
 
 
 def head_prefix(architecture: str) -> str:
     check_architecture(architecture)
+    if clip_backbone.is_clip(architecture):
+        return clip_backbone.HEAD + "."
+    if architecture.startswith(TIMM):
+        import timm
+
+        return timm.create_model(architecture[len(TIMM):], pretrained=False).default_cfg["classifier"] + "."
     return HEADS[architecture] + "."

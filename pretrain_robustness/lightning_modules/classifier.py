@@ -43,6 +43,11 @@ class ImageClassifier(LightningModule):
             with tensor cores); ``None``: on when training on a CUDA device.
         compile: run the network's forward through ``torch.compile`` (the weights and checkpoints
             are unchanged; the first steps are slower while it compiles).
+        clip_weights: for a ``clip:<model>`` architecture, its weights: a checkpoint file or an
+            open_clip pretrained tag already in the local cache (``clip_backbone.py``).
+        head_init: ``random``, or ``zero_shot`` (clip: the head starts as CLIP's zero-shot classifier
+            over the data's class names).
+        class_names: the data's class names in label order (linked from the datamodule).
     """
 
     def __init__(
@@ -57,10 +62,13 @@ class ImageClassifier(LightningModule):
         train_only_head: bool = False,
         channels_last: bool | None = None,
         compile: bool = False,
+        clip_weights: str | None = None,
+        head_init: str = "random",
+        class_names: list[str] | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.network = build_network(architecture, num_classes)
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "class_names"])
+        self.network = build_network(architecture, num_classes, clip_weights, head_init, class_names)
         self.init_record = load_backbone(self.network, architecture, init_checkpoint) if init_checkpoint else None
         self.optimizer_factory, self.scheduler_factory = optimizer, lr_scheduler
         self.lr_reference_batch = lr_reference_batch
@@ -82,6 +90,7 @@ class ImageClassifier(LightningModule):
                               "n": SumMetric()})
 
     def setup(self, stage: str) -> None:
+        self._check_input(self.trainer.datamodule)
         device = self.trainer.strategy.root_device.type  # (the module is moved there after this hook)
         channels_last = self.hparams.channels_last
         self.channels_last = device == "cuda" if channels_last is None else channels_last
@@ -89,6 +98,20 @@ class ImageClassifier(LightningModule):
             self.network.to(memory_format=torch.channels_last)
         # the network's forward compiled, not the module: parameter names and checkpoints stay as they are
         self._forward = torch.compile(self.network.forward) if self.hparams.compile else self.network.forward
+
+    def _check_input(self, data) -> None:
+        """A network with its own preprocessing (CLIP) must get the input it was trained on: the
+        data's image size and normalisation are checked against it before any step."""
+        expected = getattr(self.network, "preprocess", None)
+        if expected is None or data is None:
+            return
+        given = (getattr(data, "image_size", None), tuple(getattr(data, "input_mean", ())),
+                 tuple(getattr(data, "input_std", ())))
+        size, mean, std = expected
+        if given[0] != size or not all(abs(a - b) < 1e-6 for a, b in zip(given[1] + given[2], mean + std)):
+            raise ValueError(f"{self.hparams.architecture} expects {size} px inputs normalised with mean {mean} and "
+                             f"std {std} (its preprocessing config); the data gives {given[0]} px, mean {given[1]}, "
+                             f"std {given[2]}: set data.init_args.image_size, mean and std")
 
     def training_settings(self) -> dict[str, object]:
         """What run.json records about how this run trains (beside the trainer's precision)."""
