@@ -5,7 +5,7 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
-from . import clip_backbone
+from .clip_backbone import HEAD as CLIP_HEAD, PREFIX as CLIP_PREFIX, build_clip_classifier, is_clip
 
 # architecture -> parameter prefix of its final classification layer (the head we replace).
 HEADS = {
@@ -24,7 +24,7 @@ TIMM = "timm:"  # timm:<model name>, e.g. timm:vit_small_patch16_224 (randomly i
 
 
 def check_architecture(architecture: str) -> None:
-    if architecture.startswith((TIMM, clip_backbone.PREFIX)):
+    if architecture.startswith((TIMM, CLIP_PREFIX)):
         return
     if architecture not in HEADS:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of: {', '.join(sorted(HEADS))}, "
@@ -38,8 +38,8 @@ def build_network(architecture: str, num_classes: int, clip_weights: str | None 
     check_architecture(architecture)
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    if clip_backbone.is_clip(architecture):
-        return clip_backbone.build_clip_classifier(architecture, num_classes, clip_weights, head_init, class_names)
+    if is_clip(architecture):
+        return build_clip_classifier(architecture, num_classes, clip_weights, head_init, class_names)
     if clip_weights or head_init != "random":
         raise ValueError(f"clip_weights and head_init are for clip: architectures, not {architecture!r}")
     if architecture.startswith(TIMM):
@@ -51,8 +51,8 @@ def build_network(architecture: str, num_classes: int, clip_weights: str | None 
 
 def head_prefix(architecture: str) -> str:
     check_architecture(architecture)
-    if clip_backbone.is_clip(architecture):
-        return clip_backbone.HEAD + "."
+    if is_clip(architecture):
+        return CLIP_HEAD + "."
     if architecture.startswith(TIMM):
         import timm
 
