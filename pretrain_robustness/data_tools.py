@@ -122,3 +122,32 @@ def predictions_command(args: list[str]) -> Path:
              f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
              "--return_predictions", "false", *overrides])
     return output
+
+
+def webdataset_subsets_command(args: list[str]) -> list[Path]:
+    """``webdataset-subsets --shards 'data/laion/*.tar' --sizes [10000000, 50000000, 100000000]
+    --output data/laion-subsets``: nested subsets of image-text shards (Fig. 20), each written as
+    shards with its manifest, ready for open_clip_train (``subset.json`` names its --train-data)."""
+    from glob import glob
+
+    from .datamodules.sources import webdataset_shards as wds
+
+    parser = ArgumentParser(prog="pretrain-robustness webdataset-subsets", description=webdataset_subsets_command.__doc__)
+    parser.add_argument("--shards", required=True, help="glob of the source tar shards")
+    parser.add_argument("--sizes", type=list[int], required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--samples_per_shard", type=int, default=10_000)
+    cfg = parser.parse_args(args)
+    shards = [Path(p) for p in sorted(glob(cfg.shards))]
+    if not shards:
+        raise FileNotFoundError(f"no shards match {cfg.shards}")
+    samples = wds.list_samples(shards)
+    print(f"{len(samples):,} image-text samples in {len(shards)} shards", flush=True)
+    written = []
+    for size, subset in wds.nested_subsets(samples, cfg.sizes, cfg.seed).items():
+        record = wds.write_subset(subset, shards, Path(cfg.output) / f"{size}", cfg.samples_per_shard, cfg.seed)
+        print(f"{size:,} samples: {record['shards']} shards, sha256 {record['sha256'][:12]}, "
+              f"--train-data '{record['train_data']}'", flush=True)
+        written.append(Path(cfg.output) / f"{size}")
+    return written

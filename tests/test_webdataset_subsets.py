@@ -1,0 +1,76 @@
+"""Nested, reproducible subsets of image-text webdataset shards (Fig. 20), on tiny shards in the real
+format (tar members <key>.jpg + <key>.txt)."""
+
+import io
+import json
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from pretrain_robustness.cli import main
+from pretrain_robustness.datamodules.sources import webdataset_shards as wds
+
+
+def _shards(folder, shards=4, per_shard=25):
+    folder.mkdir(parents=True)
+    paths = []
+    for s in range(shards):
+        paths.append(folder / f"{s:05d}.tar")
+        with tarfile.open(paths[-1], "w") as tar:
+            for i in range(per_shard):
+                key = f"{s:05d}{i:04d}"
+                buffer = io.BytesIO()
+                Image.new("RGB", (8, 8), (i * 9 % 255, s * 40, 7)).save(buffer, format="JPEG")
+                for name, data in ((f"{key}.jpg", buffer.getvalue()), (f"{key}.txt", f"a photo {s} {i}".encode()),
+                                   (f"{key}.json", b"{}")):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+            info = tarfile.TarInfo("lonely.jpg")  # an image without a caption is no sample
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    return paths
+
+
+def test_subsets_are_nested_reproducible_and_named_by_their_content(tmp_path):
+    shards = _shards(tmp_path / "shards")
+    samples = wds.list_samples(shards)
+    assert len(samples) == 100 and wds.sample_key("a/b/00001.tar.gz")[0] == "a/b/00001"
+    subsets = wds.nested_subsets(samples, [10, 50, 90], seed=0)
+    keys = {n: list(s["key"]) for n, s in subsets.items()}
+    assert keys[10] == keys[50][:10] and keys[50] == keys[90][:50]  # nested
+    again = wds.nested_subsets(samples.sample(frac=1, random_state=3), [10, 50, 90], seed=0)  # shards listed in another order
+    assert list(again[50]["key"]) == keys[50] and wds.subset_sha256(again[50]) == wds.subset_sha256(subsets[50])
+    other = wds.nested_subsets(samples, [50], seed=1)[50]
+    assert wds.subset_sha256(other) != wds.subset_sha256(subsets[50])
+    assert 0.3 < np.mean([k.startswith("00000") for k in keys[90]]) * 4 < 1.7  # drawn from every shard alike
+    with pytest.raises(ValueError, match="subset of 101 samples was asked for, but the shards hold 100"):
+        wds.nested_subsets(samples, [101])
+
+
+def test_the_command_writes_each_subset_as_shards_with_its_manifest(tmp_path, capsys):
+    shards = _shards(tmp_path / "shards")
+    out = tmp_path / "subsets"
+    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[10, 40]",
+          "--output", str(out), "--samples_per_shard", "16"])
+    record = json.loads((out / "40" / "subset.json").read_text())
+    assert record["samples"] == 40 and record["shards"] == 3 and "{000000..000002}.tar" in record["train_data"]
+    members = [m for p in sorted((out / "40").glob("*.tar")) for m in tarfile.open(p).getnames()]
+    manifest = pd.read_csv(out / "40" / "manifest.csv", dtype=str)
+    assert sorted({m.split(".")[0] for m in members}) == sorted(manifest["key"]) and len(members) == 40 * 3
+    small = pd.read_csv(out / "10" / "manifest.csv", dtype=str)
+    assert list(small["key"]) == list(manifest["key"][:10])
+    with tarfile.open(sorted((out / "40").glob("*.tar"))[0]) as tar:  # bytes copied as they were
+        name = tar.getnames()[1]
+        key = name.split(".")[0]
+        source = tarfile.open(shards[int(key[:5])])
+        assert tar.extractfile(name).read() == source.extractfile(name).read()
+    assert "40 samples: 3 shards" in capsys.readouterr().out
+    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[40]",
+          "--output", str(out), "--samples_per_shard", "16"])  # done already: left as it is
+    with pytest.raises(ValueError, match="holds another subset"):
+        main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[40]",
+              "--output", str(out), "--seed", "5"])
