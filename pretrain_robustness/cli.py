@@ -7,6 +7,7 @@ import os
 import sys
 
 from .analysis.publish import per_class_command, report_command
+from .clip_pretrain import clip_pretrain_command
 from .data_tools import (cache_command, demo_data_command, manifest_command, predictions_command,
                          webdataset_subsets_command)
 from .project_cli import ProjectCLI
@@ -27,6 +28,7 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
     "manifest": (manifest_command, "write a pre-training distribution's manifest without training"),
     "cache": (cache_command, "decode and resize iWildCam's images once (read by --data.init_args.pipeline fast)"),
     "webdataset-subsets": (webdataset_subsets_command, "nested image-text subsets of webdataset shards (Fig. 20)"),
+    "clip-pretrain": (clip_pretrain_command, "pre-train CLIP on a webdataset subset with open_clip's own trainer"),
     "demo-data": (demo_data_command, "generate the embedded demo data in the real on-disk formats"),
     "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
     "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),

@@ -4,6 +4,7 @@ format (tar members <key>.jpg + <key>.txt)."""
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,3 +75,38 @@ def test_the_command_writes_each_subset_as_shards_with_its_manifest(tmp_path, ca
     with pytest.raises(ValueError, match="holds another subset"):
         main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[40]",
               "--output", str(out), "--seed", "5"])
+
+
+def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsys):
+    """The subset's shards go through open_clip_train (a tiny model, fp32 on the CPU): checkpoints,
+    and a run.json that names the subset by its sha256."""
+    from .test_clip import TINY
+
+    _shards(tmp_path / "shards", shards=2, per_shard=40)
+    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[64]",
+          "--output", str(tmp_path / "subsets"), "--samples_per_shard", "32"])
+    model = tmp_path / "tiny-clip.json"
+    model.write_text(json.dumps(TINY))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model: ViT-B-32\nbatch_size: 16\nlr: 5.0e-4\nwarmup: 2\nsamples_seen: 64\ncheckpoints: 2\n"
+                      "weight_decay: 0.2\nprecision: fp32\nworkers: 1\nseed: 0\n")
+    args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
+            str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model)]
+    main([*args, "--dry_run", "true"])
+    printed = capsys.readouterr().out
+    assert "--train-num-samples 32 --epochs 2" in printed and "--dataset-resampled" in printed
+    main(args)
+    folder = tmp_path / "runs" / "fig20" / "pretrain" / "tiny-64" / "clip-tiny-clip-seed0"
+    assert sorted(p.name for p in (folder / "open_clip" / "run" / "checkpoints").iterdir()) == ["epoch_1.pt", "epoch_2.pt"]
+    record = json.loads((folder / "run.json").read_text())
+    subset = json.loads((tmp_path / "subsets" / "64" / "subset.json").read_text())
+    assert record["status"] == "finished" and record["subset"]["sha256"] == subset["sha256"]
+    from pretrain_robustness.clip_pretrain import read_recipe
+
+    paper = read_recipe(Path(__file__).parents[1] / "configs" / "clip_pretrain" / "laion_vit_b32.yaml")
+    assert (paper["model"], paper["batch_size"], paper["lr"], paper["warmup"], paper["samples_seen"]) == (
+        "ViT-B-32", 4096, 5e-4, 500, 128_000_000)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(recipe.read_text().replace("samples_seen: 64", "samples_seen: 65"))
+    with pytest.raises(ValueError, match="must split into 2 equal parts"):
+        main([*args, "--recipe", str(bad)])

@@ -1,0 +1,100 @@
+"""CLIP pre-training on a webdataset subset, run by open_clip's own trainer (``open_clip_train``):
+the project prepares the data (``webdataset-subsets``) and the command line, and launches it on one
+node (``torchrun``, or plain Python without GPUs) or as SLURM tasks (``srun``, one per GPU, which
+open_clip_train reads its ranks from). Ramanujan et al. Appendix D, Figure 20.
+
+    pretrain-robustness clip-pretrain --subset data/laion-subsets/10000000 --study fig20-laion \\
+        --condition laion-10m [--recipe configs/clip_pretrain/laion_vit_b32.yaml] [--gpus 8] [--dry_run true]
+
+The run lands in ``root/study/pretrain/condition/<model>-seed<seed>/`` (open_clip's logs and
+checkpoints under ``open_clip/``; a killed run continues from its latest checkpoint when started
+again, ``--resume latest``) with a run.json that names the subset by its sha256.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from jsonargparse import ArgumentParser
+
+from . import results_store as store
+
+RECIPE_KEYS = {"model", "batch_size", "lr", "warmup", "samples_seen", "checkpoints", "weight_decay", "precision",
+               "workers", "seed"}
+
+
+def read_recipe(path: Path, **overrides) -> dict:
+    recipe = {**(yaml.safe_load(Path(path).read_text()) or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    unknown, missing = set(recipe) - RECIPE_KEYS, RECIPE_KEYS - set(recipe)
+    if unknown or missing:
+        raise ValueError(f"CLIP recipe {path}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    if recipe["samples_seen"] % recipe["checkpoints"]:
+        raise ValueError(f"CLIP recipe {path}: samples_seen {recipe['samples_seen']} must split into "
+                         f"{recipe['checkpoints']} equal parts")
+    return recipe
+
+
+def trainer_args(recipe: dict, subset: dict, logs: Path, name: str) -> list[str]:
+    """open_clip_train's arguments for ``recipe`` on a subset (its subset.json)."""
+    return ["--model", str(recipe["model"]), "--train-data", subset["train_data"], "--dataset-type", "webdataset",
+            "--dataset-resampled", "--train-num-samples", str(recipe["samples_seen"] // recipe["checkpoints"]),
+            "--epochs", str(recipe["checkpoints"]), "--batch-size", str(recipe["batch_size"]), "--lr", str(recipe["lr"]),
+            "--warmup", str(recipe["warmup"]), "--wd", str(recipe["weight_decay"]), "--precision", recipe["precision"],
+            "--workers", str(recipe["workers"]), "--seed", str(recipe["seed"]), "--logs", str(logs), "--name", name,
+            "--save-frequency", "1", "--resume", "latest", "--report-to", ""]
+
+
+def launcher(gpus: int, slurm: bool) -> list[str]:
+    """How the trainer starts: srun tasks on a cluster, torchrun with several GPUs, else Python."""
+    entry = ["-m", "pretrain_robustness.clip_train_entry"]
+    if slurm:
+        return ["srun", "--cpu-bind=v", "--accel-bind=gn", sys.executable, "-u", *entry]
+    if gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", *entry]
+    return [sys.executable, "-u", *entry]
+
+
+def clip_pretrain_command(args: list[str]) -> Path:
+    """``clip-pretrain --subset DIR --study S --condition C``: pre-train CLIP on a subset."""
+    parser = ArgumentParser(prog="pretrain-robustness clip-pretrain", description=clip_pretrain_command.__doc__)
+    parser.add_argument("--subset", required=True, help="a folder written by webdataset-subsets (holds subset.json)")
+    parser.add_argument("--recipe", default="configs/clip_pretrain/laion_vit_b32.yaml")
+    parser.add_argument("--root", default="runs")
+    parser.add_argument("--study", required=True)
+    parser.add_argument("--condition", required=True, help="e.g. laion-10m")
+    parser.add_argument("--gpus", type=int, default=0, help="GPUs on this node (torchrun); 0 or 1: one process")
+    parser.add_argument("--slurm", type=bool, default=False, help="launch as srun tasks (inside a SLURM allocation)")
+    parser.add_argument("--model", type=str | None, default=None, help="override the recipe's model (a name or a .json)")
+    parser.add_argument("--samples_seen", type=int | None, default=None)
+    parser.add_argument("--batch_size", type=int | None, default=None)
+    parser.add_argument("--dry_run", type=bool, default=False, help="print the command and stop")
+    cfg = parser.parse_args(args)
+    description = Path(cfg.subset) / "subset.json"
+    if not description.is_file():
+        raise FileNotFoundError(f"{description} not found: write the subset with `pretrain-robustness webdataset-subsets`")
+    subset = json.loads(description.read_text())
+    recipe = read_recipe(Path(cfg.recipe), model=cfg.model, samples_seen=cfg.samples_seen, batch_size=cfg.batch_size)
+    spec = store.RunSpec(study=cfg.study, condition=cfg.condition, kind="pretrain", root=cfg.root)
+    folder = store.run_dir(spec, f"clip:{recipe['model']}", recipe["seed"])
+    command = [*launcher(cfg.gpus, cfg.slurm), *trainer_args(recipe, subset, folder / "open_clip", "run")]
+    print(shlex.join(command), flush=True)
+    if cfg.dry_run:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"status": "running", "kind": "pretrain", "study": cfg.study, "condition": cfg.condition,
+              "architecture": f"clip:{recipe['model']}", "seed": recipe["seed"], "recipe": recipe,
+              "params": {"source": "webdataset", "pairs": subset["samples"]},
+              "subset": {"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]},
+              "command": command, "started": store.now()}
+    store.write_record(folder, record)
+    finished = subprocess.run(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}).returncode == 0
+    store.write_record(folder, {**record, "status": "finished" if finished else "failed", "ended": store.now()})
+    if not finished:
+        raise RuntimeError(f"open_clip_train failed for {folder}; its log: {folder / 'open_clip' / 'run' / 'out.log'}")
+    return folder
