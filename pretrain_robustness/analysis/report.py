@@ -40,17 +40,23 @@ def format_trends(table: pd.DataFrame) -> pd.DataFrame:
                         "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
                         "er_points": table["effective_robustness"].map("{:+.1f}".format),
                         "er_held_out": table["er_held_out"].map("{:+.1f}".format)})
-    out["er_trend [95% CI]"] = [
-        "baseline" if base else "no shared ID range" if pd.isna(g) else f"{g:+.1f} (one run: no interval)"
-        if pd.isna(lo) else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
-        for base, g, lo, hi in zip(table["baseline"], table["trend_er"], table["trend_er_low"], table["trend_er_high"])]
+    out["er_trend [95% CI]"] = interval_texts(table["trend_er"], table["trend_er_low"], table["trend_er_high"],
+                                              table["baseline"])
     return out
+
+
+def interval_texts(gaps, lows, highs, baselines=None, no_gap: str = "no shared ID range",
+                   no_interval: str = "one run: no interval") -> list[str]:
+    """A gap with its 95% interval as printed, per row: "+1.4 [-1.6, +6.3]", or why there is none."""
+    baselines = [False] * len(gaps) if baselines is None else baselines
+    return ["baseline" if base else no_gap if pd.isna(g) else f"{g:+.1f} ({no_interval})" if pd.isna(lo)
+            else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" for base, g, lo, hi in zip(baselines, gaps, lows, highs)]
 
 
 def format_external(table: pd.DataFrame) -> pd.DataFrame:
     """Effective robustness against an external line, as printed."""
-    interval = ["no shared ID range" if pd.isna(g) else f"{g:+.1f} (no interval: one run, a given line)" if pd.isna(lo)
-                else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" for g, lo, hi in zip(table["er_trend"], table["low"], table["high"])]
+    interval = interval_texts(table["er_trend"], table["low"], table["high"],
+                              no_interval="no interval: one run, a given line")
     return pd.DataFrame({"condition": table["condition"], "runs": table["runs"],
                          "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
 
@@ -184,10 +190,8 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     points = task_pairs.pair_points(finished, id_split, metric)
     fits, unfitted = task_pairs.fit_pairs(points, transform)
     table = task_pairs.pair_table(points, fits, baseline, transform)
-    shown = table.assign(**{"er_trend [95% CI]": [
-        "baseline" if base else "-" if pd.isna(g) else f"{g:+.1f} (one run: no interval)" if pd.isna(lo)
-        else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
-        for base, g, lo, hi in zip(table["baseline"], table["er_trend"], table["low"], table["high"])]})
+    shown = table.assign(**{"er_trend [95% CI]": interval_texts(table["er_trend"], table["low"], table["high"],
+                                                                table["baseline"], no_gap="-")})
     shown = shown[["task", "ood_split", "condition", "runs", "points", "er_trend [95% CI]"]]
     notes = [f"{points['task'].nunique()} fine-tuning tasks x {points['ood_split'].nunique()} OOD splits; "
              f"{points['run'].nunique()} finished fine-tuning runs",

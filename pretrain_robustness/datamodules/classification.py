@@ -174,7 +174,9 @@ class ClassificationDataModule(LightningDataModule):
         loader workers only decode, crop and resize). Float images pass as they are."""
         images, *rest = batch
         if images.dtype == torch.uint8:
-            images = UInt8Normalize(self.input_mean, self.input_std)(images)
+            if getattr(self, "_normalize", None) is None:  # built once: not two small tensors per batch
+                self._normalize = UInt8Normalize(self.input_mean, self.input_std)
+            images = self._normalize(images)
         return [images, *rest]
 
     def train_dataloader(self) -> DataLoader:

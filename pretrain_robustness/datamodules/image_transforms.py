@@ -62,8 +62,9 @@ class UInt8Normalize:
         self.shift = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) / std_
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        device = image.device
-        return image.to(torch.float32).mul_(self.scale.to(device)).sub_(self.shift.to(device))
+        if self.scale.device != image.device:  # moved once, on the first batch on a device
+            self.scale, self.shift = self.scale.to(image.device), self.shift.to(image.device)
+        return image.to(torch.float32).mul_(self.scale).sub_(self.shift)
 
 
 def pil_to_uint8(image: Image.Image) -> torch.Tensor:
