@@ -56,5 +56,5 @@ def head_prefix(architecture: str) -> str:
     if architecture.startswith(TIMM):
         import timm
 
-        return timm.create_model(architecture[len(TIMM):], pretrained=False).default_cfg["classifier"] + "."
+        return timm.get_pretrained_cfg(architecture[len(TIMM):]).classifier + "."  # (no model built to ask)
     return HEADS[architecture] + "."
