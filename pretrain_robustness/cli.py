@@ -8,6 +8,7 @@ import sys
 
 from .analysis.publish import per_class_command, report_command
 from .clip_pretrain import clip_pretrain_command
+from .clip_zeroshot import clip_zeroshot_command
 from .data_tools import (cache_command, demo_data_command, manifest_command, predictions_command,
                          webdataset_subsets_command)
 from .project_cli import ProjectCLI
@@ -29,6 +30,7 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
     "cache": (cache_command, "decode and resize iWildCam's images once (read by --data.init_args.pipeline fast)"),
     "webdataset-subsets": (webdataset_subsets_command, "nested image-text subsets of webdataset shards (Fig. 20)"),
     "clip-pretrain": (clip_pretrain_command, "pre-train CLIP on a webdataset subset with open_clip's own trainer"),
+    "clip-zeroshot": (clip_zeroshot_command, "score CLIP checkpoints zero-shot on ImageNet, ImageNet-V2 and -Sketch"),
     "demo-data": (demo_data_command, "generate the embedded demo data in the real on-disk formats"),
     "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
     "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),

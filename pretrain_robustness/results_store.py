@@ -43,7 +43,7 @@ class RunSpec:
     Args:
         study: the study this run belongs to (W&B group).
         condition: the pre-training condition, e.g. ``scratch``, ``imagenet-full``, ``imagenet-25k``.
-        kind: ``pretrain`` or ``finetune`` (W&B job_type).
+        kind: ``pretrain``, ``finetune`` or ``zeroshot`` (a CLIP checkpoint's zero-shot scores) (W&B job_type).
         root: results store root; the run lives in ``root/study/kind/condition/name``.
         name: run name; default ``<architecture>-seed<seed>``.
         overwrite: train again into a folder that holds a run; the earlier one is kept as
@@ -62,7 +62,7 @@ class RunSpec:
 
     study: str = "default"
     condition: str = "unnamed"
-    kind: Literal["pretrain", "finetune"] = "finetune"
+    kind: Literal["pretrain", "finetune", "zeroshot"] = "finetune"
     root: str = "runs"
     name: str | None = None
     overwrite: bool = False
@@ -87,6 +87,13 @@ def architecture_slug(architecture: str) -> str:
 
 def run_dir(spec: RunSpec, architecture: str, seed: int | None) -> Path:
     return Path(spec.root) / spec.study / spec.kind / spec.condition / run_name(spec, architecture, seed)
+
+
+def sibling_run(run: Path, kind: str) -> Path:
+    """The run of another ``kind`` for the same (study, condition, name): a CLIP pre-training run's
+    zero-shot scores live in ``root/study/zeroshot/condition/name``."""
+    run = Path(run)
+    return run.parents[2] / kind / run.parent.name / run.name
 
 
 def checkpoint_path(run: Path, name: str = LAST_CHECKPOINT) -> Path:

@@ -25,3 +25,15 @@ def class_name(wnid: str) -> str:
     """First lemma of a synset, e.g. ``n01440764`` -> ``tench``; the wnid itself if unknown."""
     table = nodes()
     return table.at[wnid, "lemmas"].split("|")[0] if wnid in table.index else wnid
+
+
+@lru_cache(maxsize=1)
+def imagenet1k_wnids() -> tuple[str, ...]:
+    """The 1,000 ILSVRC-2012 classes in ImageNet's index order (sorted wnids: class 0 is n01440764,
+    tench), the order of every ImageNet-1k classifier, of ImageNet-V2's folder numbers and of
+    open_clip's ``IMAGENET_CLASSNAMES``."""
+    table = nodes()
+    wnids = tuple(sorted(table.loc[table["is_class"] == 1, "wnid"]))
+    if len(wnids) != 1000:
+        raise RuntimeError(f"the vendored WordNet table marks {len(wnids)} ILSVRC-2012 classes, not 1000")
+    return wnids

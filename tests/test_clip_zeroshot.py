@@ -1,0 +1,175 @@
+"""Zero-shot evaluation of CLIP checkpoints (Fig. 20) on generated ImageNet val / ImageNet-V2 /
+ImageNet-Sketch layouts. The plumbing (class order, open_clip's class names and 80 templates, the
+splits, the metrics) is checked with a model built so that the right answer is known: its text
+tower knows exactly open_clip's 80,000 prompts, its image tower reads the class off the pixels."""
+
+import numpy as np
+import open_clip
+from open_clip.transform import PreprocessCfg, image_transform_v2
+import pytest
+import torch
+from PIL import Image
+
+from pretrain_robustness import clip_zeroshot
+from pretrain_robustness import results_store as store
+from pretrain_robustness.cli import main
+from pretrain_robustness.metrics import wilds_macro_f1
+from pretrain_robustness.wordnet.synsets import imagenet1k_wnids
+
+MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+CLASSES = [0, 1, 2, 10, 100, 999]  # read as an ImageFolder, V2's folders "10" and "100" would be classes 2 and 3
+
+
+def colour(k: int) -> tuple[int, int, int]:
+    """The colour that says class ``k`` (steps wide enough to survive JPEG)."""
+    return 5 * (k % 50), 12 * (k // 50), 100
+
+
+def _image(path, k, mode="RGB", fmt="JPEG"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (40, 30), colour(k))
+    converted = image.convert("P", palette=Image.Palette.ADAPTIVE) if mode == "P" else image.convert(mode)
+    converted.save(path, format=fmt)
+
+
+def layouts(root, wrong_val=()):
+    """ImageNet val, V2 and Sketch in their released layouts, 3 images per class; the val images in
+    ``wrong_val`` show another class's colour (so the exact accuracy is known)."""
+    wnids = imagenet1k_wnids()
+    n = 0
+    for k in CLASSES:
+        for i in range(3):
+            n += 1
+            shown = (k + 1) % 1000 if (k, i) in wrong_val else k
+            _image(root / "imagenet" / "val" / wnids[k] / f"ILSVRC2012_val_{n:08d}.JPEG", shown)
+            _image(root / "v2" / "imagenetv2-matched-frequency-format-val" / str(k) / f"{k:04d}{i}a9f.jpeg", k)
+            _image(root / "sketch" / "sketch" / wnids[k] / f"sketch_{i}.JPEG", k,  # a palette PNG named .JPEG, a CMYK JPEG
+                   mode={0: "P", 1: "CMYK"}.get(i, "RGB"), fmt="PNG" if i == 0 else "JPEG")
+    return {"imagenet_val": str(root / "imagenet"), "ood_imagenet_v2": str(root / "v2"),
+            "ood_imagenet_sketch": str(root / "sketch")}
+
+
+class KnownAnswerCLIP(torch.nn.Module):
+    """Text: one-hot of the class whose (open_clip class name, OpenAI template) prompt it is; an
+    unknown prompt is an error. Image: one-hot of the class its colour says, moved by ``shift``."""
+
+    def __init__(self, prompt_class: dict[tuple, int], shift: int = 0):
+        super().__init__()
+        self.prompt_class, self.shift, self.seen = prompt_class, shift, set()
+
+    def encode_text(self, tokens, normalize=False):
+        rows = [tuple(r) for r in tokens.tolist()]
+        unknown = [r for r in rows if r not in self.prompt_class]
+        assert not unknown, "a prompt that is not open_clip's class name in an OpenAI template"
+        self.seen.update(rows)
+        return torch.nn.functional.one_hot(torch.tensor([self.prompt_class[r] for r in rows]), 1000).float()
+
+    def encode_image(self, images, normalize=False):
+        centre = images[:, :, images.shape[2] // 2, images.shape[3] // 2]
+        rgb = (centre * torch.tensor(STD) + torch.tensor(MEAN)) * 255
+        k = (torch.round(rgb[:, 0] / 5) + 50 * torch.round(rgb[:, 1] / 12)).long()
+        return torch.nn.functional.one_hot((k + self.shift) % 1000, 1000).float()
+
+
+@pytest.fixture(scope="module")
+def prompt_class():
+    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES, OPENAI_IMAGENET_TEMPLATES
+
+    prompts = [(t(c), k) for k, c in enumerate(IMAGENET_CLASSNAMES) for t in OPENAI_IMAGENET_TEMPLATES]
+    tokens = open_clip.get_tokenizer("ViT-B-32")([p for p, _ in prompts])
+    return {tuple(row): k for row, (_, k) in zip(tokens.tolist(), prompts)}
+
+
+def _pretrain_run(root, epochs=2, status="finished"):
+    folder = root / "fig20" / "pretrain" / "laion-10m" / "clip-ViT-B-32-seed0"
+    (folder / "open_clip" / "run" / "checkpoints").mkdir(parents=True)
+    for epoch in range(1, epochs + 1):
+        (folder / "open_clip" / "run" / "checkpoints" / f"epoch_{epoch}.pt").write_bytes(b"")
+    store.write_record(folder, {"study": "fig20", "kind": "pretrain", "condition": "laion-10m", "status": status,
+                                "architecture": "clip:ViT-B-32", "seed": 0,
+                                "params": {"source": "webdataset", "pairs": 10_000_000}})
+    return folder
+
+
+def _known_answer_loader(prompt_class, models):
+    transform = image_transform_v2(PreprocessCfg(size=32, mean=MEAN, std=STD), is_train=False)
+
+    def load(architecture, checkpoint, device):
+        model = KnownAnswerCLIP(prompt_class, shift=0 if checkpoint.name == "epoch_2.pt" else 1)
+        models.append(model)
+        return model, transform, open_clip.get_tokenizer("ViT-B-32")
+    return load
+
+
+def test_zero_shot_scores_match_the_known_answer_on_every_layout(tmp_path, prompt_class, monkeypatch, capsys):
+    wrong = {(10, 1), (999, 2)}
+    roots = layouts(tmp_path / "data", wrong_val=wrong)
+    run = _pretrain_run(tmp_path / "runs")
+    models = []
+    monkeypatch.setattr(clip_zeroshot, "load_checkpoint_model", _known_answer_loader(prompt_class, models))
+    main(["clip-zeroshot", "--run", str(run), "--imagenet", roots["imagenet_val"], "--imagenet_v2",
+          roots["ood_imagenet_v2"], "--imagenet_sketch", roots["ood_imagenet_sketch"], "--workers", "0",
+          "--batch_size", "5"])
+    # open_clip's 1,000 class names x 80 templates, every one of them, for each checkpoint
+    # (open_clip names classes 657 and 744 both "missile", 836 and 837 both "sunglasses": 160 prompts repeat)
+    assert len(prompt_class) == 80_000 - 2 * 80 and len(models) == 2
+    assert all(m.seen == set(prompt_class) for m in models)
+    folder = tmp_path / "runs" / "fig20" / "zeroshot" / "laion-10m" / "clip-ViT-B-32-seed0"
+    metrics = store.read_metrics(folder).set_index(["epoch", "split"])
+    assert sorted(metrics.index.get_level_values("split").unique()) == sorted(roots)
+    assert (metrics["n"] == 18).all()
+    # epoch 1's model answers the next class: nothing right; epoch 2's answers the colour's class
+    assert (metrics.loc[1, "accuracy"] == 0).all()
+    assert metrics.loc[(2, "ood_imagenet_v2"), "accuracy"] == 1.0  # folder "10" is class 10, not 2
+    labels = np.repeat(CLASSES, 3)
+    predicted = np.array([(k + 1) % 1000 if (k, i) in wrong else k for k in CLASSES for i in range(3)])
+    assert metrics.loc[(2, "imagenet_val"), "accuracy"] == pytest.approx(16 / 18)
+    assert metrics.loc[(2, "imagenet_val"), "f1_macro"] == pytest.approx(wilds_macro_f1(labels, predicted))
+    assert metrics.loc[(2, "ood_imagenet_sketch"), "accuracy"] == 1.0  # palette and CMYK files made RGB
+    record = store.read_record(folder)
+    assert record["kind"] == "zeroshot" and record["status"] == "finished" and record["epochs"] == 2
+    assert record["params"] == {"source": "webdataset", "pairs": 10_000_000, "task": "imagenet"}
+    assert record["top5"]["2"]["ood_imagenet_v2"] == 1.0
+    assert "epoch 2 ood_imagenet_v2: top-1 100.00%" in capsys.readouterr().out
+    # again: both checkpoints are scored already, nothing is loaded; a third checkpoint is scored alone
+    (run / "open_clip" / "run" / "checkpoints" / "epoch_3.pt").write_bytes(b"")
+    models.clear()
+    main(["clip-zeroshot", "--run", str(run), "--imagenet", roots["imagenet_val"], "--workers", "0"])
+    assert len(models) == 1 and "epoch 1: scored already" in capsys.readouterr().out
+    assert sorted(store.read_metrics(folder)["epoch"].unique()) == [1, 2, 3]
+
+
+def test_bad_layouts_and_runs_are_named_before_any_model_loads(tmp_path, monkeypatch):
+    roots = layouts(tmp_path / "data")
+    run = _pretrain_run(tmp_path / "runs")
+    monkeypatch.setattr(clip_zeroshot, "load_checkpoint_model", lambda *a: pytest.fail("loaded a model"))
+    base = ["clip-zeroshot", "--run", str(run), "--imagenet", roots["imagenet_val"]]
+    with pytest.raises(FileNotFoundError, match="ImageNet-V2 \\(matched-frequency\\) not found under .*format-val/<class"):
+        main([*base, "--imagenet_v2", str(tmp_path / "data" / "sketch")])
+    (tmp_path / "data" / "v2" / "imagenetv2-matched-frequency-format-val" / "1000").mkdir()
+    _image(tmp_path / "data" / "v2" / "imagenetv2-matched-frequency-format-val" / "1000" / "x.jpeg", 3)
+    with pytest.raises(ValueError, match="class index 1000 is outside 0-999"):
+        main([*base, "--imagenet_v2", roots["ood_imagenet_v2"]])
+    _image(tmp_path / "data" / "sketch" / "sketch" / "n00001740" / "sketch_0.JPEG", 3)
+    with pytest.raises(ValueError, match="not ImageNet-1k classes, e.g. \\['n00001740'\\]"):
+        main([*base, "--imagenet_sketch", roots["ood_imagenet_sketch"]])
+    with pytest.raises(ValueError, match="needs ImageNet val"):
+        main(["clip-zeroshot", "--run", str(run)])
+    empty = _pretrain_run(tmp_path / "other", epochs=0)
+    with pytest.raises(FileNotFoundError, match="holds no epoch_<k>.pt"):
+        main(["clip-zeroshot", "--run", str(empty), "--imagenet", roots["imagenet_val"]])
+
+
+def test_the_v2_and_sketch_tables_follow_imagenets_index_order(tmp_path):
+    from pretrain_robustness.datamodules.sources import ImageNetSketch, ImageNetV2
+
+    roots = layouts(tmp_path)
+    v2 = ImageNetV2(roots["ood_imagenet_v2"]).table()
+    assert sorted(set(v2["label"])) == CLASSES and v2.loc[v2["label"] == 10, "source_class"].iloc[0] == imagenet1k_wnids()[10]
+    assert v2.loc[v2["label"] == 0, "class_name"].iloc[0] == "tench"
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    (tmp_path / "v2" / "imagenetv2-matched-frequency-format-val").rename(renamed / "ImageNetV2-matched-frequency")
+    assert len(ImageNetV2(str(renamed)).table()) == 18  # the folder as imagenetv2_pytorch renames it
+    sketch = ImageNetSketch(roots["ood_imagenet_sketch"]).table()
+    assert sorted(set(sketch["label"])) == CLASSES and len(sketch) == 18
