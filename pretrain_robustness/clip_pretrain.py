@@ -51,13 +51,34 @@ def trainer_args(recipe: dict, subset: dict, logs: Path, name: str) -> list[str]
 
 
 def launcher(gpus: int, slurm: bool) -> list[str]:
-    """How the trainer starts: srun tasks on a cluster, torchrun with several GPUs, else Python."""
+    """How the trainer starts: srun tasks on a cluster, torchrun with several GPUs, else Python (also
+    as one task of a SLURM job step, where open_clip_train reads its rank from SLURM's variables)."""
     entry = ["-m", "pretrain_robustness.clip_train_entry"]
     if slurm:
         return ["srun", "--cpu-bind=v", "--accel-bind=gn", sys.executable, "-u", *entry]
     if gpus > 1:
         return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", *entry]
     return [sys.executable, "-u", *entry]
+
+
+def task_environment() -> dict[str, str]:
+    """This SLURM task's rendezvous for open_clip_train (``--dist-url env://``): the job's first
+    node and a port from the job id, unless they are set already."""
+    env = dict(os.environ)
+    if "MASTER_ADDR" not in env and env.get("SLURM_JOB_NODELIST"):
+        hosts = subprocess.run(["scontrol", "show", "hostnames", env["SLURM_JOB_NODELIST"]], capture_output=True,
+                               text=True, check=True).stdout.split()
+        env["MASTER_ADDR"] = hosts[0]
+    env.setdefault("MASTER_PORT", str(20000 + int(env.get("SLURM_JOB_ID", "0")) % 20000))
+    return env
+
+
+def params_of(given: dict, subset: dict) -> dict:
+    """The run's condition params: what the subset says (pairs) and what the study adds; they must agree."""
+    derived = {"source": "webdataset", "pairs": subset["samples"]}
+    if "pairs" in given and given["pairs"] != subset["samples"]:
+        raise ValueError(f"params pairs {given['pairs']} contradicts the subset, which holds {subset['samples']} samples")
+    return {**derived, **given}
 
 
 def clip_pretrain_command(args: list[str]) -> Path:
@@ -70,6 +91,11 @@ def clip_pretrain_command(args: list[str]) -> Path:
     parser.add_argument("--condition", required=True, help="e.g. laion-10m")
     parser.add_argument("--gpus", type=int, default=0, help="GPUs on this node (torchrun); 0 or 1: one process")
     parser.add_argument("--slurm", type=bool, default=False, help="launch as srun tasks (inside a SLURM allocation)")
+    parser.add_argument("--in_task", type=bool, default=False,
+                        help="this process is one task (GPU) of a SLURM job step, as a study's job runs it: it runs "
+                             "the trainer for its own rank; rank 0 keeps the run's record")
+    parser.add_argument("--seed", type=int | None, default=None, help="override the recipe's seed")
+    parser.add_argument("--params", type=dict, default={}, help="condition params, e.g. '{source: laion}'")
     parser.add_argument("--model", type=str | None, default=None, help="override the recipe's model (a name or a .json)")
     parser.add_argument("--samples_seen", type=int | None, default=None)
     parser.add_argument("--batch_size", type=int | None, default=None)
@@ -79,22 +105,45 @@ def clip_pretrain_command(args: list[str]) -> Path:
     if not description.is_file():
         raise FileNotFoundError(f"{description} not found: write the subset with `pretrain-robustness webdataset-subsets`")
     subset = json.loads(description.read_text())
-    recipe = read_recipe(Path(cfg.recipe), model=cfg.model, samples_seen=cfg.samples_seen, batch_size=cfg.batch_size)
+    recipe = read_recipe(Path(cfg.recipe), model=cfg.model, samples_seen=cfg.samples_seen, batch_size=cfg.batch_size,
+                         seed=cfg.seed)
+    params = params_of(cfg.params, subset)
     spec = store.RunSpec(study=cfg.study, condition=cfg.condition, kind="pretrain", root=cfg.root)
     folder = store.run_dir(spec, f"clip:{recipe['model']}", recipe["seed"])
-    command = [*launcher(cfg.gpus, cfg.slurm), *trainer_args(recipe, subset, folder / "open_clip", "run")]
+    command = [*launcher(0 if cfg.in_task else cfg.gpus, cfg.slurm and not cfg.in_task),
+               *trainer_args(recipe, subset, folder / "open_clip", "run")]
     print(shlex.join(command), flush=True)
     if cfg.dry_run:
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    rank0 = not cfg.in_task or os.environ.get("SLURM_PROCID", "0") == "0"
     record = {"status": "running", "kind": "pretrain", "study": cfg.study, "condition": cfg.condition,
-              "architecture": f"clip:{recipe['model']}", "seed": recipe["seed"], "recipe": recipe,
-              "params": {"source": "webdataset", "pairs": subset["samples"]},
+              "architecture": f"clip:{recipe['model']}", "seed": recipe["seed"], "recipe": recipe, "params": params,
               "subset": {"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]},
               "command": command, "started": store.now()}
-    store.write_record(folder, record)
-    finished = subprocess.run(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}).returncode == 0
-    store.write_record(folder, {**record, "status": "finished" if finished else "failed", "ended": store.now()})
+    previous = store.read_record(folder) or {}
+    if previous.get("status") == "finished":
+        raise FileExistsError(f"{folder} already holds a finished CLIP pre-training run ({previous.get('ended')}); "
+                              "nothing was changed")
+    if rank0:
+        _start_record(folder, record, previous)
+    env = {**(task_environment() if cfg.in_task else os.environ), "PYTHONUNBUFFERED": "1"}
+    finished = False
+    try:
+        finished = subprocess.run(command, env=env).returncode == 0
+    finally:
+        if rank0:  # a killed run reads "failed"; started again, open_clip_train continues from its latest checkpoint
+            store.update_record(folder, status="finished" if finished else "failed", ended=store.now())
+            store.release_lock(folder)
     if not finished:
         raise RuntimeError(f"open_clip_train failed for {folder}; its log: {folder / 'open_clip' / 'run' / 'out.log'}")
     return folder
+
+
+def _start_record(folder: Path, record: dict, previous: dict) -> None:
+    """Lock the folder (a live run in it is refused) and record the attempt."""
+    note = store.acquire_lock(folder)
+    if note:
+        print(note, flush=True)
+    if previous.get("job"):  # a study's submission: the job that runs it stays on the record
+        record = {**record, "job": previous["job"]}
+    store.write_record(folder, record)

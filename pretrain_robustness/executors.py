@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import results_store as store
+from .clip_pretrain import clip_pretrain_command
+from .clip_zeroshot import clip_zeroshot_command
 from .project_cli import run_cli
+
+CLIP_COMMANDS = {"clip-pretrain": clip_pretrain_command, "clip-zeroshot": clip_zeroshot_command}  # Fig. 20's steps
 
 # SLURM job states in which the job may still run (sacct's names)
 ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "COMPLETING",
@@ -30,7 +34,8 @@ def continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
 
 
 def start_run(folder: str | Path, args: list[str]) -> None:
-    """Start or continue the run that lives in ``folder`` (``args``: its CLI arguments, ``fit ...``).
+    """Start or continue the run that lives in ``folder`` (``args``: its CLI arguments, ``fit ...``, or
+    a CLIP condition's ``clip-pretrain ...`` / ``clip-zeroshot ...``).
     Whether it continues is read when it starts, so a requeued job resumes from its checkpoint."""
     folder = Path(folder)
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
@@ -38,6 +43,9 @@ def start_run(folder: str | Path, args: list[str]) -> None:
         import torch
 
         torch.set_num_threads(int(cpus))
+    if args[0] in CLIP_COMMANDS:  # they continue by themselves (open_clip's --resume latest; scored checkpoints kept)
+        CLIP_COMMANDS[args[0]](args[1:])
+        return
     run_cli([*args, *continue_args(folder, store.read_record(folder))])
 
 

@@ -119,10 +119,8 @@ def _dependency(step: Step, jobs: dict[Path, str | None], states: dict[str, str]
 
 def _what(spec: StudySpec, step: Step) -> dict:
     """What a queued run is, for its record until it starts."""
-    args = step.args
-    return {"study": spec.study, "kind": step.kind, "condition": args[args.index("--run.condition") + 1],
-            "architecture": args[args.index("--model.architecture") + 1],
-            "seed": int(args[args.index("--seed_everything") + 1]), "name": step.folder.name}
+    return {"study": spec.study, "kind": step.kind, "condition": step.condition, "architecture": step.architecture,
+            "seed": step.seed, "name": step.folder.name}
 
 
 def _release_if_ended(folder: Path, states: dict[str, str]) -> None:

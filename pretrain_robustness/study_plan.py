@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,16 @@ class Condition:
     A pre-training run identical to one of another study (same data, architecture, recipe, seed:
     ``run_identity.py``) is not trained again: that run is used, or waited for. A condition may use
     its own ``architectures`` and add ``finetune_args`` to its fine-tuning runs (Fig. 12's CLIP
-    encoders, each with its weights and recipe)."""
+    encoders, each with its weights and recipe). A condition with ``clip_subset`` (a folder written
+    by ``webdataset-subsets``) is CLIP pre-training by open_clip's trainer on that subset, then the
+    zero-shot evaluation of each of its checkpoints (the study's ``clip``), instead of fine-tuning."""
 
     name: str
     pretrain: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     architectures: list[str] | None = None  # instead of the study's (e.g. CLIP encoders: clip:ViT-B-32)
     finetune_args: list[str] = field(default_factory=list)  # added to its fine-tuning runs (--config files too)
+    clip_subset: str | None = None  # CLIP pre-training on this webdataset subset, scored zero-shot (Fig. 20)
 
 
 @dataclass
@@ -60,9 +63,13 @@ class StudySpec:
             each ``{choice, taken, alternative}``; the report prints them under each figure.
         report_includes: other studies whose finished runs join this study's report (Fig. 12 plots
             CLIP against the scratch and ImageNet runs of the Fig. 3 study, not trained again).
+        clip: the CLIP conditions' settings (Fig. 20): ``{recipe, gpus, zero_shot: {imagenet,
+            imagenet_v2, imagenet_sketch[, batch_size, workers]}}``; ``gpus``: per node when run here
+            (torchrun); in a SLURM job each task is one GPU (``resources.pretrain``).
         external_baseline: a baseline line from outside the study for the report
             (``analysis/external_baseline.py``: ``{name, source, transform, csv}`` or ``{..., slope,
-            intercept}``), e.g. Miller et al.'s testbed trend.
+            intercept}``), e.g. Miller et al.'s testbed trend; a list of them with ``ood_split`` for a
+            study with several OOD splits (Fig. 20: the scratch trend on ImageNet-V2 and -Sketch).
     """
 
     study: str
@@ -85,7 +92,8 @@ class StudySpec:
     per_class: dict | None = None
     choices: list[dict[str, str]] = field(default_factory=list)
     report_includes: list[str] = field(default_factory=list)
-    external_baseline: dict | None = None
+    external_baseline: dict | list[dict] | None = None
+    clip: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,9 @@ class Step:
     folder: Path
     args: list[str]
     needs: Path | None = None
+    condition: str = ""
+    architecture: str = ""
+    seed: int = 0
 
     @property
     def name(self) -> str:
@@ -135,7 +146,7 @@ def with_init(step: Step, pretrain_folder: Path) -> Step:
     """The fine-tuning step, started from another pre-training run's final checkpoint."""
     args = list(step.args)
     args[args.index("--model.init_checkpoint") + 1] = str(store.checkpoint_path(pretrain_folder))
-    return Step(step.description, step.kind, step.folder, args, pretrain_folder)
+    return replace(step, args=args, needs=pretrain_folder)
 
 
 def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
@@ -144,6 +155,9 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
     steps = []
     for seed in spec.seeds:
         for condition in spec.conditions:
+            if condition.clip_subset:
+                steps += clip_steps(spec, condition, seed, cluster)
+                continue
             for architecture in condition.architectures or spec.architectures:
                 init: list[str] = []
                 folder = None
@@ -154,7 +168,7 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                     redraw = ["--data.init_args.draw_offset", str(seed)] if seed else []
                     steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
                                       ["fit", *_configs(configs), *_common(spec, condition, architecture, seed, "pretrain", cluster),
-                                       *redraw]))
+                                       *redraw], None, condition.name, architecture, seed))
                 for task, task_args in (spec.tasks or {None: []}).items():
                     named = ["--run.name", task_run_name(architecture, seed, task)] if task else []
                     steps.append(Step(
@@ -162,8 +176,46 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                         "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
                         ["fit", *_configs(spec.finetune),
                          *_common(spec, condition, architecture, seed, "finetune", cluster, task),
-                         *named, *task_args, *condition.finetune_args, *init], folder))
+                         *named, *task_args, *condition.finetune_args, *init], folder, condition.name, architecture, seed))
     return steps
+
+
+ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
+
+
+def clip_steps(spec: StudySpec, condition: Condition, seed: int, cluster: bool) -> list[Step]:
+    """A CLIP condition: pre-training on its subset by open_clip's trainer (``clip-pretrain``), then
+    every checkpoint scored zero-shot (``clip-zeroshot``) into the study's zeroshot runs."""
+    from .clip_pretrain import read_recipe
+
+    clip = spec.clip or {}
+    recipe = read_recipe(Path(clip["recipe"]), seed=seed)
+    architecture = f"clip:{recipe['model']}"
+    run = store.RunSpec(study=spec.study, condition=condition.name, kind="pretrain", root=spec.root)
+    folder = store.run_dir(run, architecture, seed)
+    launch = ["--in_task", "true"] if cluster else ["--gpus", str(clip.get("gpus", 0))]
+    params = ["--params", json.dumps(condition.params)] if condition.params else []
+    pretrain = Step(f"pre-train CLIP {recipe['model']} on {condition.name} (seed {seed})", "pretrain", folder,
+                    ["clip-pretrain", "--subset", condition.clip_subset, "--recipe", clip["recipe"], "--root", spec.root,
+                     "--study", spec.study, "--condition", condition.name, "--seed", str(seed), *params, *launch],
+                    None, condition.name, architecture, seed)
+    data = [a for key, value in clip.get("zero_shot", {}).items() for a in (f"--{key}", str(value))]
+    zeroshot = Step(f"zero-shot ImageNet / V2 / Sketch of every {condition.name} checkpoint (seed {seed})", "zeroshot",
+                    store.sibling_run(folder, "zeroshot"), ["clip-zeroshot", "--run", str(folder), *data], folder,
+                    condition.name, architecture, seed)
+    return [pretrain, zeroshot]
+
+
+def check_clip(spec: StudySpec) -> None:
+    """A study with CLIP conditions names its recipe and zero-shot data with known keys."""
+    clip = spec.clip or {}
+    unknown = set(clip) - {"recipe", "gpus", "zero_shot"}
+    if unknown or "recipe" not in clip or "imagenet" not in clip.get("zero_shot", {}):
+        raise ValueError(f"study {spec.study!r}: its CLIP conditions need clip: {{recipe, gpus, zero_shot: {{imagenet, "
+                         f"imagenet_v2, imagenet_sketch}}}}; got {clip}")
+    bad = set(clip["zero_shot"]) - ZERO_SHOT_KEYS
+    if bad:
+        raise ValueError(f"study {spec.study!r}: clip.zero_shot takes {sorted(ZERO_SHOT_KEYS)}; got unknown {sorted(bad)}")
 
 
 def check_spec(spec: StudySpec) -> None:
@@ -179,16 +231,19 @@ def check_spec(spec: StudySpec) -> None:
                          f"or '.', got {bad_tasks}")
     if spec.per_class is not None:
         check_per_class(spec)
+    if any(c.clip_subset for c in spec.conditions):
+        check_clip(spec)
     for choice in spec.choices:
         if set(choice) != {"choice", "taken", "alternative"}:
             raise ValueError(f"study {spec.study!r}: each of choices needs exactly choice, taken and alternative; "
                              f"got {sorted(choice)}")
-    unknown = set(spec.resources) - {"pretrain", "finetune", "report"}
+    unknown = set(spec.resources) - {"pretrain", "finetune", "zeroshot", "report"}
     if unknown:
         raise ValueError(f"study {spec.study!r}: resources for unknown run kinds {sorted(unknown)} "
-                         "(known: pretrain, finetune, report)")
+                         "(known: pretrain, finetune, zeroshot, report)")
     named = [("finetune", path) for path in spec.finetune]
     named += [(f"condition {c.name!r}", path) for c in spec.conditions for path in c.pretrain]
+    named += [("clip.recipe", spec.clip["recipe"])] if spec.clip and spec.clip.get("recipe") else []
     named += [(f"architecture_configs[{a}]", path) for a, paths in spec.architecture_configs.items() for path in paths]
     named += [(f"condition {c.name!r} finetune_args", c.finetune_args[i + 1]) for c in spec.conditions
               for i, arg in enumerate(c.finetune_args[:-1]) if arg == "--config"]

@@ -14,12 +14,12 @@ from .study_plan import Step, with_init
 
 
 def step_identities(steps: list[Step]) -> dict[Path, str]:
-    """The identity of every pre-training step not finished yet. Builds each distinct pre-training
+    """The identity of every (LightningCLI) pre-training step not finished yet. Builds each distinct pre-training
     set's manifest once (the data must be there: a missing folder is named here, before any job)."""
     manifests: dict[str, str | None] = {}
     identities = {}
     for step in steps:
-        if step.kind != "pretrain" or (store.read_record(step.folder) or {}).get("status") == "finished":
+        if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == "finished":
             continue
         config = parse_run(step.args)
         key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)

@@ -23,6 +23,10 @@ DOMAINNET_TRAIN_IMAGES = {"clipart": 33_525, "infograph": 36_023, "painting": 50
                           "real": 120_906, "sketch": 48_212}
 
 
+# ImageNet val, ImageNet-V2 matched-frequency, ImageNet-Sketch: the zero-shot test sets' sizes
+ZERO_SHOT_IMAGES = {"imagenet_val": 50_000, "ood_imagenet_v2": 10_000, "ood_imagenet_sketch": 50_889}
+
+
 def job_id(record: dict[str, Any] | None) -> str | None:
     job = (record or {}).get("job") or {}
     return str(job["id"]) if job.get("id") else None
@@ -85,12 +89,27 @@ def _train_images(config, counted: dict[str, tuple[int, str]]) -> tuple[int, str
 
 def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int, str]]) -> tuple[float, str]:
     """(GPU-hours, how): training images x epochs / images per second per GPU."""
+    if step.args[0] in ("clip-pretrain", "clip-zeroshot"):
+        return _clip_gpu_hours(step, spec)
     config = parse_run(step.args)
     images, how = _train_images(config, counted)
     size = config.data.init_args.get("image_size") or 224
     throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
     epochs = config.trainer.max_epochs or 1
     return images * epochs / throughput / 3600, f"{images:,} {how} x {epochs} epochs / {throughput:,.0f} img/s/GPU"
+
+
+def _clip_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
+    """CLIP pre-training: samples seen / samples per second per GPU; zero-shot: the three test sets'
+    images per checkpoint (nominal sizes) at the same rate (inference is faster: an upper bound)."""
+    from .clip_pretrain import read_recipe
+
+    recipe = read_recipe(Path(spec.clip["recipe"]))
+    throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT
+    if step.kind == "pretrain":
+        return recipe["samples_seen"] / throughput / 3600, f"{recipe['samples_seen']:,} samples / {throughput:,.0f} samples/s/GPU"
+    images = sum(ZERO_SHOT_IMAGES.values()) * recipe["checkpoints"]
+    return images / throughput / 3600, f"{recipe['checkpoints']} checkpoints x {sum(ZERO_SHOT_IMAGES.values()):,} images nominal / {throughput:,.0f} img/s/GPU"
 
 
 def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:

@@ -3,8 +3,11 @@ ImageNet-Sketch layouts. The plumbing (class order, open_clip's class names and 
 splits, the metrics) is checked with a model built so that the right answer is known: its text
 tower knows exactly open_clip's 80,000 prompts, its image tower reads the class off the pixels."""
 
+import json
+
 import numpy as np
 import open_clip
+import pandas as pd
 from open_clip.transform import PreprocessCfg, image_transform_v2
 import pytest
 import torch
@@ -25,37 +28,41 @@ def colour(k: int) -> tuple[int, int, int]:
     return 5 * (k % 50), 12 * (k // 50), 100
 
 
-def _image(path, k, mode="RGB", fmt="JPEG"):
+def _image(path, k, mode="RGB", fmt="JPEG", blue=100):
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.new("RGB", (40, 30), colour(k))
+    image = Image.new("RGB", (40, 30), (*colour(k)[:2], blue))
     converted = image.convert("P", palette=Image.Palette.ADAPTIVE) if mode == "P" else image.convert(mode)
     converted.save(path, format=fmt)
 
 
-def layouts(root, wrong_val=()):
+def layouts(root, wrong_val=(), blue=(100, 100, 100)):
     """ImageNet val, V2 and Sketch in their released layouts, 3 images per class; the val images in
-    ``wrong_val`` show another class's colour (so the exact accuracy is known)."""
+    ``wrong_val`` show another class's colour (so the exact accuracy is known); ``blue``: the blue of
+    the val, V2 and Sketch images (a model can tell the sets apart by it)."""
     wnids = imagenet1k_wnids()
     n = 0
     for k in CLASSES:
         for i in range(3):
             n += 1
             shown = (k + 1) % 1000 if (k, i) in wrong_val else k
-            _image(root / "imagenet" / "val" / wnids[k] / f"ILSVRC2012_val_{n:08d}.JPEG", shown)
-            _image(root / "v2" / "imagenetv2-matched-frequency-format-val" / str(k) / f"{k:04d}{i}a9f.jpeg", k)
+            _image(root / "imagenet" / "val" / wnids[k] / f"ILSVRC2012_val_{n:08d}.JPEG", shown, blue=blue[0])
+            _image(root / "v2" / "imagenetv2-matched-frequency-format-val" / str(k) / f"{k:04d}{i}a9f.jpeg", k,
+                   blue=blue[1])
             _image(root / "sketch" / "sketch" / wnids[k] / f"sketch_{i}.JPEG", k,  # a palette PNG named .JPEG, a CMYK JPEG
-                   mode={0: "P", 1: "CMYK"}.get(i, "RGB"), fmt="PNG" if i == 0 else "JPEG")
+                   mode={0: "P", 1: "CMYK"}.get(i, "RGB"), fmt="PNG" if i == 0 else "JPEG", blue=blue[2])
     return {"imagenet_val": str(root / "imagenet"), "ood_imagenet_v2": str(root / "v2"),
             "ood_imagenet_sketch": str(root / "sketch")}
 
 
 class KnownAnswerCLIP(torch.nn.Module):
     """Text: one-hot of the class whose (open_clip class name, OpenAI template) prompt it is; an
-    unknown prompt is an error. Image: one-hot of the class its colour says, moved by ``shift``."""
+    unknown prompt is an error. Image: one-hot of the class its colour says, moved by ``shift``, or
+    of ``answer(class, blue)``."""
 
-    def __init__(self, prompt_class: dict[tuple, int], shift: int = 0):
+    def __init__(self, prompt_class: dict[tuple, int], shift: int = 0, answer=None):
         super().__init__()
-        self.prompt_class, self.shift, self.seen = prompt_class, shift, set()
+        self.prompt_class, self.seen = prompt_class, set()
+        self.answer = answer or (lambda k, blue: (k + shift) % 1000)
 
     def encode_text(self, tokens, normalize=False):
         rows = [tuple(r) for r in tokens.tolist()]
@@ -68,7 +75,8 @@ class KnownAnswerCLIP(torch.nn.Module):
         centre = images[:, :, images.shape[2] // 2, images.shape[3] // 2]
         rgb = (centre * torch.tensor(STD) + torch.tensor(MEAN)) * 255
         k = (torch.round(rgb[:, 0] / 5) + 50 * torch.round(rgb[:, 1] / 12)).long()
-        return torch.nn.functional.one_hot((k + self.shift) % 1000, 1000).float()
+        answers = [self.answer(int(c), float(b)) for c, b in zip(k, rgb[:, 2])]
+        return torch.nn.functional.one_hot(torch.tensor(answers), 1000).float()
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +181,112 @@ def test_the_v2_and_sketch_tables_follow_imagenets_index_order(tmp_path):
     assert len(ImageNetV2(str(renamed)).table()) == 18  # the folder as imagenetv2_pytorch renames it
     sketch = ImageNetSketch(roots["ood_imagenet_sketch"]).table()
     assert sorted(set(sketch["label"])) == CLASSES and len(sketch) == 18
+
+
+def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
+    """One command for Figure 20 on generated data: nested subsets of generated webdataset shards,
+    open_clip's trainer on each (a tiny model, 3 checkpoints), every checkpoint scored zero-shot,
+    and the report's ImageNet panel with both OOD splits and the external scratch line. The scoring
+    model is the known-answer one (a random tiny CLIP scores 0 everywhere, which has no trend): it
+    answers more classes right with each checkpoint and with the larger subset, fewer on V2 and
+    fewest on Sketch, so every score is known. One real checkpoint is then scored both by the
+    project and by open_clip_train's own zero_shot_eval: the same top-1 and top-5."""
+    import yaml
+
+    from .test_clip import TINY
+    from .test_webdataset_subsets import _shards
+
+    _shards(tmp_path / "shards", shards=2, per_shard=40)
+    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[32, 64]",
+          "--output", str(tmp_path / "subsets"), "--samples_per_shard", "32"])
+    model = tmp_path / "tiny-clip.json"
+    model.write_text(json.dumps(TINY))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"model: {model}\nbatch_size: 16\nlr: 5.0e-4\nwarmup: 1\nsamples_seen: 48\ncheckpoints: 3\n"
+                      "weight_decay: 0.2\nprecision: fp32\nworkers: 1\nseed: 0\n")
+    roots = layouts(tmp_path / "data", blue=(100, 150, 200))
+    testbed = tmp_path / "testbed.csv"
+    ids = np.linspace(0.2, 0.8, 7)
+    pd.DataFrame({"model": [f"m{i}" for i in range(7)], "id": ids, "imagenet_v2": ids - 0.1,
+                  "imagenet_sketch": ids / 2}).to_csv(testbed, index=False)
+    line = {"name": "scratch", "source": "synthetic testbed", "csv": str(testbed), "transform": "probit"}
+    study = {"study": "fig20", "root": str(tmp_path / "runs"), "architectures": ["clip:ViT-B-32"], "finetune": [],
+             "clip": {"recipe": str(recipe), "gpus": 0,
+                      "zero_shot": {"imagenet": roots["imagenet_val"], "imagenet_v2": roots["ood_imagenet_v2"],
+                                    "imagenet_sketch": roots["ood_imagenet_sketch"], "batch_size": 8, "workers": 0}},
+             "conditions": [{"name": f"laion-{n}", "clip_subset": str(tmp_path / "subsets" / str(n)),
+                             "params": {"source": "laion", "pairs": n}} for n in (32, 64)],
+             "baseline": "laion-32", "id_split": "imagenet_val", "ood_split": "ood_imagenet_v2", "metric": "accuracy",
+             "external_baseline": [{**line, "ood_split": "ood_imagenet_v2", "ood_column": "imagenet_v2"},
+                                   {**line, "ood_split": "ood_imagenet_sketch", "ood_column": "imagenet_sketch"}]}
+    config = tmp_path / "fig20.yaml"
+    config.write_text(yaml.safe_dump(study))
+
+    real_loader = clip_zeroshot.load_checkpoint_model
+    transform = image_transform_v2(PreprocessCfg(size=32, mean=MEAN, std=STD), is_train=False)
+    offset = {100: 1, 150: 0, 200: -1}  # classes answered right: val > V2 > Sketch
+
+    def known_answers(architecture, checkpoint, device):
+        real_loader(architecture, checkpoint, device)  # the trainer's checkpoint loads
+        epoch, larger = int(checkpoint.stem.split("_")[1]), "laion-64" in str(checkpoint)
+        right = lambda blue: offset[min(offset, key=lambda b: abs(b - blue))] + epoch + larger  # noqa: E731
+        answer = lambda k, blue: k if CLASSES.index(k) < right(blue) else (k + 1) % 1000  # noqa: E731
+        return KnownAnswerCLIP(prompt_class, answer=answer), transform, open_clip.get_tokenizer("ViT-B-32")
+
+    monkeypatch.setattr(clip_zeroshot, "load_checkpoint_model", known_answers)
+    main(["study", "--config", str(config)])
+    runs = tmp_path / "runs" / "fig20"
+    for n in (32, 64):
+        pretrain = store.read_record(runs / "pretrain" / f"laion-{n}" / "clip-tiny-clip-seed0")
+        assert pretrain["status"] == "finished" and pretrain["params"] == {"source": "laion", "pairs": n}
+        scores = store.read_metrics(runs / "zeroshot" / f"laion-{n}" / "clip-tiny-clip-seed0").set_index(["epoch", "split"])
+        for epoch in (1, 2, 3):
+            for split, shift in (("imagenet_val", 1), ("ood_imagenet_v2", 0), ("ood_imagenet_sketch", -1)):
+                assert scores.loc[(epoch, split), "accuracy"] == pytest.approx((shift + epoch + (n == 64)) / 6)
+    trends = pd.read_csv(runs / "trends.csv")
+    assert sorted(zip(trends["ood_split"], trends["condition"])) == [
+        ("ood_imagenet_sketch", "laion-32"), ("ood_imagenet_sketch", "laion-64"),
+        ("ood_imagenet_v2", "laion-32"), ("ood_imagenet_v2", "laion-64")]
+    assert set(trends["task"]) == {"imagenet"}
+    external = pd.read_csv(runs / "external_baseline.csv").set_index(["ood_split", "condition"])
+    from pretrain_robustness.analysis import external_baseline
+
+    v2_line = external_baseline.load({**line, "ood_column": "imagenet_v2"})
+    mine = np.array([(2 + e) / 6 for e in (1, 2, 3)]), np.array([(1 + e) / 6 for e in (1, 2, 3)])
+    assert external.loc[("ood_imagenet_v2", "laion-64"), "er_points"] == pytest.approx(
+        100 * np.mean(mine[1] - v2_line.predict(mine[0])))
+    page = (runs / "report.html").read_text()
+    assert "ood_imagenet_sketch \\u00b7 scratch (external)" in page and "Figures 20, 21" in page
+    out = capsys.readouterr().out
+    assert "imagenet -> ood_imagenet_v2: laion-64" in out  # the verdict against the 10M-like baseline
+    main(["study", "--config", str(config)])  # again: every run is finished, nothing runs twice
+    assert "finished" in capsys.readouterr().out and "open_clip_train" not in out.split("report")[-1]
+
+    # one real checkpoint: the project's scores equal open_clip_train's own zero-shot evaluation
+    from argparse import Namespace
+
+    from open_clip_train import zero_shot
+    from open_clip_train.data import DataInfo
+
+    def accuracy(output, target, topk=(1,)):  # theirs, with .item(): float() of a 1-element array fails on NumPy 2.4
+        pred = output.topk(max(topk), 1, True, True)[1].t()
+        correct = pred.eq(target.view(1, -1).expand_as(pred))
+        return [correct[:k].reshape(-1).float().sum().item() for k in topk]
+
+    monkeypatch.setattr(zero_shot, "accuracy", accuracy)
+
+    checkpoint = runs / "pretrain" / "laion-64" / "clip-tiny-clip-seed0" / "open_clip" / "run" / "checkpoints" / "epoch_3.pt"
+    tiny, transform, tokenizer = real_loader(f"clip:{model}", checkpoint, torch.device("cpu"))
+    table = clip_zeroshot.split_tables({"imagenet_val": roots["imagenet_val"]})["imagenet_val"]
+    loader = torch.utils.data.DataLoader(clip_zeroshot.ImageTable(table, transform), batch_size=8)
+    theirs = zero_shot.zero_shot_eval(tiny, {"imagenet-val": DataInfo(loader)}, 1, Namespace(
+        zeroshot_frequency=1, epochs=1, distributed=False, horovod=False, device="cpu", precision="fp32",
+        batch_size=8, model="tiny-clip"), tokenizer)
+    classifier = clip_zeroshot.zero_shot_classifier(tiny, tokenizer, torch.device("cpu"))
+    labels, predicted, top5 = clip_zeroshot.predict(tiny, classifier, loader, torch.device("cpu"))
+    assert np.mean(labels == predicted) == theirs["imagenet-zeroshot-val-top1"]
+    assert top5 == theirs["imagenet-zeroshot-val-top5"]
+    # a random tiny model is right about nothing, so also: labelled with our predictions, theirs are all right
+    ours = torch.utils.data.DataLoader(clip_zeroshot.ImageTable(table.assign(label=predicted), transform), batch_size=8)
+    assert zero_shot.run(tiny, classifier, ours, Namespace(device="cpu", precision="fp32", batch_size=8))[0] == 1.0
+    assert len(set(predicted)) > 1  # not one class for every image

@@ -4,7 +4,9 @@ against such a line instead of (and beside) one fitted on the study's own runs.
 
 An external baseline is either a CSV of other models' (ID, OOD) scores, fitted here by least
 squares on the named axis transform, or a line given as slope and intercept on that axis. It always
-carries its provenance, which the report prints. Scores are fractions in [0, 1].
+carries its provenance, which the report prints. Scores are fractions in [0, 1]. A study with several
+OOD splits (Fig. 20: ImageNet-V2 and ImageNet-Sketch) gives one line per split (``ood_split``), and
+one CSV can hold every split's scores as columns (``ood_column``).
 
 Effective robustness against it: of the points, each point's OOD score minus the line's prediction
 (F1 points); of a condition's trend, the mean gap between the condition's line and the external one
@@ -14,7 +16,7 @@ from resampling the condition's runs and, for a CSV, the external points too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,7 @@ class ExternalBaseline:
     intercept: float
     slope: float
     points: pd.DataFrame | None = None
+    ood_split: str | None = None  # the OOD split this line is for (None: the study's one OOD split)
 
     def predict(self, id_scores: np.ndarray) -> np.ndarray:
         t = transforms.forward(np.asarray(id_scores, float), self.transform)
@@ -42,7 +45,8 @@ class ExternalBaseline:
 
     def describe(self) -> str:
         fitted = f"fitted to {len(self.points)} models' scores" if self.points is not None else "given as a line"
-        return (f"external baseline '{self.name}' ({fitted}: {self.transform}(OOD) = {self.intercept:+.3f} + "
+        split = f" for {self.ood_split}" if self.ood_split else ""
+        return (f"external baseline '{self.name}'{split} ({fitted}: {self.transform}(OOD) = {self.intercept:+.3f} + "
                 f"{self.slope:.3f} x {self.transform}(ID)); source: {self.provenance}")
 
 
@@ -51,13 +55,18 @@ def from_line(name: str, provenance: str, slope: float, intercept: float, transf
     return ExternalBaseline(name, provenance, transform, float(intercept), float(slope))
 
 
-def from_points(name: str, provenance: str, path: str | Path, transform: str = "probit") -> ExternalBaseline:
-    """Fit the line to a CSV with columns ``id`` and ``ood`` (fractions in [0, 1]; e.g. ``model`` too)."""
+def from_points(name: str, provenance: str, path: str | Path, transform: str = "probit",
+                ood_column: str = "ood") -> ExternalBaseline:
+    """Fit the line to a CSV with columns ``id`` and ``ood_column`` (fractions in [0, 1]; e.g. ``model`` too)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"external baseline {name!r}: {path} not found (a CSV of other models' scores: "
+                                f"columns id and {ood_column}, fractions in [0, 1])")
     table = pd.read_csv(path)
-    missing = {"id", "ood"} - set(table.columns)
+    missing = {"id", ood_column} - set(table.columns)
     if missing:
-        raise ValueError(f"external baseline {path}: needs columns 'id' and 'ood' (scores in [0, 1]); "
+        raise ValueError(f"external baseline {path}: needs columns 'id' and {ood_column!r} (scores in [0, 1]); "
                          f"missing {sorted(missing)}, found {list(table.columns)}")
+    table = table.rename(columns={ood_column: "ood"}) if ood_column != "ood" else table
     table = table.dropna(subset=["id", "ood"])
     outside = table[(table[["id", "ood"]] < 0).any(axis=1) | (table[["id", "ood"]] > 1).any(axis=1)]
     if len(outside):
@@ -73,19 +82,38 @@ def from_points(name: str, provenance: str, path: str | Path, transform: str = "
 
 
 def load(spec: dict) -> ExternalBaseline:
-    """From a report option / study YAML: ``{name, source, transform, csv}`` or ``{..., slope, intercept}``."""
-    known = {"name", "source", "transform", "csv", "slope", "intercept"}
+    """From a report option / study YAML: ``{name, source, transform, csv[, ood_column]}`` or ``{...,
+    slope, intercept}``, either with ``ood_split`` (the OOD split the line is for)."""
+    known = {"name", "source", "transform", "csv", "ood_column", "slope", "intercept", "ood_split"}
     if set(spec) - known or not {"name", "source"} <= set(spec):
-        raise ValueError(f"external baseline: expected keys name, source, transform and either csv or slope and "
-                         f"intercept; got {sorted(spec)}")
+        raise ValueError(f"external baseline: expected keys name, source, transform, ood_split and either csv "
+                         f"(ood_column) or slope and intercept; got {sorted(spec)}")
     transform = spec.get("transform", "probit")
     if "csv" in spec:
         if {"slope", "intercept"} & set(spec):
             raise ValueError("external baseline: give either csv or slope and intercept, not both")
-        return from_points(spec["name"], spec["source"], spec["csv"], transform)
-    if not {"slope", "intercept"} <= set(spec):
+        line = from_points(spec["name"], spec["source"], spec["csv"], transform, spec.get("ood_column", "ood"))
+    elif not {"slope", "intercept"} <= set(spec):
         raise ValueError(f"external baseline {spec['name']!r}: give csv, or both slope and intercept")
-    return from_line(spec["name"], spec["source"], spec["slope"], spec["intercept"], transform)
+    else:
+        line = from_line(spec["name"], spec["source"], spec["slope"], spec["intercept"], transform)
+    return replace(line, ood_split=spec.get("ood_split"))
+
+
+def load_all(spec: dict | list[dict] | None) -> list[ExternalBaseline]:
+    """One spec or a list of them (one per OOD split); every CSV is read and checked now."""
+    specs = [] if spec is None else [spec] if isinstance(spec, dict) else list(spec)
+    lines = [load(s) for s in specs]
+    splits = [line.ood_split for line in lines]
+    if len(lines) > 1 and (None in splits or len(set(splits)) != len(splits)):
+        raise ValueError(f"external baselines: with several, each needs its own ood_split; got {splits}")
+    return lines
+
+
+def for_split(lines: list[ExternalBaseline], split: str) -> ExternalBaseline | None:
+    """The line for OOD split ``split``: the one naming it, or the one naming none."""
+    return next((line for line in lines if line.ood_split == split), None) or \
+        next((line for line in lines if line.ood_split is None), None)
 
 
 def _gap_grid(condition: pd.DataFrame, external: ExternalBaseline, transform: str) -> np.ndarray | None:

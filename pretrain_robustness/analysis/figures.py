@@ -103,9 +103,11 @@ def _external_traces(fig: go.Figure, external, points: pd.DataFrame, transform: 
                                  legendgroup=name, hovertemplate="ID %{x}<br>OOD %{y}<extra>" + name + "</extra>"))
 
 
-def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str, id_label: str) -> go.Figure:
-    """Figure 21: one panel per task (ID domain); in each, every OOD split's points and one line per
-    condition (colour = OOD split, solid = the baseline's trend, dashed = the others')."""
+def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str, id_label: str,
+                external: dict | None = None) -> go.Figure:
+    """Figures 20-21: one panel per task (ID domain); in each, every OOD split's points and one line per
+    condition (colour = OOD split, solid = the baseline's trend, dashed = the others'); ``external``:
+    per OOD split a line from outside the study (dotted)."""
     from plotly.subplots import make_subplots
 
     tasks = sorted(points["task"].unique())
@@ -133,6 +135,17 @@ def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str,
                 fig.add_trace(go.Scatter(x=x, y=trend.intercept + trend.slope * x, mode="lines", hoverinfo="skip",
                                          line=dict(color=colours[split], dash="solid" if condition == baseline else "dash"),
                                          legendgroup=legend, showlegend=False), row=row, col=col)
+        for split, line in (external or {}).items():
+            mine = points[(points["task"] == task) & (points["ood_split"] == split)]
+            if len(mine):
+                ids = np.linspace(*transforms.forward(np.array([mine["id"].min(), mine["id"].max()]), transform), 50)
+                grid = transforms.inverse(ids, transform)
+                label = f"{split} · {line.name} (external)"
+                fig.add_trace(go.Scatter(x=ids, y=transforms.forward(line.predict(grid), transform), mode="lines",
+                                         line=dict(color=colours[split], dash="dot", width=3), name=label,
+                                         legendgroup=label, showlegend=label not in shown, hoverinfo="skip"),
+                              row=row, col=col)
+                shown.add(label)
     lo, hi = float(min(points["id"].min(), points["ood"].min())), float(max(points["id"].max(), points["ood"].max()))
     fig.update_xaxes(**{k: v for k, v in _axis(transform, id_label, lo, hi).items() if k != "title"})
     fig.update_yaxes(**{k: v for k, v in _axis(transform, "OOD", lo, hi).items() if k != "title"})

@@ -18,13 +18,13 @@ from . import external_baseline, figures_groups, groups, report, run_table
 def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
                  metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
-                 screenshot: bool = False, external: dict | None = None,
+                 screenshot: bool = False, external: dict | list[dict] | None = None,
                  choices: list[dict[str, str]] | None = None, includes: list[str] | None = None) -> Path:
     """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
     comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``.
-    ``external``: a baseline from outside the study (``external_baseline.load``); its table is
-    written to external_baseline.csv."""
-    external_line = external_baseline.load(external) if external else None  # a bad spec stops before reading runs
+    ``external``: baselines from outside the study (``external_baseline.load_all``; one per OOD
+    split at most); their table is written to external_baseline.csv."""
+    external_lines = external_baseline.load_all(external)  # a bad spec stops before reading runs
     if wandb_project:
         tidy, left_out = run_table.load_wandb_runs(wandb_project, filters={"group": study}), None
     else:
@@ -36,7 +36,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
             if more.empty:
                 raise FileNotFoundError(f"report_includes: study {other!r} has no readable runs under {Path(root) / other}")
             tidy, left_out = pd.concat([tidy, more], ignore_index=True), pd.concat([left_out, more_left_out], ignore_index=True)
-    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_line,
+    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_lines,
                                 choices)
     output = output or Path(root) / study / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,8 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
     if built.external is not None:
         built.external.to_csv(output.with_name("external_baseline.csv"), index=False)
-        print(external_line.describe())
+        for line in external_lines:
+            print(line.describe())
         print(report.format_external(built.external).to_string(index=False))
         files.append(output.with_name("external_baseline.csv"))
     if screenshot:
@@ -91,10 +92,11 @@ def report_command(args: list[str]) -> Path:
     parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
     parser.add_argument("--screenshot", type=bool, default=False,
                         help="open the report in headless Chromium, fail on JavaScript errors, save report.png")
-    parser.add_argument("--external_baseline", type=dict | None, default=None,
+    parser.add_argument("--external_baseline", type=dict | list[dict] | None, default=None,
                         help="a baseline line from outside the study, e.g. '{name: testbed, source: \"Miller et al. "
                              "2021\", csv: points.csv}' or '{name: ..., source: ..., slope: 0.8, intercept: -0.2, "
-                             "transform: probit}'; CSV columns id, ood in [0, 1]")
+                             "transform: probit}'; CSV columns id, ood in [0, 1] (or ood_column: NAME); a list "
+                             "of them, each with ood_split: SPLIT, for a study with several OOD splits")
     cfg = parser.parse_args(args)
     return write_report(Path(cfg.root), cfg.study, cfg.transform, cfg.baseline, cfg.id_split, cfg.ood_split,
                         Path(cfg.output) if cfg.output else None, cfg.metric, cfg.wandb_project, cfg.log_artifact,

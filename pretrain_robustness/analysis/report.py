@@ -18,6 +18,7 @@ STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
          "th{background:#f4f4f4}td:first-child{text-align:left}")
 METRIC_NAMES = {F1_MACRO: "macro-F1", ACCURACY: "accuracy"}
+SCORED_KINDS = ("finetune", "zeroshot")  # runs with ID/OOD scores: fine-tuned networks, CLIP checkpoints zero-shot
 
 
 @dataclass
@@ -83,14 +84,16 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
 
 def build_report(tidy: pd.DataFrame, study: str, transform: str = "probit", baseline: str = "scratch",
                  id_split: str = "id_test", ood_split: str | None = "ood_test", metric: str = F1_MACRO,
-                 left_out: pd.DataFrame | None = None, external: ExternalBaseline | None = None,
+                 left_out: pd.DataFrame | None = None, external: list[ExternalBaseline] | ExternalBaseline | None = None,
                  choices: list[dict[str, str]] | None = None) -> Report:
     """Fit one trend per condition over the finished fine-tuning runs and assemble the report.
     Without an OOD split (the second paper's tasks), the report is the final scores per run.
     ``left_out``: runs the reader could not use (``run, status, reason``); listed with the others.
-    ``external``: a baseline line from outside the study, drawn and measured against as well.
+    ``external``: baseline lines from outside the study (one per OOD split at most), drawn and
+    measured against as well.
     ``choices``: the study's choices where the paper leaves one open, printed under each figure."""
-    report = _build(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external,
+    externals = [external] if isinstance(external, ExternalBaseline) else list(external or [])
+    report = _build(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, externals,
                     choices_html(choices))
     report.notes = [*report.notes, *choice_lines(choices)]
     return report
@@ -111,8 +114,8 @@ def choices_html(choices: list[dict[str, str]] | None) -> str:
 
 
 def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_split: str, ood_split: str | None,
-           metric: str, left_out: pd.DataFrame | None, external: ExternalBaseline | None, caption: str) -> Report:
-    finetune = tidy[tidy["kind"] == "finetune"]
+           metric: str, left_out: pd.DataFrame | None, externals: list[ExternalBaseline], caption: str) -> Report:
+    finetune = tidy[tidy["kind"].isin(SCORED_KINDS)]
     unfinished = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
     left_out = pd.concat([unfinished.assign(reason="not finished"),
                           left_out if left_out is not None else pd.DataFrame(columns=["run", "status", "reason"])],
@@ -124,7 +127,8 @@ def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_spl
     if ood_split is None:
         return _scores_report(finished, left_out, study, id_split, metric, caption)
     if task_pairs.has_tasks(finished):
-        return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric, caption)
+        return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric, caption, externals)
+    external = external_baseline.for_split(externals, ood_split)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
     fitted, unfitted = trends.fit_each_condition(points, transform)
     if baseline not in fitted:
@@ -184,8 +188,10 @@ def _left_out_note(left_out: pd.DataFrame) -> list[str]:
 
 
 def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, transform: str, baseline: str,
-                  id_split: str, metric: str, caption: str = "") -> Report:
-    """A study with several fine-tuning tasks (Fig. 21): per task a panel, per (task, OOD split) a row."""
+                  id_split: str, metric: str, caption: str = "", externals: list[ExternalBaseline] | None = None) -> Report:
+    """A study with several fine-tuning tasks (Fig. 21), or one task with several OOD splits (Fig. 20's
+    zero-shot ImageNet -> V2 / Sketch): per task a panel, per (task, OOD split) a row; an external line
+    per OOD split (e.g. the scratch trend of Miller et al.) is drawn and measured against."""
     name = METRIC_NAMES.get(metric, metric)
     points = task_pairs.pair_points(finished, id_split, metric)
     fits, unfitted = task_pairs.fit_pairs(points, transform)
@@ -203,11 +209,27 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     notes += _left_out_note(left_out)
     comparisons = table.loc[~table["baseline"].astype(bool),
                             ["task", "ood_split", "condition", "er_trend", "low", "high", "verdict"]]
-    sections = [("Every (ID, OOD) pair, one panel per ID task (Ramanujan et al. Figure 21)",
-                 figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}")),
+    lines = {split: external_baseline.for_split(externals or [], split) for split in points["ood_split"].unique()}
+    lines = {split: line for split, line in lines.items() if line is not None}
+    sections = [("Every (ID, OOD) pair, one panel per ID task (Ramanujan et al. Figures 20, 21)",
+                 figures.task_panels(points, fits, transform, baseline, f"{id_split} {name}", lines)),
                 (f"Effective robustness against '{baseline}' per (ID, OOD) pair", shown)]
+    external_table = _pairs_against_external(points, lines, transform)
+    if external_table is not None:
+        notes += [line.describe() for line in lines.values()]
+        sections.append(("Effective robustness against the external baseline per (ID, OOD) pair (points; 95% CI "
+                         "from resampling the runs and the external models)",
+                         pd.concat([external_table[["task", "ood_split"]], format_external(external_table)], axis=1)))
     page = render_html(f"Study '{study}': every (ID, OOD) pair", notes, sections, caption)
-    return Report(page, table, comparisons.reset_index(drop=True), notes, shown, sections=sections)
+    return Report(page, table, comparisons.reset_index(drop=True), notes, shown, external_table, sections)
+
+
+def _pairs_against_external(points: pd.DataFrame, lines: dict, transform: str) -> pd.DataFrame | None:
+    """Per (task, OOD split, condition): effective robustness against that split's external line."""
+    tables = [external_baseline.effective_robustness_table(group, lines[split], transform)
+              .assign(task=task, ood_split=split)
+              for (task, split), group in points.groupby(["task", "ood_split"], sort=True) if split in lines]
+    return pd.concat(tables, ignore_index=True) if tables else None
 
 
 def _scores_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, split: str, metric: str,

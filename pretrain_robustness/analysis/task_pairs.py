@@ -21,8 +21,9 @@ PAIR_COLUMNS = ["task", "ood_split", "condition", "baseline", "runs", "points", 
 
 
 def has_tasks(tidy: pd.DataFrame) -> bool:
-    """Whether the study's fine-tuning runs carry a ``task`` parameter (the study's ``tasks``)."""
-    return "param_task" in expand_params(tidy[tidy["kind"] == "finetune"]).columns
+    """Whether the study's scored runs carry a ``task`` parameter (the study's ``tasks``; zero-shot
+    CLIP runs: ``imagenet``)."""
+    return "param_task" in expand_params(tidy[tidy["kind"].isin(["finetune", "zeroshot"])]).columns
 
 
 def pair_points(tidy: pd.DataFrame, id_split: str = "id_test", metric: str = F1_MACRO,
