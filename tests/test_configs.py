@@ -149,10 +149,15 @@ def test_study_configs_plan(study, tmp_path, capsys):
 
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
-    assert "fine-tune" in out and "pretrain-robustness fit" in out
     raw = yaml.safe_load(study.read_text())
     spec = StudySpec(**{**raw, "conditions": [Condition(**c) for c in raw["conditions"]]})
     steps = plan(spec)
+    if any(c.clip_subset for c in spec.conditions):  # Fig. 20: CLIP pre-training and zero-shot steps
+        assert "pretrain-robustness clip-pretrain" in out and "pretrain-robustness clip-zeroshot" in out
+        _check_clip_steps([s for s in steps if s.args[0] == "clip-pretrain"], tmp_path, capsys)
+        steps = [s for s in steps if s.args[0] == "fit"]
+    else:
+        assert "fine-tune" in out and "pretrain-robustness fit" in out
     root = CONFIGS.parent
     for args in (step.args for step in steps):
         for path in (args[i + 1] for i, a in enumerate(args) if a == "--config"):
@@ -169,6 +174,22 @@ def test_study_configs_plan(study, tmp_path, capsys):
                   "--print_config"])
         assert exit_info.value.code in (0, None)
     capsys.readouterr()
+
+
+def _check_clip_steps(steps, tmp_path, capsys):
+    """Each CLIP pre-training step's command parses and builds open_clip_train's command line (on a
+    stand-in subset.json: the subsets are not on this machine)."""
+    for step in steps:
+        subset = tmp_path / "subset" / step.condition
+        subset.mkdir(parents=True)
+        pairs = json.loads(step.args[step.args.index("--params") + 1])["pairs"]
+        (subset / "subset.json").write_text(json.dumps({"train_data": "x/{000000..000009}.tar", "samples": pairs,
+                                                        "sha256": "0" * 64}))
+        args = list(step.args)
+        args[args.index("--subset") + 1] = str(subset)
+        args[args.index("--recipe") + 1] = str(CONFIGS.parent / args[args.index("--recipe") + 1])
+        main([*args, "--dry_run", "true"])
+        assert "--train-num-samples 12800000 --epochs 10 --batch-size 4096" in capsys.readouterr().out
 
 
 class RecordingExecutor:

@@ -206,3 +206,31 @@ def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, t
     assert record["status"] == "finished" and record["epochs"] == 8
     assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
     assert sorted(pd.read_csv(folder / "metrics.csv")["epoch"].unique()) == list(range(1, 9))
+
+
+def test_clip_pretraining_as_a_two_task_job(slurm, tmp_path):
+    """Fig. 20's CLIP pre-training step as a study submits it: a 2-task job whose tasks each run
+    open_clip's trainer for their own SLURM rank (gloo on the CPU), one run record kept by rank 0."""
+    from .test_clip import TINY
+    from .test_webdataset_subsets import _shards
+
+    _shards(tmp_path / "shards", shards=2, per_shard=40)
+    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[64]",
+          "--output", str(tmp_path / "subsets"), "--samples_per_shard", "32"])
+    model = tmp_path / "tiny-clip.json"
+    model.write_text(json.dumps(TINY))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"model: {model}\nbatch_size: 8\nlr: 5.0e-4\nwarmup: 1\nsamples_seen: 64\ncheckpoints: 2\n"
+                      "weight_decay: 0.2\nprecision: fp32\nworkers: 1\nseed: 0\n")
+    folder = tmp_path / "runs" / "fig20" / "pretrain" / "laion-64" / "clip-tiny-clip-seed0"
+    args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
+            str(tmp_path / "runs"), "--study", "fig20", "--condition", "laion-64", "--seed", "0", "--in_task", "true"]
+    resources = Resources(tasks_per_node=2, cpus_per_task=1, mem="3G", time="00:20:00")
+    job = SlurmExecutor({"pretrain": resources}, tmp_path / "jobs").submit(folder, args, "pretrain", [], "clip")
+    assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    record = store.read_record(folder)
+    assert record["status"] == "finished" and record["params"] == {"source": "webdataset", "pairs": 64}
+    log = (folder / "open_clip" / "run" / "out.log").read_text()
+    assert "world_size: 2" in log and "rank: 0" in log
+    assert sorted(p.name for p in (folder / "open_clip" / "run" / "checkpoints").iterdir()) == ["epoch_1.pt", "epoch_2.pt"]
+    assert not (folder / store.LOCK).exists()
