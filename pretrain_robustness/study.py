@@ -16,10 +16,11 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from . import results_store as store
+from .analysis import external_baseline
 from .analysis.publish import write_per_class, write_report
 from .data_tools import ensure_demo_data, predictions_command
 from .executors import ACTIVE_STATES, LocalExecutor, SlurmExecutor
-from .study_plan import Step, StudySpec, check_spec, per_class_runs, plan
+from .study_plan import Step, StudySpec, check_clip_data, check_spec, per_class_runs, plan
 from .study_pretraining import reuse_pretraining, step_identities
 from .study_status import is_active, job_graph, job_id, run_state, status_table
 
@@ -52,6 +53,13 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     """Hand every run that is neither finished nor queued/running to ``executor`` (after its
     pre-training), then the report; returns the plan."""
     check_spec(spec)
+    try:  # what the report and the CLIP steps read must be there before weeks of training, not after
+        external_baseline.load_all(spec.external_baseline)
+        check_clip_data(spec)
+    except (OSError, ValueError) as error:
+        if not dry_run:
+            raise
+        print(f"(not ready to run: {error})")
     steps = plan(spec, cluster=executor.name == "slurm")
     states = _scheduler_states(executor, steps)
     try:

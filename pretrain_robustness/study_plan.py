@@ -253,6 +253,19 @@ def check_spec(spec: StudySpec) -> None:
                                     f"(paths are relative to {Path.cwd()})")
 
 
+def check_clip_data(spec: StudySpec) -> None:
+    """Every CLIP condition's subset (its subset.json) and the zero-shot test sets' folders exist."""
+    clip_conditions = [c for c in spec.conditions if c.clip_subset]
+    for condition in clip_conditions:
+        if not (Path(condition.clip_subset) / "subset.json").is_file():
+            raise FileNotFoundError(f"study {spec.study!r}, condition {condition.name!r}: {condition.clip_subset}/subset.json "
+                                    "not found (write the subsets with `pretrain-robustness webdataset-subsets`)")
+    zero_shot = (spec.clip or {}).get("zero_shot", {}) if clip_conditions else {}
+    for key in ("imagenet", "imagenet_v2", "imagenet_sketch"):
+        if key in zero_shot and not Path(zero_shot[key]).is_dir():
+            raise FileNotFoundError(f"study {spec.study!r}: clip.zero_shot.{key} {zero_shot[key]} is not a folder")
+
+
 PER_CLASS_KEYS = {"pretrained", "scratch", "split", "group", "wordnet", "imagenet", "corrected"}
 
 

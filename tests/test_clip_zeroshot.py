@@ -290,3 +290,20 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
     ours = torch.utils.data.DataLoader(clip_zeroshot.ImageTable(table.assign(label=predicted), transform), batch_size=8)
     assert zero_shot.run(tiny, classifier, ours, Namespace(device="cpu", precision="fp32", batch_size=8))[0] == 1.0
     assert len(set(predicted)) > 1  # not one class for every image
+
+
+def test_a_fig20_study_names_missing_data_before_any_run(tmp_path):
+    import yaml
+
+    study = yaml.safe_load(open("configs/studies/fig20_laion.yaml"))
+    study.update(root=str(tmp_path / "runs"), external_baseline=None)
+    config = tmp_path / "fig20.yaml"
+    config.write_text(yaml.safe_dump(study))
+    with pytest.raises(FileNotFoundError, match="condition 'laion-10m': data/laion-subsets/10000000/subset.json not found"):
+        main(["study", "--config", str(config)])
+    study["external_baseline"] = [{"name": "scratch", "source": "s", "csv": str(tmp_path / "none.csv"),
+                                   "ood_split": "ood_imagenet_v2"}]
+    config.write_text(yaml.safe_dump(study))
+    with pytest.raises(FileNotFoundError, match="external baseline 'scratch': .*none.csv not found"):
+        main(["study", "--config", str(config)])
+    assert not (tmp_path / "runs").exists()
