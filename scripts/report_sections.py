@@ -1,6 +1,6 @@
 """Screenshots of the report's sections, on synthetic studies whose lines are known (for the
 README and the issue notes): out-of-sample residuals, an external baseline, every (ID, OOD) pair,
-Kalibhat et al.'s Figures 1-2, the study's choices under a figure.
+Kalibhat et al.'s Figures 1-2, the study's choices under a figure, Fig. 20's zero-shot panel.
 
     .venv/bin/python scripts/report_sections.py [--output docs/images] [--wordnet /usr/share/wordnet/data.noun]
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from pretrain_robustness.analysis.schema import TIDY_COLUMNS, validate
 from pretrain_robustness.browser import check_page
 
 
-def _tidy(offsets: dict, tasks: dict | None = None, seed: int = 0) -> pd.DataFrame:
+def _tidy(offsets: dict, tasks: dict | None = None, seed: int = 0, id_split: str = "id_test") -> pd.DataFrame:
     """Per condition (ID -> OOD offset), 3 architectures x 2 seeds x 6 epochs on a known line; with
     ``tasks`` ({task: {ood split: slope}}) one such set per task and OOD split."""
     rng = np.random.default_rng(seed)
@@ -35,7 +36,7 @@ def _tidy(offsets: dict, tasks: dict | None = None, seed: int = 0) -> pd.DataFra
                     run = f"runs/s/finetune/{condition}/{architecture}{'-' + task if task else ''}-seed{repeat}"
                     for epoch in range(1, 7):
                         id_score = float(np.clip(0.15 + 0.08 * epoch + rng.normal(0, 0.03), 0.05, 0.95))
-                        scores = {"id_test": id_score}
+                        scores = {id_split: id_score}
                         scores.update({s: float(np.clip(k * id_score + offset + rng.normal(0, 0.015), 0.01, 0.99))
                                        for s, k in splits.items()})
                         for split, value in scores.items():
@@ -83,10 +84,21 @@ def main(argv: list[str] | None = None) -> list[Path]:
         pairs = report.build_report(_tidy({"scratch": 0.0, "imagenet": 0.04}, tasks), "synthetic-pairs")
         pages["domain_pairs"] = folder / "pairs.html"
         pages["domain_pairs"].write_text(pairs.html)
+        # Fig. 20: one ID task (ImageNet, zero-shot) with two OOD splits, and a scratch line per split
+        scratch = [replace(external_baseline.from_line(
+            "scratch (synthetic)", "Miller et al.-style testbed line, synthetic here", slope, intercept), ood_split=split)
+            for split, slope, intercept in (("ood_imagenet_v2", 0.95, -0.3), ("ood_imagenet_sketch", 0.8, -1.2))]
+        zero_shot = report.build_report(_tidy({"laion-10m": 0.0, "laion-50m": 0.01, "laion-100m": 0.0},
+                                              {"imagenet": {"ood_imagenet_v2": 0.85, "ood_imagenet_sketch": 0.5}},
+                                              id_split="imagenet_val"),
+                                        "synthetic-fig20", baseline="laion-10m", id_split="imagenet_val",
+                                        external=scratch)
+        pages["zero_shot"] = folder / "zero_shot.html"
+        pages["zero_shot"].write_text(zero_shot.html)
         if Path(args.wordnet).is_file():
             pages["per_class"] = _per_class(folder, args.wordnet)
         for name, page in pages.items():
-            check = check_page(page, output / f"report_{name}.png", size=(1200, 1500 if name != "domain_pairs" else 2200))
+            check = check_page(page, output / f"report_{name}.png", size=(1200, 2200 if name == "domain_pairs" else 1500))
             if check.errors:
                 raise RuntimeError(f"{name}: JavaScript errors {check.errors}")
             shots.append(check.screenshot)

@@ -3,14 +3,12 @@ ImageNet-Sketch layouts. The plumbing (class order, open_clip's class names and 
 splits, the metrics) is checked with a model built so that the right answer is known: its text
 tower knows exactly open_clip's 80,000 prompts, its image tower reads the class off the pixels."""
 
-import json
-
 import numpy as np
 import open_clip
 import pandas as pd
-from open_clip.transform import PreprocessCfg, image_transform_v2
 import pytest
 import torch
+from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 
 from pretrain_robustness import clip_zeroshot
@@ -193,17 +191,9 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
     project and by open_clip_train's own zero_shot_eval: the same top-1 and top-5."""
     import yaml
 
-    from .test_clip import TINY
-    from .test_webdataset_subsets import _shards
+    from .test_webdataset_subsets import tiny_clip_setup
 
-    _shards(tmp_path / "shards", shards=2, per_shard=40)
-    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[32, 64]",
-          "--output", str(tmp_path / "subsets"), "--samples_per_shard", "32"])
-    model = tmp_path / "tiny-clip.json"
-    model.write_text(json.dumps(TINY))
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"model: {model}\nbatch_size: 16\nlr: 5.0e-4\nwarmup: 1\nsamples_seen: 48\ncheckpoints: 3\n"
-                      "weight_decay: 0.2\nprecision: fp32\nworkers: 1\nseed: 0\n")
+    _, model, recipe = tiny_clip_setup(tmp_path, [32, 64], samples_seen=48, checkpoints=3)
     roots = layouts(tmp_path / "data", blue=(100, 150, 200))
     testbed = tmp_path / "testbed.csv"
     ids = np.linspace(0.2, 0.8, 7)

@@ -39,7 +39,7 @@ def test_hover_names_run_architecture_and_epoch():
 
 def test_the_new_report_sections_render(tmp_path):
     """scripts/report_sections.py: residuals out of sample, external baseline, choices, every (ID, OOD)
-    pair, and Figures 1-2 (WordNet: the miniature data.noun), each a page without JavaScript errors."""
+    pair, Fig. 20's zero-shot panel, and Figures 1-2 (WordNet: the miniature data.noun), each a page without JavaScript errors."""
     from .fake_sources import write_wordnet_data_noun
     from .helpers import load_script
     from .test_species_match import SYNSETS
@@ -47,6 +47,6 @@ def test_the_new_report_sections_render(tmp_path):
     noun = write_wordnet_data_noun(tmp_path / "data.noun", SYNSETS)
     shots = load_script("report_sections").main(["--output", str(tmp_path), "--wordnet", str(noun)])
     assert sorted(p.name for p in shots) == sorted(f"report_{n}.png" for n in (
-        "residuals_held_out", "external_baseline", "choices", "domain_pairs", "per_class"))
+        "residuals_held_out", "external_baseline", "choices", "domain_pairs", "zero_shot", "per_class"))
     for shot in shots:
         assert len(np.unique(np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3), axis=0)) > 50  # not blank

@@ -211,17 +211,9 @@ def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, t
 def test_clip_pretraining_as_a_two_task_job(slurm, tmp_path):
     """Fig. 20's CLIP pre-training step as a study submits it: a 2-task job whose tasks each run
     open_clip's trainer for their own SLURM rank (gloo on the CPU), one run record kept by rank 0."""
-    from .test_clip import TINY
-    from .test_webdataset_subsets import _shards
+    from .test_webdataset_subsets import tiny_clip_setup
 
-    _shards(tmp_path / "shards", shards=2, per_shard=40)
-    main(["webdataset-subsets", "--shards", str(tmp_path / "shards" / "*.tar"), "--sizes", "[64]",
-          "--output", str(tmp_path / "subsets"), "--samples_per_shard", "32"])
-    model = tmp_path / "tiny-clip.json"
-    model.write_text(json.dumps(TINY))
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"model: {model}\nbatch_size: 8\nlr: 5.0e-4\nwarmup: 1\nsamples_seen: 64\ncheckpoints: 2\n"
-                      "weight_decay: 0.2\nprecision: fp32\nworkers: 1\nseed: 0\n")
+    _, _, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8)
     folder = tmp_path / "runs" / "fig20" / "pretrain" / "laion-64" / "clip-tiny-clip-seed0"
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
             str(tmp_path / "runs"), "--study", "fig20", "--condition", "laion-64", "--seed", "0", "--in_task", "true"]

@@ -199,8 +199,9 @@ def _pairs_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     shown = table.assign(**{"er_trend [95% CI]": interval_texts(table["er_trend"], table["low"], table["high"],
                                                                 table["baseline"], no_gap="-")})
     shown = shown[["task", "ood_split", "condition", "runs", "points", "er_trend [95% CI]"]]
-    notes = [f"{points['task'].nunique()} fine-tuning tasks x {points['ood_split'].nunique()} OOD splits; "
-             f"{points['run'].nunique()} finished fine-tuning runs",
+    kinds = " and ".join(sorted(set(finished["kind"]) & set(SCORED_KINDS)))
+    notes = [f"{points['task'].nunique()} ID tasks x {points['ood_split'].nunique()} OOD splits; "
+             f"{points['run'].nunique()} finished runs ({kinds})",
              f"per (task, OOD split): x = {id_split} {name}, y = the OOD split's {name}, one {transform} trend per "
              f"condition; er_trend = mean gap to the '{baseline}' trend over the shared ID range (F1/accuracy points), "
              "95% CI from resampling each condition's runs"]
