@@ -56,8 +56,8 @@ def launcher(gpus: int, slurm: bool) -> list[str]:
     entry = ["-m", "pretrain_robustness.clip_train_entry"]
     if slurm:
         return ["srun", "--cpu-bind=v", "--accel-bind=gn", sys.executable, "-u", *entry]
-    if gpus > 1:
-        return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", *entry]
+    if gpus > 1:  # "--": torchrun's parser would read the trainer's --logs as an ambiguous --logs-specs/--logs_specs
+        return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", *entry, "--"]
     return [sys.executable, "-u", *entry]
 
 

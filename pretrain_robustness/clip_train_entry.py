@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     import torch
     from open_clip_train.main import main as train
 
-    argv = list(argv)
+    argv = list(argv[1:] if argv[:1] == ["--"] else argv)  # torchrun passes on the "--" that ends its own options
     if "--model" in argv and argv[argv.index("--model") + 1].endswith(".json"):
         path = Path(argv[argv.index("--model") + 1])
         open_clip.add_model_config(str(path))

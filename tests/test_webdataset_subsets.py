@@ -95,16 +95,19 @@ def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints
 
 
 def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsys):
-    """The subset's shards go through open_clip_train (a tiny model, fp32 on the CPU): checkpoints,
-    and a run.json that names the subset by its sha256."""
-    _, model, recipe = tiny_clip_setup(tmp_path, [64], model_name="ViT-B-32")
+    """The subset's shards go through open_clip_train (a tiny model, fp32 on the CPU) as two torchrun
+    processes (gloo): checkpoints, and a run.json that names the subset by its sha256."""
+    _, model, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, model_name="ViT-B-32")
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
-            str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model)]
+            str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model), "--gpus", "2"]
     main([*args, "--dry_run", "true"])
     printed = capsys.readouterr().out
     assert "--train-num-samples 32 --epochs 2" in printed and "--dataset-resampled" in printed
+    # "--" ends torchrun's own options (else it reads the trainer's --logs as an ambiguous --logs-specs)
+    assert "torch.distributed.run --nproc_per_node=2 -m pretrain_robustness.clip_train_entry -- --model" in printed
     main(args)
     folder = tmp_path / "runs" / "fig20" / "pretrain" / "tiny-64" / "clip-tiny-clip-seed0"
+    assert "world_size: 2" in (folder / "open_clip" / "run" / "out.log").read_text()
     assert sorted(p.name for p in (folder / "open_clip" / "run" / "checkpoints").iterdir()) == ["epoch_1.pt", "epoch_2.pt"]
     record = json.loads((folder / "run.json").read_text())
     subset = json.loads((tmp_path / "subsets" / "64" / "subset.json").read_text())
