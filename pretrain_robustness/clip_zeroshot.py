@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import torch
 from jsonargparse import ArgumentParser
-from PIL import Image
 
 from . import results_store as store
+from .datamodules.classification import read_image
 from .datamodules.sources.imagenet import ImageNetVal
 from .datamodules.sources.imagenet_sketch import ImageNetSketch
 from .datamodules.sources.imagenet_v2 import ImageNetV2
@@ -69,7 +69,8 @@ def checkpoints(pretrain_run: Path) -> list[tuple[int, Path]]:
 
 
 class ImageTable(torch.utils.data.Dataset):
-    """The images of a split table through ``transform`` (which makes them RGB, as open_clip's does)."""
+    """``(image, label)`` of a split table, the image through ``transform`` (which makes it RGB, as
+    open_clip's does); an unreadable file is an ``ImageReadError`` naming it."""
 
     def __init__(self, table: pd.DataFrame, transform):
         self.paths, self.labels, self.transform = list(table["path"]), list(table["label"]), transform
@@ -78,11 +79,7 @@ class ImageTable(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        try:
-            with Image.open(self.paths[i]) as image:
-                return self.transform(image), self.labels[i]
-        except OSError as error:
-            raise OSError(f"cannot read image {self.paths[i]}: {error}") from error
+        return self.transform(read_image(Path(self.paths[i]))), self.labels[i]
 
 
 class CachedTokenizer:
@@ -101,11 +98,11 @@ class CachedTokenizer:
 
 def zero_shot_classifier(model, tokenizer, device: torch.device) -> torch.Tensor:
     """``[embed_dim, 1000]``: open_clip's ImageNet zero-shot classifier for ``model``."""
-    import open_clip
-    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES, OPENAI_IMAGENET_TEMPLATES
+    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 
-    return open_clip.build_zero_shot_classifier(model, tokenizer, IMAGENET_CLASSNAMES, OPENAI_IMAGENET_TEMPLATES,
-                                                num_classes_per_batch=10, device=device, use_tqdm=False)
+    from .lightning_modules.clip_backbone import text_classifier
+
+    return text_classifier(model, tokenizer, IMAGENET_CLASSNAMES, device)
 
 
 def predict(model, classifier: torch.Tensor, loader, device: torch.device) -> tuple[np.ndarray, np.ndarray, float]:
@@ -166,7 +163,9 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
 
 
 def _device(device: str) -> torch.device:
-    return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device)
+    if device != "auto":
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple[int, Path]],

@@ -105,18 +105,22 @@ class ClipClassifier(nn.Module):
         return self.head(F.normalize(self.visual(images), dim=-1))
 
 
-def zero_shot_weights(model, model_name: str, class_names: list[str], templates=None) -> torch.Tensor:
-    """``[classes, embed_dim]``: per class the normalised mean of its normalised template
-    embeddings (``open_clip.build_zero_shot_classifier``), times CLIP's logit scale."""
+def text_classifier(model, tokenizer, class_names: list[str], device: torch.device | str = "cpu") -> torch.Tensor:
+    """``[embed_dim, classes]``: open_clip's zero-shot classifier (``build_zero_shot_classifier``): per
+    class the normalised mean of its normalised embeddings in the 80 OpenAI ImageNet templates."""
     import open_clip
     from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
-    tokenizer = open_clip.get_tokenizer(model_name)
+    return open_clip.build_zero_shot_classifier(model, tokenizer, class_names, OPENAI_IMAGENET_TEMPLATES,
+                                                num_classes_per_batch=10, device=device, use_tqdm=False)
+
+
+def zero_shot_weights(model, model_name: str, class_names: list[str]) -> torch.Tensor:
+    """``[classes, embed_dim]``: the zero-shot classifier over ``class_names``, times CLIP's logit scale."""
+    import open_clip
+
     with torch.no_grad():
-        classifier = open_clip.build_zero_shot_classifier(
-            model, tokenizer, class_names, templates or OPENAI_IMAGENET_TEMPLATES, num_classes_per_batch=10,
-            device="cpu", use_tqdm=False)
-        return classifier.T * model.logit_scale.exp()
+        return text_classifier(model, open_clip.get_tokenizer(model_name), class_names).T * model.logit_scale.exp()
 
 
 def build_clip_classifier(architecture: str, num_classes: int, weights: str | None, head_init: str = "random",
