@@ -22,8 +22,8 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import photo_like_jpegs, write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import photo_like_jpegs, write_results
 
 from pretrain_robustness.datamodules import device_decode  # noqa: E402
 from pretrain_robustness.datamodules.classification import IndexedImageDataset, TensorImages  # noqa: E402

@@ -13,14 +13,13 @@ benchmarks/imagenet_loader.json.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import median_rates, photo_like_jpegs, write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import median_rates, photo_like_jpegs, write_results
 
 from pretrain_robustness.datamodules.classification import read_image, read_image_tensor  # noqa: E402
 from pretrain_robustness.datamodules.image_transforms import (  # noqa: E402

@@ -13,15 +13,14 @@ benchmarks/iwildcam_epoch.json.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import median_rates, photo_like_jpegs, write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import median_rates, photo_like_jpegs, write_results
 
 from pretrain_robustness.datamodules import IWildCamDataModule  # noqa: E402
 from pretrain_robustness.datamodules.image_transforms import wilds_transform  # noqa: E402

@@ -14,7 +14,6 @@ benchmarks/iwildcam_loader.json.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,8 +22,8 @@ from PIL import Image
 from torchvision import transforms as T
 from torchvision.io import decode_jpeg, read_file
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import median_rates, photo_like_jpegs, write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import median_rates, photo_like_jpegs, write_results
 
 from pretrain_robustness.datamodules import iwildcam_fast as fast  # noqa: E402
 from pretrain_robustness.datamodules.image_transforms import IMAGENET_MEAN, IMAGENET_STD, to_rgb  # noqa: E402

@@ -12,14 +12,13 @@ Writes benchmarks/iwildcam_pipeline_f1.json.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import write_results
 
 from pretrain_robustness.cli import main as cli  # noqa: E402
 from pretrain_robustness.metrics import wilds_macro_f1  # noqa: E402

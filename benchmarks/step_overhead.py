@@ -10,8 +10,6 @@ benchmarks/step_overhead.json.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import time
 
@@ -20,8 +18,8 @@ from lightning.pytorch import Callback, Trainer
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import median_rates, write_results  # noqa: E402
+# common.py lies beside this script: Python puts the script's folder on sys.path
+from common import median_rates, write_results
 
 from pretrain_robustness.lightning_modules import ImageClassifier  # noqa: E402
 

@@ -1,18 +1,22 @@
 """``pretrain-robustness <command> ...``: dispatch only. LightningCLI's commands run one run
-(``project_cli``); the project's own commands live with what they serve."""
+(``run/lightning_cli.py``); the project's own commands live with what they serve."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 
 from .analysis.publish import per_class_command, report_command
-from .clip_pretrain import clip_pretrain_command
-from .clip_zeroshot import clip_zeroshot_command
-from .data_tools import (cache_command, demo_data_command, manifest_command, predictions_command,
-                         webdataset_subsets_command)
-from .project_cli import ProjectCLI
-from .study import study_command
+from .clip.training import clip_pretrain_command
+from .clip.webdataset_subsets import webdataset_subsets_command
+from .clip.zeroshot import clip_zeroshot_command
+from .datamodules.iwildcam import cache_command
+from .demo.generate import demo_data_command
+from .run.lightning_cli import ProjectCLI
+from .run.tools import manifest_command, predictions_command
+from .study.runner import study_command
 from .synthetic.commands import diffusion_command, fractaldb_command
 
 LIGHTNING_COMMANDS = {
@@ -35,6 +39,28 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
     "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
     "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),
 }
+
+
+# Lines of dependencies that are not about this run: advertisements and their own deprecations. Filtered at
+# the entry point; ``--debug`` shows them. The project's lines and Lightning's progress stay.
+DEPENDENCY_WARNINGS = [
+    r"LightningCLI's args parameter is intended to run from within Python",  # the console passes its argv as args
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch 2.14's pytree, inside Lightning
+]
+ADVERTISEMENTS = ("litlogger",)  # Lightning's "Tip: ... try installing litlogger"
+
+
+class _NoAdvertisements(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(word in record.getMessage() for word in ADVERTISEMENTS)
+
+
+def quiet_dependencies() -> None:
+    """Drop the dependencies' advertisements and deprecation warnings from this process' output."""
+    for message in DEPENDENCY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_NoAdvertisements())
 
 
 def usage() -> str:
@@ -64,6 +90,8 @@ def entry(args: list[str] | None = None) -> int:
     argv = sys.argv[1:] if args is None else list(args)
     debug = "--debug" in argv or os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
+    if not debug:
+        quiet_dependencies()
     try:
         main(argv)
     except KeyboardInterrupt:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
-from torchmetrics import Metric
+from torchmetrics import Metric, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
 
 METRICS = ("f1_macro", "accuracy")  # scored per evaluation split, written to metrics.csv
 F1_MACRO, ACCURACY = METRICS
@@ -96,3 +97,30 @@ class MacroF1(Metric):
             raise ValueError("macro-F1 of an empty split is undefined")
         tp, fp, fn = (counts[present].double() for counts in (self.tp, self.fp, self.fn))
         return (2 * tp / (2 * tp + fp + fn)).mean()
+
+
+class ExampleCount(Metric):
+    """How many examples were scored (summed over batches and processes): with the split's size it
+    shows an evaluation loader that pads or repeats examples. Takes ``(preds, target)`` like the
+    metrics beside it in :func:`split_metrics`."""
+
+    is_differentiable = False
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.count += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.count
+
+
+def split_metrics(num_classes: int) -> MetricCollection:
+    """What every evaluation split is scored by: WILDS macro-F1, accuracy and the example count, all
+    from sum-reduced states (DDP ranks add their counts; no predictions are gathered)."""
+    return MetricCollection({F1_MACRO: MacroF1(num_classes),
+                             ACCURACY: MulticlassAccuracy(num_classes, average="micro", validate_args=False),
+                             "n": ExampleCount()}, compute_groups=False)

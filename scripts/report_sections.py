@@ -21,7 +21,7 @@ import pandas as pd
 from pretrain_robustness.analysis import external_baseline, report
 from pretrain_robustness.analysis.publish import write_per_class
 from pretrain_robustness.analysis.schema import TIDY_COLUMNS, validate
-from pretrain_robustness.browser import check_page
+from pretrain_robustness.analysis.browser import check_page
 
 
 def _tidy(offsets: dict, tasks: dict | None = None, seed: int = 0, id_split: str = "id_test") -> pd.DataFrame:

@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from pretrain_robustness.cli import LIGHTNING_COMMANDS, PROJECT_COMMANDS, entry, main
-from pretrain_robustness.project_cli import run_cli
+from pretrain_robustness.run.lightning_cli import run_cli
 
 from .test_bad_inputs import finetune
 

@@ -11,8 +11,8 @@ import torch
 from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 
-from pretrain_robustness import clip_zeroshot
-from pretrain_robustness import results_store as store
+from pretrain_robustness.clip import zeroshot as clip_zeroshot
+from pretrain_robustness import store
 from pretrain_robustness.cli import main
 from pretrain_robustness.metrics import wilds_macro_f1
 from pretrain_robustness.wordnet.synsets import imagenet1k_wnids

@@ -145,7 +145,8 @@ def test_study_configs_plan(study, tmp_path, capsys):
     """Every study plans; its configs exist; each kind of step parses; reused pre-training exists."""
     import yaml
 
-    from pretrain_robustness.study_plan import Condition, StudySpec, plan
+    from pretrain_robustness.study.plan import plan
+    from pretrain_robustness.study.spec import Condition, StudySpec
 
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
     out = capsys.readouterr().out
@@ -204,8 +205,8 @@ class RecordingExecutor:
         return {}
 
     def submit(self, folder, args, kind, after, name):
-        from pretrain_robustness.executors import continue_args
-        from pretrain_robustness import results_store as store
+        from pretrain_robustness.study.executors import continue_args
+        from pretrain_robustness import store
 
         self.calls.append([*args, *continue_args(folder, store.read_record(folder))])
         store.write_record(folder, {"status": "finished"})  # as if it ran
@@ -215,7 +216,7 @@ class RecordingExecutor:
 
 
 def _tiny_study(tmp_path, tiny_data, **change):
-    from pretrain_robustness.study_plan import Condition, StudySpec
+    from pretrain_robustness.study.spec import Condition, StudySpec
 
     pretrain = tmp_path / "p.yaml"
     pretrain.write_text(yaml.safe_dump({"data": {"init_args": {
@@ -234,9 +235,9 @@ def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_d
     import os
     import socket
 
-    from pretrain_robustness import results_store as store
-    from pretrain_robustness.study import run_study
-    from pretrain_robustness.study_plan import plan
+    from pretrain_robustness import store
+    from pretrain_robustness.study.runner import run_study
+    from pretrain_robustness.study.plan import plan
 
     spec = _tiny_study(tmp_path, tiny_data)
     steps = plan(spec)
@@ -263,7 +264,7 @@ def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_d
 
 
 def test_seeds_repeat_every_run_with_another_draw(tmp_path, tiny_data):
-    from pretrain_robustness.study_plan import plan
+    from pretrain_robustness.study.plan import plan
 
     steps = plan(_tiny_study(tmp_path, tiny_data, seeds=[0, 1, 2]))
     assert len(steps) == 9
@@ -319,7 +320,7 @@ def test_pretraining_recipe_configs_match_their_recipe(architecture, extra, reci
     """Each architecture's recipe config, composed as documented, changes nothing of its recipe."""
     import yaml
 
-    from pretrain_robustness.recipes import overrides, recipe_files, recipe_values
+    from pretrain_robustness.run.recipes import overrides, recipe_files, recipe_values
 
     files = [CONFIGS / f for f in ["recipes/pretrain_torchvision.yaml", "pretrain/imagenet_full.yaml", *extra]]
     with pytest.raises(SystemExit):
@@ -336,7 +337,8 @@ def test_pretraining_recipe_configs_match_their_recipe(architecture, extra, reci
 
 def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
     """Fig. 21's shape: one pre-training per architecture, one fine-tuning per (condition, task)."""
-    from pretrain_robustness.study_plan import check_spec, plan
+    from pretrain_robustness.study.plan import plan
+    from pretrain_robustness.study.spec import check_spec
 
     tasks = {"sketch": ["--data.init_args.id_domain", "sketch"], "real": ["--data.init_args.id_domain", "real"]}
     steps = plan(_tiny_study(tmp_path, tiny_data, tasks=tasks))
@@ -357,7 +359,7 @@ def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
 
 
 def test_a_study_choice_needs_what_it_takes_and_the_alternative(tmp_path, tiny_data):
-    from pretrain_robustness.study_plan import check_spec
+    from pretrain_robustness.study.spec import check_spec
 
     with pytest.raises(ValueError, match="choices needs exactly choice, taken and alternative"):
         check_spec(_tiny_study(tmp_path, tiny_data, choices=[{"choice": "k grid", "taken": "50, 100"}]))

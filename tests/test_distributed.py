@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pretrain_robustness.distributed import UnpaddedDistributedSampler, gather_predictions
+from pretrain_robustness.datamodules.distributed import UnpaddedDistributedSampler, gather_predictions
 
 SCRIPT = Path(__file__).with_name("ddp_eval.py")
 

@@ -3,10 +3,11 @@ finds an identical finished run of another study instead of training again."""
 
 import yaml
 
-from pretrain_robustness import results_store as store
+from pretrain_robustness import store
 from pretrain_robustness.cli import main
-from pretrain_robustness.study_plan import Condition, StudySpec, plan
-from pretrain_robustness.study_pretraining import reuse_pretraining, step_identities
+from pretrain_robustness.study.plan import plan
+from pretrain_robustness.study.spec import Condition, StudySpec
+from pretrain_robustness.study.reuse import reuse_pretraining, step_identities
 
 from .test_configs import CONFIGS
 

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from pretrain_robustness.analysis.report import build_report
-from pretrain_robustness.browser import check_page
+from pretrain_robustness.analysis.browser import check_page
 
 from .test_report import synthetic_study
 

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from pretrain_robustness import results_store as store
+from pretrain_robustness import store
 from pretrain_robustness.analysis.publish import write_report
 from pretrain_robustness.cli import main
-from pretrain_robustness.executors import ACTIVE_STATES, Resources, SlurmExecutor
+from pretrain_robustness.study.executors import ACTIVE_STATES, Resources, SlurmExecutor
 
 REPO = Path(__file__).parents[1]
 CONFIGS = REPO / "configs"
 SLURM_DIR = Path(os.environ.get("SLURM_LOCAL_DIR", "/tmp/pretrain-robustness-slurm"))
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker owns the local cluster
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from pretrain_robustness.cli import main
-from pretrain_robustness.datamodules.sources import webdataset_shards as wds
+from pretrain_robustness.clip import webdataset_subsets as wds
 
 
 def _shards(folder, shards=4, per_shard=25):
@@ -104,7 +104,7 @@ def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsy
     printed = capsys.readouterr().out
     assert "--train-num-samples 32 --epochs 2" in printed and "--dataset-resampled" in printed
     # "--" ends torchrun's own options (else it reads the trainer's --logs as an ambiguous --logs-specs)
-    assert "torch.distributed.run --nproc_per_node=2 -m pretrain_robustness.clip_train_entry -- --model" in printed
+    assert "torch.distributed.run --nproc_per_node=2 -m pretrain_robustness.clip.train_entry -- --model" in printed
     main(args)
     folder = tmp_path / "runs" / "fig20" / "pretrain" / "tiny-64" / "clip-tiny-clip-seed0"
     assert "world_size: 2" in (folder / "open_clip" / "run" / "out.log").read_text()
@@ -112,7 +112,7 @@ def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsy
     record = json.loads((folder / "run.json").read_text())
     subset = json.loads((tmp_path / "subsets" / "64" / "subset.json").read_text())
     assert record["status"] == "finished" and record["subset"]["sha256"] == subset["sha256"]
-    from pretrain_robustness.clip_pretrain import read_recipe
+    from pretrain_robustness.clip.training import read_recipe
 
     paper = read_recipe(Path(__file__).parents[1] / "configs" / "clip_pretrain" / "laion_vit_b32.yaml")
     assert (paper["model"], paper["batch_size"], paper["lr"], paper["warmup"], paper["samples_seen"]) == (

@@ -103,6 +103,19 @@ def _external_traces(fig: go.Figure, external, points: pd.DataFrame, transform: 
                                  legendgroup=name, hovertemplate="ID %{x}<br>OOD %{y}<extra>" + name + "</extra>"))
 
 
+def _external_line(fig: go.Figure, mine: pd.DataFrame, line, label: str, colour: str, transform: str, shown: set,
+                   row: int, col: int) -> None:
+    """An external baseline's line (dotted) over the ID range of one panel's points of its OOD split."""
+    if not len(mine):
+        return
+    ids = np.linspace(*transforms.forward(np.array([mine["id"].min(), mine["id"].max()]), transform), 50)
+    grid = transforms.inverse(ids, transform)
+    fig.add_trace(go.Scatter(x=ids, y=transforms.forward(line.predict(grid), transform), mode="lines",
+                             line=dict(color=colour, dash="dot", width=3), name=label, legendgroup=label,
+                             showlegend=label not in shown, hoverinfo="skip"), row=row, col=col)
+    shown.add(label)
+
+
 def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str, id_label: str,
                 external: dict | None = None) -> go.Figure:
     """Figures 20-21: one panel per task (ID domain); in each, every OOD split's points and one line per
@@ -136,16 +149,8 @@ def task_panels(points: pd.DataFrame, fits: dict, transform: str, baseline: str,
                                          line=dict(color=colours[split], dash="solid" if condition == baseline else "dash"),
                                          legendgroup=legend, showlegend=False), row=row, col=col)
         for split, line in (external or {}).items():
-            mine = points[(points["task"] == task) & (points["ood_split"] == split)]
-            if len(mine):
-                ids = np.linspace(*transforms.forward(np.array([mine["id"].min(), mine["id"].max()]), transform), 50)
-                grid = transforms.inverse(ids, transform)
-                label = f"{split} · {line.name} (external)"
-                fig.add_trace(go.Scatter(x=ids, y=transforms.forward(line.predict(grid), transform), mode="lines",
-                                         line=dict(color=colours[split], dash="dot", width=3), name=label,
-                                         legendgroup=label, showlegend=label not in shown, hoverinfo="skip"),
-                              row=row, col=col)
-                shown.add(label)
+            _external_line(fig, points[(points["task"] == task) & (points["ood_split"] == split)], line,
+                           f"{split} · {line.name} (external)", colours[split], transform, shown, row, col)
     lo, hi = float(min(points["id"].min(), points["ood"].min())), float(max(points["id"].max(), points["ood"].max()))
     fig.update_xaxes(**{k: v for k, v in _axis(transform, id_label, lo, hi).items() if k != "title"})
     fig.update_yaxes(**{k: v for k, v in _axis(transform, "OOD", lo, hi).items() if k != "title"})

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ACCURACY, F1_MACRO
+from ..store.states import RunStatus
 from .schema import expand_params
 
 
@@ -58,7 +59,7 @@ def final_scores(tidy: pd.DataFrame, split: str, metric: str = F1_MACRO, stage: 
     """Each finished fine-tuning run's score on ``split`` at its last scored epoch, with its
     condition parameters as ``param_*`` columns (Figures 3, 4, 6: score vs pre-training classes)."""
     rows = tidy[(tidy["split"] == split) & (tidy["metric"] == metric) & (tidy["stage"] == stage)
-                & (tidy["status"] == "finished") & (tidy["kind"] == "finetune")]
+                & (tidy["status"] == RunStatus.FINISHED) & (tidy["kind"] == "finetune")]
     if rows.empty:
         raise ValueError(f"no finished fine-tuning run has {metric} on split {split!r} at stage {stage!r}")
     last = rows.sort_values("epoch").groupby("run").tail(1)

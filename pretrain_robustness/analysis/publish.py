@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 from jsonargparse import ArgumentParser
 
-from ..browser import check_page
+from .browser import check_page
 from ..metrics import F1_MACRO, METRICS
 from ..datamodules.sources.imagenet import ImageNetTrain
-from ..wordnet.species_match import DEFAULT_DATA_NOUN, match_species, read_data_noun
+from ..wordnet.species_match import DEFAULT_DATA_NOUN, data_noun_path, match_species, read_data_noun
 from . import external_baseline, figures_groups, groups, report, run_table
 
 
@@ -25,17 +25,7 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     ``external``: baselines from outside the study (``external_baseline.load_all``; one per OOD
     split at most); their table is written to external_baseline.csv."""
     external_lines = external_baseline.load_all(external)  # a bad spec stops before reading runs
-    if wandb_project:
-        tidy, left_out = run_table.load_wandb_runs(wandb_project, filters={"group": study}), None
-    else:
-        tidy, left_out = run_table.scan_local_runs(root, study)
-        if tidy.empty and not len(left_out):
-            raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
-        for other in includes or []:  # another study's runs join this report (e.g. Fig. 12 on Fig. 3's)
-            more, more_left_out = run_table.scan_local_runs(root, other)
-            if more.empty:
-                raise FileNotFoundError(f"report_includes: study {other!r} has no readable runs under {Path(root) / other}")
-            tidy, left_out = pd.concat([tidy, more], ignore_index=True), pd.concat([left_out, more_left_out], ignore_index=True)
+    tidy, left_out = _read_runs(root, study, wandb_project, includes)
     built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_lines,
                                 choices)
     output = output or Path(root) / study / "report.html"
@@ -50,22 +40,48 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
     for sentence in [*said, *report.choice_lines(choices)]:
         print(sentence)
     files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
-    if built.external is not None:
-        built.external.to_csv(output.with_name("external_baseline.csv"), index=False)
-        for line in external_lines:
-            print(line.describe())
-        print(report.format_external(built.external).to_string(index=False))
-        files.append(output.with_name("external_baseline.csv"))
-    if screenshot:
-        check = check_page(output, output.with_suffix(".png"))
-        if check.errors:
-            raise RuntimeError(f"the report raised JavaScript errors in Chromium: {check.errors}")
-        print(f"screenshot: {check.screenshot.resolve()}")
-        files.append(check.screenshot)
+    files += _write_external(built, external_lines, output)
+    files += [_screenshot(output)] if screenshot else []
     if log_artifact:
         run_table.log_report_artifact(files, wandb_project or "pretrain-robustness", study)
     print(f"report: {output.resolve()}")
     return output
+
+
+def _read_runs(root: Path, study: str, wandb_project: str | None,
+               includes: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The study's runs (and those of the studies it includes) from the local store, or from W&B."""
+    if wandb_project:
+        return run_table.load_wandb_runs(wandb_project, filters={"group": study}), None
+    tidy, left_out = run_table.scan_local_runs(root, study)
+    if tidy.empty and not len(left_out):
+        raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
+    for other in includes or []:  # another study's runs join this report (e.g. Fig. 12 on Fig. 3's)
+        more, more_left_out = run_table.scan_local_runs(root, other)
+        if more.empty:
+            raise FileNotFoundError(f"report_includes: study {other!r} has no readable runs under {Path(root) / other}")
+        tidy, left_out = pd.concat([tidy, more], ignore_index=True), pd.concat([left_out, more_left_out], ignore_index=True)
+    return tidy, left_out
+
+
+def _write_external(built, external_lines: list, output: Path) -> list[Path]:
+    """The effective robustness against the external baselines: printed, and external_baseline.csv."""
+    if built.external is None:
+        return []
+    built.external.to_csv(output.with_name("external_baseline.csv"), index=False)
+    for line in external_lines:
+        print(line.describe())
+    print(report.format_external(built.external).to_string(index=False))
+    return [output.with_name("external_baseline.csv")]
+
+
+def _screenshot(output: Path) -> Path:
+    """The report rendered in headless Chromium; a JavaScript error in it is an error here."""
+    check = check_page(output, output.with_suffix(".png"))
+    if check.errors:
+        raise RuntimeError(f"the report raised JavaScript errors in Chromium: {check.errors}")
+    print(f"screenshot: {check.screenshot.resolve()}")
+    return check.screenshot
 
 
 def markdown_table(table) -> str:
@@ -120,7 +136,8 @@ def per_class_command(args: list[str]) -> Path:
                                                           "'represented' with --wordnet)")
     parser.add_argument("--group", default="superclass", help="column to pool accuracy over (Figure 2)")
     parser.add_argument("--wordnet", type=str | None, default=None,
-                        help=f"WordNet 3.0 data.noun to match species to ImageNet classes (e.g. {DEFAULT_DATA_NOUN})")
+                        help="WordNet 3.0 data.noun to match species to ImageNet classes; 'default': $WORDNET_DATA_NOUN, "
+                             f"else {DEFAULT_DATA_NOUN}")
     parser.add_argument("--imagenet", type=str | None, default=None,
                         help="ImageNet train folder (train/<wnid>/): counts each matched class's training images")
     parser.add_argument("--corrected", type=str | None, default=None,
@@ -152,7 +169,7 @@ def write_per_class(pretrained: str, scratch: str, classes: str | None, split: s
         class_table = groups.representation(class_table, matches, counts,
                                             pd.read_csv(corrected) if corrected else None)
         class_table.to_csv(output.with_suffix(".matches.csv"), index=False)
-        notes.append(f"species matched to ImageNet through WordNet ({wordnet}): "
+        notes.append(f"species matched to ImageNet through WordNet ({data_noun_path(wordnet)}): "
                      f"{int(matches['imagenet_wnid'].notna().sum())} of {len(matches)} have an ImageNet class; "
                      f"match table {output.with_suffix('.matches.csv')}")
         colour = "represented"

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..metrics import ACCURACY, F1_MACRO
+from ..store.states import RunStatus
 from . import compare, external_baseline, figures, figures_groups, groups, task_pairs, trends
 from .external_baseline import ExternalBaseline
 
@@ -115,19 +116,33 @@ def choices_html(choices: list[dict[str, str]] | None) -> str:
 
 def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_split: str, ood_split: str | None,
            metric: str, left_out: pd.DataFrame | None, externals: list[ExternalBaseline], caption: str) -> Report:
-    finetune = tidy[tidy["kind"].isin(SCORED_KINDS)]
-    unfinished = finetune.loc[finetune["status"] != "finished", ["run", "status"]].drop_duplicates()
-    left_out = pd.concat([unfinished.assign(reason="not finished"),
-                          left_out if left_out is not None else pd.DataFrame(columns=["run", "status", "reason"])],
-                         ignore_index=True)
-    finished = finetune[finetune["status"] == "finished"]
-    if finished.empty:
-        raise ValueError(f"study {study!r} has no finished fine-tuning run to report; "
-                         + (_left_out_note(left_out)[0] if len(left_out) else "it has no fine-tuning runs"))
+    finished, left_out = _finished_runs(tidy, study, left_out)
     if ood_split is None:
         return _scores_report(finished, left_out, study, id_split, metric, caption)
     if task_pairs.has_tasks(finished):
         return _pairs_report(finished, left_out, study, transform, baseline, id_split, metric, caption, externals)
+    return _trend_report(finished, left_out, study, transform, baseline, id_split, ood_split, metric, externals,
+                         caption)
+
+
+def _finished_runs(tidy: pd.DataFrame, study: str, left_out: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the finished scored runs' rows, every run left out with why); none finished is an error."""
+    finetune = tidy[tidy["kind"].isin(SCORED_KINDS)]
+    unfinished = finetune.loc[finetune["status"] != RunStatus.FINISHED, ["run", "status"]].drop_duplicates()
+    left_out = pd.concat([unfinished.assign(reason="not finished"),
+                          left_out if left_out is not None else pd.DataFrame(columns=["run", "status", "reason"])],
+                         ignore_index=True)
+    finished = finetune[finetune["status"] == RunStatus.FINISHED]
+    if finished.empty:
+        raise ValueError(f"study {study!r} has no finished fine-tuning run to report; "
+                         + (_left_out_note(left_out)[0] if len(left_out) else "it has no fine-tuning runs"))
+    return finished, left_out
+
+
+def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, transform: str, baseline: str,
+                  id_split: str, ood_split: str, metric: str, externals: list[ExternalBaseline],
+                  caption: str) -> Report:
+    """One ID/OOD pair: a trend per condition, effective robustness against the baseline's."""
     external = external_baseline.for_split(externals, ood_split)
     points = trends.id_ood_points(finished, id_split, ood_split, metric)
     fitted, unfitted = trends.fit_each_condition(points, transform)
@@ -138,20 +153,8 @@ def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_spl
     table = compare.summary_table(points, fitted, baseline)
     pairs = compare.pairwise_gaps(points, transform)
     name = METRIC_NAMES.get(metric, metric)
-    notes = [f"{len(points)} (architecture, epoch) points from {points['run'].nunique()} finished fine-tuning runs; "
-             "points per fit in the table",
-             f"x: {id_split} {name}, y: {ood_split} {name}, axes {transform}-scaled; shaded: 95% bootstrap band of "
-             "the line (1,000 resamples of the points, Taori et al.'s testbed procedure)",
-             f"effective robustness vs the '{baseline}' trend in {name} points: er_points = mean over a condition's "
-             "points of observed OOD minus the baseline's prediction; er_trend = mean gap between the two lines over "
-             "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
-             f"of the '{baseline}' runs measured against the '{baseline}' line refitted without that run (leave-one-run-"
-             "out), so the baseline's own figure is not zero by construction"]
-    clipped = int(table["clipped"].sum())
-    if clipped:
-        notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
-    notes += [f"condition {c!r} has no trend and is left out: {reason}" for c, reason in unfitted.items()]
-    notes += _left_out_note(left_out)
+    notes = _trend_notes(points, table, unfitted, left_out, f"{id_split} {name}", f"{ood_split} {name}", name,
+                         transform, baseline)
     external_table = None
     if external is not None:
         external_table = external_baseline.effective_robustness_table(points, external, transform)
@@ -169,6 +172,25 @@ def _build(tidy: pd.DataFrame, study: str, transform: str, baseline: str, id_spl
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
     page = render_html(f"Study '{study}': effective robustness", notes, sections, caption)
     return Report(page, table, pairs, notes, format_trends(table), external_table, sections)
+
+
+def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left_out: pd.DataFrame, x: str, y: str,
+                 name: str, transform: str, baseline: str) -> list[str]:
+    """What the trend report shows and how each number is made."""
+    notes = [f"{len(points)} (architecture, epoch) points from {points['run'].nunique()} finished fine-tuning runs; "
+             "points per fit in the table",
+             f"x: {x}, y: {y}, axes {transform}-scaled; shaded: 95% bootstrap band of "
+             "the line (1,000 resamples of the points, Taori et al.'s testbed procedure)",
+             f"effective robustness vs the '{baseline}' trend in {name} points: er_points = mean over a condition's "
+             "points of observed OOD minus the baseline's prediction; er_trend = mean gap between the two lines over "
+             "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
+             f"of the '{baseline}' runs measured against the '{baseline}' line refitted without that run (leave-one-run-"
+             "out), so the baseline's own figure is not zero by construction"]
+    clipped = int(table["clipped"].sum())
+    if clipped:
+        notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
+    notes += [f"condition {c!r} has no trend and is left out: {reason}" for c, reason in unfitted.items()]
+    return notes + _left_out_note(left_out)
 
 
 def _classes_sections(scores: pd.DataFrame, split: str, name: str) -> list[tuple[str, object]]:

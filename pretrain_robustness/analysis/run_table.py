@@ -1,5 +1,5 @@
 """The one module of the analysis that reads runs: the local results store (through
-:mod:`pretrain_robustness.results_store`) or a W&B project.
+:mod:`pretrain_robustness.store.runs`) or a W&B project.
 
 Both give the tidy table of :mod:`.schema`; everything after this module is pure functions.
 """
@@ -13,10 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from .. import results_store as store
+from .. import store
 from ..metrics import METRICS, parse_metric_key
-from ..wandb_setup import choose_mode
+from ..run.wandb_logger import choose_mode
+from ..store.states import RunStatus
 from .schema import KEY, TIDY_COLUMNS, validate
+
+WANDB_FINISHED = "finished"  # W&B's run.state of a run that ended well (our RunStatus.FINISHED)
 
 RECORD_FIELDS = ["study", "kind", "condition", "architecture", "seed", "status"]
 
@@ -93,7 +96,7 @@ def wandb_run_table(run: Any) -> pd.DataFrame:
         "architecture": record.get("architecture") or (config.get("model") or {}).get("architecture"),
         "seed": record.get("seed", config.get("seed_everything")),
         "params": _params_json(record.get("params") or spec.get("params")),
-        "status": "finished" if run.state == "finished" else run.state,
+        "status": RunStatus.FINISHED if run.state == WANDB_FINISHED else run.state,
         "run": f"wandb:{'/'.join(run.path)}",
     }
     rows = []

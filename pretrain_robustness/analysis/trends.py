@@ -140,15 +140,6 @@ def id_ood_points(tidy: pd.DataFrame, id_split: str = "id_test", ood_split: str 
     return wide.rename(columns={id_split: "id", ood_split: "ood"}).dropna(subset=["id", "ood"])
 
 
-def fit_by_condition(points: pd.DataFrame, transform: str = "probit", seed: int = 0) -> dict[str, Trend]:
-    """One trend per pre-training condition over all its (architecture, epoch) points; a condition
-    that cannot have one is an error that names it (see :func:`fit_each_condition`)."""
-    trends, failed = fit_each_condition(points, transform, seed)
-    if failed:
-        raise ValueError("; ".join(f"condition {c!r}: {reason}" for c, reason in failed.items()))
-    return trends
-
-
 def fit_each_condition(points: pd.DataFrame, transform: str = "probit",
                        seed: int = 0) -> tuple[dict[str, Trend], dict[str, str]]:
     """The trends of the conditions that have one, and why each other condition has none."""

@@ -9,7 +9,7 @@ import pandas as pd
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from ..distributed import gather_predictions
+from ..datamodules.distributed import gather_predictions
 
 PREDICTION_COLUMNS = ["split", "filename", "y_true", "y_pred"]
 

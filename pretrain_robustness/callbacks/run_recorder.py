@@ -1,6 +1,6 @@
 """The Lightning side of the results store: when a run starts, scores and ends, write it there.
 
-What the files are and where they live is :mod:`pretrain_robustness.results_store`'s business;
+What the files are and where they live is :mod:`pretrain_robustness.store.runs`'s business;
 this callback only decides *when* to call it.
 """
 
@@ -10,14 +10,36 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
-from .. import results_store as store
+from .. import store
+from ..store import RunStatus
 from ..datamodules.manifest import summary, write_manifest
+
+
+@runtime_checkable
+class RecordedSystem(Protocol):
+    """What :class:`RunRecorder` reads from the LightningModule (``ImageClassifier`` provides it)."""
+
+    effective_lr: float | None  # the optimiser's lr after any scaling to the global batch
+    eval_results: dict[str, dict[str, float]]  # split -> {f1_macro, accuracy, n} of the last evaluation
+
+    def global_batch(self) -> int:
+        """Images per optimiser step over every process."""
+
+    def training_settings(self) -> dict[str, object]:
+        """How the run trains, beside the trainer's precision (channels_last, compile)."""
+
+
+def _system(pl_module: LightningModule) -> RecordedSystem:
+    if not isinstance(pl_module, RecordedSystem):
+        raise TypeError(f"RunRecorder records a module with effective_lr, eval_results, global_batch() and "
+                        f"training_settings(); {type(pl_module).__name__} lacks some of them")
+    return pl_module
 
 
 class RunRecorder(Callback):
@@ -56,14 +78,14 @@ class RunRecorder(Callback):
         if not trainer.is_global_zero:
             return
         if self.evaluation_dir is not None:
-            store.update_evaluation(self.evaluation_dir, **self.record, status="running", started=store.now())
+            store.update_evaluation(self.evaluation_dir, **self.record, status=RunStatus.RUNNING, started=store.now())
             return
         if stage != "fit":
             return
         previous = store.read_record(self.run_dir) or {}
         attempt = {"started": store.now(), "host": socket.gethostname(), "pid": os.getpid(),
                    "resumed_from": self.record.get("resumed_from")}
-        record = {**previous, **self.record, "status": "running", "started": attempt["started"],
+        record = {**previous, **self.record, "status": RunStatus.RUNNING, "started": attempt["started"],
                   "host": attempt["host"], "pid": attempt["pid"], "heartbeat": attempt["started"],
                   "attempts": [*previous.get("attempts", []), attempt]}
         manifest = getattr(trainer.datamodule, "manifest", None)
@@ -79,16 +101,17 @@ class RunRecorder(Callback):
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch = 0
         if trainer.is_global_zero:
-            global_batch = getattr(pl_module, "global_batch", None)
-            settings = getattr(pl_module, "training_settings", dict)()
-            store.update_record(self.run_dir, effective_lr=getattr(pl_module, "effective_lr", None),
-                                global_batch=global_batch() if global_batch else None, world_size=trainer.world_size,
+            system = _system(pl_module)
+            store.update_record(self.run_dir, effective_lr=system.effective_lr, global_batch=system.global_batch(),
+                                world_size=trainer.world_size,
                                 training={"precision": str(trainer.precision), "device": pl_module.device.type,
-                                          **settings})
+                                          **system.training_settings()})
 
     def _write_eval(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        results = getattr(pl_module, "eval_results", {})
-        if not trainer.is_global_zero or trainer.sanity_checking or not results:
+        if not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        results = _system(pl_module).eval_results
+        if not results:
             return
         if trainer.state.fn == "fit":
             epoch = trainer.current_epoch + 1  # training epochs completed
@@ -98,7 +121,7 @@ class RunRecorder(Callback):
                 for split, values in results.items()]
         store.append_metrics(self.evaluation_dir or self.run_dir, rows)
         if self.evaluation_dir is not None:
-            store.update_evaluation(self.evaluation_dir, status="finished", finished=store.now(), epochs=epoch)
+            store.update_evaluation(self.evaluation_dir, status=RunStatus.FINISHED, finished=store.now(), epochs=epoch)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write_eval(trainer, pl_module, "val")
@@ -115,7 +138,7 @@ class RunRecorder(Callback):
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
-            self._end_attempt(status="finished", finished=store.now(), epochs=trainer.current_epoch)
+            self._end_attempt(status=RunStatus.FINISHED, finished=store.now(), epochs=trainer.current_epoch)
             for partial in (store.INTERRUPT_CHECKPOINT, store.STEP_CHECKPOINT):  # superseded by last.ckpt
                 store.checkpoint_path(self.run_dir, partial).unlink(missing_ok=True)
 
@@ -127,7 +150,7 @@ class RunRecorder(Callback):
             # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
             trainer.save_checkpoint(store.checkpoint_path(self.run_dir, store.INTERRUPT_CHECKPOINT))
         if trainer.is_global_zero and store.read_record(self.run_dir):
-            status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+            status = RunStatus.INTERRUPTED if isinstance(exception, KeyboardInterrupt) else RunStatus.FAILED
             self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
 
 

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image, read_file
 from tqdm import tqdm
 
-from ..distributed import UnpaddedDistributedSampler, world
+from .distributed import UnpaddedDistributedSampler, world
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, UInt8Normalize, pil_to_uint8
 from .resumable import ResumableLoader, ResumableSampler, SampleKey
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from jsonargparse import ArgumentParser
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, wilds_transform
-from .iwildcam_fast import DecodedImages, find_cache
+from .iwildcam_fast import DecodedImages, find_cache, write_cache
 
 # Our split names -> the WILDS iWildCam split names. WILDS calls the OOD splits plain
 # "val" and "test"; we say which side of the shift they are on.
@@ -200,3 +201,28 @@ class WildsImages:
         except OSError as error:
             path = Path(self.wilds.data_dir) / "train" / self.wilds._input_array[wilds_index]
             raise ImageReadError(f"cannot read image {path}: {error}") from error
+
+
+def cache_command(args: list[str]) -> Path:
+    """``cache --root data --image_size 448``: every iWildCam image of the used splits, decoded and
+    resized once (``--data.init_args.pipeline fast`` then reads it); resumes an interrupted write."""
+    from tqdm import tqdm
+
+    parser = ArgumentParser(prog="pretrain-robustness cache", description=cache_command.__doc__)
+    parser.add_argument("--root", default="data", help="the folder that holds iwildcam_v2.0/")
+    parser.add_argument("--image_size", type=int, default=448, help="the recipe's input size (WILDS: 448)")
+    parser.add_argument("--splits", type=list[str], default=["train", *EVAL_SPLITS])
+    cfg = parser.parse_args(args)
+    unknown = sorted(set(cfg.splits) - set(WILDS_SPLIT_OF))
+    if unknown:
+        raise ValueError(f"unknown iWildCam split(s) {unknown}; expected some of {sorted(WILDS_SPLIT_OF)}")
+    wilds = load_wilds_iwildcam(Path(cfg.root))
+    folder = Path(wilds.data_dir)
+    for split in cfg.splits:
+        indices = (wilds.split_array == wilds.split_dict[WILDS_SPLIT_OF[split]]).nonzero()[0]
+        filenames = [str(f) for f in wilds._input_array[indices]]
+        with tqdm(total=len(filenames), desc=f"cache {split} at {cfg.image_size} px", unit="img") as bar:
+            written = write_cache(folder, cfg.image_size, split, [folder / "train" / f for f in filenames], filenames,
+                                  progress=bar.update)
+        print(f"{split}: {len(filenames)} images in {written}", flush=True)
+    return folder / "cache" / str(cfg.image_size)

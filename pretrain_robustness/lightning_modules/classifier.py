@@ -11,11 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torch.nn import functional as F
-from torchmetrics import Metric
-from torchmetrics.aggregation import SumMetric
-from torchmetrics.classification import MulticlassAccuracy
-
-from ..metrics import ACCURACY, F1_MACRO, LOSS, MacroF1, metric_key, train_key
+from ..metrics import ACCURACY, F1_MACRO, LOSS, metric_key, split_metrics, train_key
 from .backbones import build_network, head_prefix
 from .checkpoint import load_backbone
 
@@ -68,26 +64,32 @@ class ImageClassifier(LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "class_names"])
-        self.network = build_network(architecture, num_classes, clip_weights, head_init, class_names)
-        self.init_record = load_backbone(self.network, architecture, init_checkpoint) if init_checkpoint else None
         self.optimizer_factory, self.scheduler_factory = optimizer, lr_scheduler
         self.lr_reference_batch = lr_reference_batch
         self.eval_split_names = list(eval_split_names or ["val"])
-        self.effective_lr: float | None = None
         self.train_only_head = train_only_head
-        if train_only_head:
-            prefix = head_prefix(architecture)
+        self.effective_lr: float | None = None  # set by configure_optimizers (RunRecorder records it)
+        self.eval_results: dict[str, dict[str, float]] = {}  # per split, after each evaluation epoch
+        self.channels_last = False  # decided in setup(), where the device is known
+        self.configure_models(class_names)
+        self.configure_metrics()
+        self._forward = self.network.forward
+
+    def configure_models(self, class_names: list[str] | None = None) -> None:
+        """The network by name, its backbone from the pre-training checkpoint (the head is new), and
+        with ``train_only_head`` everything but the head frozen."""
+        hp = self.hparams
+        self.network = build_network(hp.architecture, hp.num_classes, hp.clip_weights, hp.head_init, class_names)
+        self.init_record = load_backbone(self.network, hp.architecture, hp.init_checkpoint) if hp.init_checkpoint else None
+        if self.train_only_head:
+            prefix = head_prefix(hp.architecture)
             for name, parameter in self.network.named_parameters():
                 parameter.requires_grad = name.startswith(prefix)
-        self.eval_results: dict[str, dict[str, float]] = {}
-        # Per split: sum-reduced states, so DDP ranks add their counts instead of gathering predictions.
-        self.eval_metrics = nn.ModuleList([self._split_metrics(num_classes) for _ in self.eval_split_names])
 
-    @staticmethod
-    def _split_metrics(num_classes: int) -> nn.ModuleDict:
-        return nn.ModuleDict({F1_MACRO: MacroF1(num_classes),
-                              ACCURACY: MulticlassAccuracy(num_classes, average="micro", validate_args=False),
-                              "n": SumMetric()})
+    def configure_metrics(self) -> None:
+        """One metric collection per evaluation split (``metrics.split_metrics``), cloned from one definition."""
+        template = split_metrics(self.hparams.num_classes)
+        self.eval_metrics = nn.ModuleList([template.clone() for _ in self.eval_split_names])
 
     def setup(self, stage: str) -> None:
         self._check_input(self.trainer.datamodule)
@@ -115,12 +117,12 @@ class ImageClassifier(LightningModule):
 
     def training_settings(self) -> dict[str, object]:
         """What run.json records about how this run trains (beside the trainer's precision)."""
-        return {"channels_last": bool(getattr(self, "channels_last", False)), "compile": bool(self.hparams.compile)}
+        return {"channels_last": self.channels_last, "compile": bool(self.hparams.compile)}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if getattr(self, "channels_last", False):
+        if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        return getattr(self, "_forward", self.network.forward)(images)
+        return self._forward(images)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels, _ = batch
@@ -137,10 +139,7 @@ class ImageClassifier(LightningModule):
         split = self.eval_split_names[dataloader_idx]
         self.log(metric_key(stage, split, LOSS), F.cross_entropy(logits, labels),
                  on_epoch=True, sync_dist=True, add_dataloader_idx=False)
-        metrics, predicted = self.eval_metrics[dataloader_idx], logits.argmax(1)
-        metrics[F1_MACRO].update(predicted, labels)
-        metrics[ACCURACY].update(predicted, labels)
-        metrics["n"].update(torch.tensor(float(labels.numel()), device=labels.device))
+        self.eval_metrics[dataloader_idx].update(logits.argmax(1), labels)
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step("val", batch, dataloader_idx)
@@ -150,21 +149,26 @@ class ImageClassifier(LightningModule):
 
     def _eval_epoch_end(self, stage: str, loaders) -> None:
         if self.trainer.sanity_checking:  # a few sanity batches are not a split: no split metric from them
-            self.eval_metrics.apply(lambda m: m.reset() if isinstance(m, Metric) else None)
+            self._reset_metrics()
             return
         self.eval_results = {}
         loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
         for split, metrics, loader in zip(self.eval_split_names, self.eval_metrics, loaders):
-            n = int(metrics["n"].compute())
+            values = metrics.compute()
+            n = int(values["n"])
             if n > len(loader.dataset):
                 raise ValueError(f"{n - len(loader.dataset)} examples of split {split!r} were scored more than once "
                                  f"({n} scores for {len(loader.dataset)} examples); an eval loader is padding or "
                                  "repeating samples")
-            results = {name: float(metrics[name].compute()) for name in (F1_MACRO, ACCURACY)}
+            results = {name: float(values[name]) for name in (F1_MACRO, ACCURACY)}
             for name, value in results.items():
                 self.log(metric_key(stage, split, name), value, prog_bar=name == F1_MACRO)
             self.eval_results[split] = {**results, "n": n}
-        self.eval_metrics.apply(lambda m: m.reset() if isinstance(m, Metric) else None)
+        self._reset_metrics()
+
+    def _reset_metrics(self) -> None:
+        for metrics in self.eval_metrics:
+            metrics.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._eval_epoch_end("val", self.trainer.val_dataloaders)

@@ -100,7 +100,13 @@ def trajectory(params: np.ndarray, iterations: int, block: int = 256, draws: np.
     points[0] = 0.0
     points[1:, 0] = _after_each_step(xs.T, x, steps)
     points[1:, 1] = _after_each_step(ys.T, y, steps)
-    bad = np.flatnonzero(~(np.abs(points) < TOO_LARGE).all(axis=1))  # inf, NaN or near overflow
+    return _recompute_diverging(points, params, choice, block)
+
+
+def _recompute_diverging(points: np.ndarray, params: np.ndarray, choice: np.ndarray, block: int) -> np.ndarray:
+    """From the first block with an inf, NaN or near-overflow point on, the points one by one as the
+    official loop computes them (so a diverging system overflows at the same step, to the same value)."""
+    bad = np.flatnonzero(~(np.abs(points) < TOO_LARGE).all(axis=1))
     if bad.size:
         start = (int(bad[0]) - 1) // block * block  # the first step of the block that produced it
         rows = params[:, :6].tolist() + [None]  # None: keep the previous point

@@ -15,6 +15,7 @@ The full noun list is Princeton WordNet 3.0's ``data.noun`` (Debian/Ubuntu packa
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ import pandas as pd
 
 from .synsets import nodes
 
-DEFAULT_DATA_NOUN = "/usr/share/wordnet/data.noun"
+DEFAULT_DATA_NOUN = "/usr/share/wordnet/data.noun"  # Debian's wordnet-base
+DATA_NOUN_VARIABLE = "WORDNET_DATA_NOUN"  # where another machine keeps the file
 ORGANISM = "n00004475"
 MATCH_COLUMNS = ["species", "common_name", "how", "synset", "lemma", "imagenet_wnid", "imagenet_class", "steps"]
 
@@ -38,13 +40,21 @@ class Nouns:
     first_lemma: dict[str, str]
 
 
-def read_data_noun(path: str | Path = DEFAULT_DATA_NOUN) -> Nouns:
+def data_noun_path(given: str | Path = "default") -> Path:
+    """``default`` (what committed configs say): ``$WORDNET_DATA_NOUN``, else Debian's
+    ``/usr/share/wordnet/data.noun``; anything else is the file's path."""
+    if str(given) == "default":
+        return Path(os.environ.get(DATA_NOUN_VARIABLE) or DEFAULT_DATA_NOUN)
+    return Path(given)
+
+
+def read_data_noun(path: str | Path = "default") -> Nouns:
     """Parse WordNet 3.0's ``data.noun`` (wndb(5WN): offset lex_filenum ss_type w_cnt [word lex_id]...
     p_cnt [symbol offset pos source/target]... | gloss; the licence header lines start with spaces)."""
-    path = Path(path)
+    path = data_noun_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"WordNet 3.0 data.noun not found at {path}: install Debian's wordnet-base "
-                                "(apt-get install wordnet-base) or give the file's path")
+                                f"(apt-get install wordnet-base), set ${DATA_NOUN_VARIABLE} or give the file's path")
     by_lemma: dict[str, list[str]] = {}
     hypernyms: dict[str, list[str]] = {}
     first_lemma: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Pre-training reused by what it is: each pre-training step's identity (``run_identity.py``) is
+"""Pre-training reused by what it is: each pre-training step's identity (``run/identity.py``) is
 computed from its arguments and data before anything runs; a finished, queued or running run with
 the same identity anywhere in the store (any study, any figure) is used instead of a new one."""
 
@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import results_store as store
-from .project_cli import build_data, parse_run
-from .run_identity import pretraining_identity
-from .study_plan import Step, with_init
+from .. import store
+from ..store import RunStatus
+from ..run.lightning_cli import build_data, parse_run
+from ..run.identity import pretraining_identity
+from .plan import Step, with_init
 
 
 def step_identities(steps: list[Step]) -> dict[Path, str]:
@@ -19,7 +20,7 @@ def step_identities(steps: list[Step]) -> dict[Path, str]:
     manifests: dict[str, str | None] = {}
     identities = {}
     for step in steps:
-        if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == "finished":
+        if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == RunStatus.FINISHED:
             continue
         config = parse_run(step.args)
         key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
@@ -42,8 +43,8 @@ def reuse_pretraining(steps: list[Step], identities: dict[Path, str], root: Path
             continue
         for other in store.find_pretraining(root, identity):
             record = store.read_record(other) or {}
-            if other != step.folder and (record.get("status") == "finished" or is_active(other, record)):
-                state = "finished" if record.get("status") == "finished" else "to finish"
+            if other != step.folder and (record.get("status") == RunStatus.FINISHED or is_active(other, record)):
+                state = "finished" if record.get("status") == RunStatus.FINISHED else "to finish"
                 print(f"{step.description}: identical to {other} ({state}, identity {identity}); using it", flush=True)
                 moved[step.folder] = other
                 break

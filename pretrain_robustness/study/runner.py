@@ -15,14 +15,17 @@ from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from . import results_store as store
-from .analysis import external_baseline
-from .analysis.publish import write_per_class, write_report
-from .data_tools import ensure_demo_data, predictions_command
+from .. import store
+from ..store import RunStatus
+from ..analysis import external_baseline
+from ..analysis.publish import write_per_class, write_report
+from ..demo.generate import ensure_demo_data
+from ..run.tools import predictions_command
 from .executors import ACTIVE_STATES, LocalExecutor, SlurmExecutor
-from .study_plan import Step, StudySpec, check_clip_data, check_spec, per_class_runs, plan
-from .study_pretraining import reuse_pretraining, step_identities
-from .study_status import is_active, job_graph, job_id, run_state, status_table
+from .plan import Step, per_class_runs, plan
+from .spec import StudySpec, check_clip_data, check_spec
+from .reuse import reuse_pretraining, step_identities
+from .status_table import is_active, job_graph, job_id, run_state, status_table
 
 
 def _report(spec: StudySpec) -> functools.partial:
@@ -52,26 +55,13 @@ def _scheduler_states(executor, steps: list[Step]) -> dict[str, str]:
 def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     """Hand every run that is neither finished nor queued/running to ``executor`` (after its
     pre-training), then the report; returns the plan."""
-    check_spec(spec)
-    try:  # what the report and the CLIP steps read must be there before weeks of training, not after
-        external_baseline.load_all(spec.external_baseline)
-        check_clip_data(spec)
-    except (OSError, ValueError) as error:
-        if not dry_run:
-            raise
-        print(f"(not ready to run: {error})")
+    _check_ready(spec, dry_run)
     steps = plan(spec, cluster=executor.name == "slurm")
     states = _scheduler_states(executor, steps)
-    try:
-        identities = step_identities(steps)
-    except Exception as error:
-        if not dry_run:
-            raise
-        identities = {}
-        print(f"(pre-training identities not computed here, so reuse of identical runs is not shown: {error})")
+    identities = _identities(steps, dry_run)
     steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
     states = _scheduler_states(executor, steps)
-    todo = [s for s in steps if run_state(s.folder, states)[0] not in ("finished", "queued", "running")]
+    todo = [s for s in steps if run_state(s.folder, states)[0] not in (RunStatus.FINISHED, *store.ACTIVE)]
     if dry_run:
         for i, step in enumerate(steps, 1):
             print(f"[{i}/{len(steps)}] {step.description} -> {step.folder} ({run_state(step.folder, states)[0]})\n"
@@ -79,9 +69,43 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
         if executor.name == "slurm":
             print(job_graph(spec, steps, todo))
         return steps
-    # the jobs that may still run: queued or running ones of this plan (and of reused pre-training)
+    jobs = _submit_runs(spec, executor, steps, todo, states, identities)
+    pending = sorted({j for j in jobs.values() if j})
+    report = executor.submit_report(_report(spec), pending, f"{spec.study}/report")
+    if report:
+        print(f"report: job {report} after every run job ({', '.join(pending)}); study --status shows progress")
+    return steps
+
+
+def _check_ready(spec: StudySpec, dry_run: bool) -> None:
+    """What the report and the CLIP steps read must be there before weeks of training, not after
+    (a dry run says what is missing and goes on)."""
+    check_spec(spec)
+    try:
+        external_baseline.load_all(spec.external_baseline)
+        check_clip_data(spec)
+    except (OSError, ValueError) as error:
+        if not dry_run:
+            raise
+        print(f"(not ready to run: {error})")
+
+
+def _identities(steps: list[Step], dry_run: bool) -> dict[Path, str]:
+    try:
+        return step_identities(steps)
+    except Exception as error:
+        if not dry_run:
+            raise
+        print(f"(pre-training identities not computed here, so reuse of identical runs is not shown: {error})")
+        return {}
+
+
+def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step], states: dict[str, str],
+                 identities: dict[Path, str]) -> dict[Path, str | None]:
+    """Run or submit each step to do, after its pre-training; returns the jobs that may still run
+    (queued or running ones of this plan and of reused pre-training, and those submitted now)."""
     folders = {s.folder for s in steps} | {s.needs for s in steps if s.needs}
-    jobs = {f: job_id(store.read_record(f)) for f in folders if run_state(f, states)[0] in ("queued", "running")}
+    jobs = {f: job_id(store.read_record(f)) for f in folders if run_state(f, states)[0] in store.ACTIVE}
     start = time.time()
     for i, step in enumerate(steps, 1):
         head = f"[{i}/{len(steps)}] {step.description}"
@@ -104,11 +128,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
             print(f"    submitted: job {job.id}{' after ' + ', '.join(after) if after else ''}; log {job.log}", flush=True)
         else:
             print(f"    done; study time so far {time.time() - start:.0f} s", flush=True)
-    pending = sorted({j for j in jobs.values() if j})
-    report = executor.submit_report(_report(spec), pending, f"{spec.study}/report")
-    if report:
-        print(f"report: job {report} after every run job ({', '.join(pending)}); study --status shows progress")
-    return steps
+    return jobs
 
 
 def _dependency(step: Step, jobs: dict[Path, str | None], states: dict[str, str]) -> tuple[list[str], str | None]:
@@ -116,11 +136,11 @@ def _dependency(step: Step, jobs: dict[Path, str | None], states: dict[str, str]
     if not step.needs:
         return [], None
     waits = run_state(step.needs, states)[0]
-    if waits == "finished":
+    if waits == RunStatus.FINISHED:
         return [], None
     if jobs.get(step.needs):
         return [jobs[step.needs]], None
-    if waits == "running":
+    if waits == RunStatus.RUNNING:
         return [], f"its pre-training {step.needs} runs outside a job (wait for it, then submit again)"
     return [], f"its pre-training {step.needs} is {waits}"
 
@@ -137,7 +157,7 @@ def _release_if_ended(folder: Path, states: dict[str, str]) -> None:
     record = store.read_record(folder) or {}
     job = job_id(record)
     ended = job and states.get(job) is not None and states[job] not in ACTIVE_STATES
-    if record.get("status") == "running" and ended:
+    if record.get("status") == RunStatus.RUNNING and ended:
         print(f"    {store.release_ended_job(folder, f'its job {job} ended ({states.get(job)})')}")
 
 

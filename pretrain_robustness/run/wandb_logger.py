@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import netrc
 import os
-import secrets
-import string
 from pathlib import Path
 
 from lightning.pytorch.loggers import WandbLogger
@@ -30,8 +28,10 @@ def choose_mode() -> str:
 
 
 def new_run_id() -> str:
-    """A fresh W&B run id (8 characters of [a-z0-9], as W&B makes them)."""
-    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    """A fresh W&B run id, made by W&B's own generator (8 characters of [a-z0-9])."""
+    from wandb.sdk.lib.runid import generate_id  # wandb.util.generate_id in W&B before 0.19
+
+    return generate_id()
 
 
 def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Path, tags: list[str],
@@ -41,5 +41,8 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
     mode = choose_mode()
     save_dir.mkdir(parents=True, exist_ok=True)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}
-    return WandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
-                       tags=tags, offline=mode == "offline", mode=mode, **resume)
+    logger = WandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
+                         tags=tags, offline=mode == "offline", mode=mode, **resume)
+    # Lightning passes anonymous=None to wandb.init, which W&B >= 0.19 warns about on every run ("no effect")
+    logger._wandb_init.pop("anonymous", None)
+    return logger

@@ -1,4 +1,4 @@
-"""``python -m pretrain_robustness.clip_train_entry <open_clip_train arguments>``: open_clip's own
+"""``python -m pretrain_robustness.clip.train_entry <open_clip_train arguments>``: open_clip's own
 trainer, after registering a model config given as ``--model <path>.json`` (open_clip knows only
 its bundled configs by name).
 

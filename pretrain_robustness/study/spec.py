@@ -1,18 +1,17 @@
-"""A study's plan: what it is (:class:`StudySpec`, read from its YAML) and every run it needs
-(:func:`plan`), in the order they must run. Pure: reads no data and runs nothing."""
+"""What a study is: :class:`StudySpec`, read from its YAML, and the checks that refuse a bad one
+before any run (a misspelt config, an unknown architecture, a CLIP condition without its data)."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import results_store as store
+from ..clip.webdataset_subsets import subset_record_path
+from ..lightning_modules.backbones import check_architecture
+from ..metrics import F1_MACRO
 from .executors import Resources
-from .lightning_modules.backbones import check_architecture
-from .metrics import F1_MACRO
 
 
 @dataclass
@@ -20,7 +19,7 @@ class Condition:
     """A pre-training condition: its name and the configs of its pre-training run (none: scratch).
     ``params`` are added to its runs' condition parameters (e.g. the family a figure puts it in).
     A pre-training run identical to one of another study (same data, architecture, recipe, seed:
-    ``run_identity.py``) is not trained again: that run is used, or waited for. A condition may use
+    ``run/identity.py``) is not trained again: that run is used, or waited for. A condition may use
     its own ``architectures`` and add ``finetune_args`` to its fine-tuning runs (Fig. 12's CLIP
     encoders, each with its weights and recipe). A condition with ``clip_subset`` (a folder written
     by ``webdataset-subsets``) is CLIP pre-training by open_clip's trainer on that subset, then the
@@ -50,7 +49,7 @@ class StudySpec:
             the condition's (torchvision's AlexNet and MobileNetV3 recipes).
         resources: per run kind (``pretrain``, ``finetune``, ``report``): what a SLURM job asks for.
         throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default:
-            ``study_status.DEFAULT_THROUGHPUT``, scaled by the image size).
+            ``study/status_table.py``'s ``DEFAULT_THROUGHPUT``, scaled by the image size).
         tasks: named fine-tuning tasks, each the arguments that make it (e.g. ``{clipart:
             [--data.init_args.id_domain, clipart]}``): every pre-trained network is fine-tuned on
             each; the run is ``<architecture>-<task>-seed<seed>`` with param ``task``, and the
@@ -96,114 +95,7 @@ class StudySpec:
     clip: dict | None = None
 
 
-@dataclass(frozen=True)
-class Step:
-    """One run of a study: what it is, where it lands, the CLI arguments that run it, and the
-    pre-training run it starts from (``needs``; fine-tuning only)."""
-
-    description: str
-    kind: str
-    folder: Path
-    args: list[str]
-    needs: Path | None = None
-    condition: str = ""
-    architecture: str = ""
-    seed: int = 0
-
-    @property
-    def name(self) -> str:
-        return "/".join(self.folder.parts[-4:])
-
-
-def _configs(paths: list[str]) -> list[str]:
-    return [arg for path in paths for arg in ("--config", path)]
-
-
-def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, kind: str, cluster: bool,
-            task: str | None = None) -> list[str]:
-    merged = {**condition.params, **({"task": task} if task else {})}
-    params = ["--run.params", json.dumps(merged)] if merged else []
-    resources = spec.resources.get(kind) if cluster else None
-    return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
-            "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args,
-            *(resources.trainer_args() if resources else [])]
-
-
-def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int,
-               task: str | None = None) -> Path:
-    """Where the study's run of (kind, condition, architecture, seed[, task]) lives in the results store."""
-    run = store.RunSpec(study=spec.study, condition=condition, kind=kind, root=spec.root,  # type: ignore[arg-type]
-                        name=task_run_name(architecture, seed, task))
-    return store.run_dir(run, architecture, seed)
-
-
-def task_run_name(architecture: str, seed: int, task: str | None) -> str | None:
-    """A fine-tuning run's name when the study has tasks (``None``: the store's default name)."""
-    return f"{store.architecture_slug(architecture)}-{task}-seed{seed}" if task else None
-
-
-def with_init(step: Step, pretrain_folder: Path) -> Step:
-    """The fine-tuning step, started from another pre-training run's final checkpoint."""
-    args = list(step.args)
-    args[args.index("--model.init_checkpoint") + 1] = str(store.checkpoint_path(pretrain_folder))
-    return replace(step, args=args, needs=pretrain_folder)
-
-
-def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
-    """Every run of the study, in the order they must run. On a ``cluster`` each run uses every task
-    of its job (``resources``: devices and nodes)."""
-    steps = []
-    for seed in spec.seeds:
-        for condition in spec.conditions:
-            if condition.clip_subset:
-                steps += clip_steps(spec, condition, seed, cluster)
-                continue
-            for architecture in condition.architectures or spec.architectures:
-                init: list[str] = []
-                folder = None
-                if condition.pretrain:
-                    folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
-                    init = ["--model.init_checkpoint", str(store.checkpoint_path(folder))]
-                    configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
-                    redraw = ["--data.init_args.draw_offset", str(seed)] if seed else []
-                    steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
-                                      ["fit", *_configs(configs), *_common(spec, condition, architecture, seed, "pretrain", cluster),
-                                       *redraw], None, condition.name, architecture, seed))
-                for task, task_args in (spec.tasks or {None: []}).items():
-                    named = ["--run.name", task_run_name(architecture, seed, task)] if task else []
-                    steps.append(Step(
-                        f"fine-tune {architecture} ({condition.name}{f', task {task}' if task else ''}, seed {seed})",
-                        "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
-                        ["fit", *_configs(spec.finetune),
-                         *_common(spec, condition, architecture, seed, "finetune", cluster, task),
-                         *named, *task_args, *condition.finetune_args, *init], folder, condition.name, architecture, seed))
-    return steps
-
-
 ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
-
-
-def clip_steps(spec: StudySpec, condition: Condition, seed: int, cluster: bool) -> list[Step]:
-    """A CLIP condition: pre-training on its subset by open_clip's trainer (``clip-pretrain``), then
-    every checkpoint scored zero-shot (``clip-zeroshot``) into the study's zeroshot runs."""
-    from .clip_pretrain import read_recipe
-
-    clip = spec.clip or {}
-    recipe = read_recipe(Path(clip["recipe"]), seed=seed)
-    architecture = f"clip:{recipe['model']}"
-    run = store.RunSpec(study=spec.study, condition=condition.name, kind="pretrain", root=spec.root)
-    folder = store.run_dir(run, architecture, seed)
-    launch = ["--in_task", "true"] if cluster else ["--gpus", str(clip.get("gpus", 0))]
-    params = ["--params", json.dumps(condition.params)] if condition.params else []
-    pretrain = Step(f"pre-train CLIP {recipe['model']} on {condition.name} (seed {seed})", "pretrain", folder,
-                    ["clip-pretrain", "--subset", condition.clip_subset, "--recipe", clip["recipe"], "--root", spec.root,
-                     "--study", spec.study, "--condition", condition.name, "--seed", str(seed), *params, *launch],
-                    None, condition.name, architecture, seed)
-    data = [a for key, value in clip.get("zero_shot", {}).items() for a in (f"--{key}", str(value))]
-    zeroshot = Step(f"zero-shot ImageNet / V2 / Sketch of every {condition.name} checkpoint (seed {seed})", "zeroshot",
-                    store.sibling_run(folder, "zeroshot"), ["clip-zeroshot", "--run", str(folder), *data], folder,
-                    condition.name, architecture, seed)
-    return [pretrain, zeroshot]
 
 
 def check_clip(spec: StudySpec) -> None:
@@ -257,9 +149,10 @@ def check_clip_data(spec: StudySpec) -> None:
     """Every CLIP condition's subset (its subset.json) and the zero-shot test sets' folders exist."""
     clip_conditions = [c for c in spec.conditions if c.clip_subset]
     for condition in clip_conditions:
-        if not (Path(condition.clip_subset) / "subset.json").is_file():
-            raise FileNotFoundError(f"study {spec.study!r}, condition {condition.name!r}: {condition.clip_subset}/subset.json "
-                                    "not found (write the subsets with `pretrain-robustness webdataset-subsets`)")
+        if not subset_record_path(Path(condition.clip_subset)).is_file():
+            raise FileNotFoundError(f"study {spec.study!r}, condition {condition.name!r}: "
+                                    f"{subset_record_path(Path(condition.clip_subset))} not found (write the subsets "
+                                    "with `pretrain-robustness webdataset-subsets`)")
     zero_shot = (spec.clip or {}).get("zero_shot", {}) if clip_conditions else {}
     for key in ("imagenet", "imagenet_v2", "imagenet_sketch"):
         if key in zero_shot and not Path(zero_shot[key]).is_dir():
@@ -281,11 +174,3 @@ def check_per_class(spec: StudySpec) -> None:
         if given[key] not in names:
             raise ValueError(f"study {spec.study!r}: per_class.{key} {given[key]!r} is not one of its conditions "
                              f"{sorted(names)}")
-
-
-def per_class_runs(spec: StudySpec) -> tuple[Path, Path]:
-    """The (pre-trained, scratch) fine-tuning runs whose predictions Figures 1-2 compare."""
-    given, architecture, seed = spec.per_class or {}, spec.architectures[0], spec.seeds[0]
-    task = next(iter(spec.tasks), None)
-    return tuple(run_folder(spec, "finetune", given[k], architecture, seed, task)  # type: ignore[return-value]
-                 for k in ("pretrained", "scratch"))

@@ -13,7 +13,6 @@ again, ``--resume latest``) with a run.json that names the subset by its sha256.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -23,7 +22,9 @@ from pathlib import Path
 import yaml
 from jsonargparse import ArgumentParser
 
-from . import results_store as store
+from .. import store
+from ..store import RunStatus
+from .webdataset_subsets import read_subset
 
 RECIPE_KEYS = {"model", "batch_size", "lr", "warmup", "samples_seen", "checkpoints", "weight_decay", "precision",
                "workers", "seed"}
@@ -53,7 +54,7 @@ def trainer_args(recipe: dict, subset: dict, logs: Path, name: str) -> list[str]
 def launcher(gpus: int, slurm: bool) -> list[str]:
     """How the trainer starts: srun tasks on a cluster, torchrun with several GPUs, else Python (also
     as one task of a SLURM job step, where open_clip_train reads its rank from SLURM's variables)."""
-    entry = ["-m", "pretrain_robustness.clip_train_entry"]
+    entry = ["-m", "pretrain_robustness.clip.train_entry"]
     if slurm:
         return ["srun", "--cpu-bind=v", "--accel-bind=gn", sys.executable, "-u", *entry]
     if gpus > 1:  # "--": torchrun's parser would read the trainer's --logs as an ambiguous --logs-specs/--logs_specs
@@ -63,12 +64,13 @@ def launcher(gpus: int, slurm: bool) -> list[str]:
 
 def task_environment() -> dict[str, str]:
     """This SLURM task's rendezvous for open_clip_train (``--dist-url env://``): the job's first
-    node and a port from the job id, unless they are set already."""
+    node (submitit's reading of SLURM_JOB_NODELIST) and a port from the job id, unless they are set
+    already. submitit's ``TorchDistributedEnvironment`` does the same inside submitit's own jobs; a
+    task started by ``srun`` by hand is not one, so its SLURM environment is read directly."""
+    from submitit.slurm.slurm import SlurmJobEnvironment
+
     env = dict(os.environ)
-    if "MASTER_ADDR" not in env and env.get("SLURM_JOB_NODELIST"):
-        hosts = subprocess.run(["scontrol", "show", "hostnames", env["SLURM_JOB_NODELIST"]], capture_output=True,
-                               text=True, check=True).stdout.split()
-        env["MASTER_ADDR"] = hosts[0]
+    env.setdefault("MASTER_ADDR", SlurmJobEnvironment().hostnames[0])
     env.setdefault("MASTER_PORT", str(20000 + int(env.get("SLURM_JOB_ID", "0")) % 20000))
     return env
 
@@ -81,8 +83,7 @@ def params_of(given: dict, subset: dict) -> dict:
     return {**derived, **given}
 
 
-def clip_pretrain_command(args: list[str]) -> Path:
-    """``clip-pretrain --subset DIR --study S --condition C``: pre-train CLIP on a subset."""
+def _parser() -> ArgumentParser:
     parser = ArgumentParser(prog="pretrain-robustness clip-pretrain", description=clip_pretrain_command.__doc__)
     parser.add_argument("--subset", required=True, help="a folder written by webdataset-subsets (holds subset.json)")
     parser.add_argument("--recipe", default="configs/clip_pretrain/laion_vit_b32.yaml")
@@ -100,28 +101,31 @@ def clip_pretrain_command(args: list[str]) -> Path:
     parser.add_argument("--samples_seen", type=int | None, default=None)
     parser.add_argument("--batch_size", type=int | None, default=None)
     parser.add_argument("--dry_run", type=bool, default=False, help="print the command and stop")
-    cfg = parser.parse_args(args)
-    description = Path(cfg.subset) / "subset.json"
-    if not description.is_file():
-        raise FileNotFoundError(f"{description} not found: write the subset with `pretrain-robustness webdataset-subsets`")
-    subset = json.loads(description.read_text())
+    return parser
+
+
+def clip_pretrain_command(args: list[str]) -> Path:
+    """``clip-pretrain --subset DIR --study S --condition C``: pre-train CLIP on a subset."""
+    cfg = _parser().parse_args(args)
+    subset = read_subset(Path(cfg.subset))
     recipe = read_recipe(Path(cfg.recipe), model=cfg.model, samples_seen=cfg.samples_seen, batch_size=cfg.batch_size,
                          seed=cfg.seed)
     params = params_of(cfg.params, subset)
     spec = store.RunSpec(study=cfg.study, condition=cfg.condition, kind="pretrain", root=cfg.root)
     folder = store.run_dir(spec, f"clip:{recipe['model']}", recipe["seed"])
     command = [*launcher(0 if cfg.in_task else cfg.gpus, cfg.slurm and not cfg.in_task),
-               *trainer_args(recipe, subset, folder / "open_clip", "run")]
+               *trainer_args(recipe, subset, store.open_clip_folder(folder), store.OPEN_CLIP_NAME)]
     print(shlex.join(command), flush=True)
     if cfg.dry_run:
         return folder
     rank0 = not cfg.in_task or os.environ.get("SLURM_PROCID", "0") == "0"
-    record = {"status": "running", "kind": "pretrain", "study": cfg.study, "condition": cfg.condition,
-              "architecture": f"clip:{recipe['model']}", "seed": recipe["seed"], "recipe": recipe, "params": params,
-              "subset": {"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]},
-              "command": command, "started": store.now()}
+    record = store.new_record(
+        study=cfg.study, kind="pretrain", condition=cfg.condition, architecture=f"clip:{recipe['model']}",
+        seed=recipe["seed"], name=folder.name, params=params, command=command, status=RunStatus.RUNNING,
+        started=store.now(), recipe=recipe,
+        subset={"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]})
     previous = store.read_record(folder) or {}
-    if previous.get("status") == "finished":
+    if previous.get("status") == RunStatus.FINISHED:
         raise FileExistsError(f"{folder} already holds a finished CLIP pre-training run ({previous.get('ended')}); "
                               "nothing was changed")
     if rank0:
@@ -132,10 +136,10 @@ def clip_pretrain_command(args: list[str]) -> Path:
         finished = subprocess.run(command, env=env).returncode == 0
     finally:
         if rank0:  # a killed run reads "failed"; started again, open_clip_train continues from its latest checkpoint
-            store.update_record(folder, status="finished" if finished else "failed", ended=store.now())
+            store.update_record(folder, status=RunStatus.FINISHED if finished else RunStatus.FAILED, ended=store.now())
             store.release_lock(folder)
     if not finished:
-        raise RuntimeError(f"open_clip_train failed for {folder}; its log: {folder / 'open_clip' / 'run' / 'out.log'}")
+        raise RuntimeError(f"open_clip_train failed for {folder}; its log: {store.open_clip_log(folder)}")
     return folder
 
 

@@ -20,7 +20,6 @@ condition for each (ImageNet, OOD split) pair. Checkpoints scored already are no
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +27,17 @@ import pandas as pd
 import torch
 from jsonargparse import ArgumentParser
 
-from . import results_store as store
-from .datamodules.classification import read_image
-from .datamodules.sources.imagenet import ImageNetVal
-from .datamodules.sources.imagenet_sketch import ImageNetSketch
-from .datamodules.sources.imagenet_v2 import ImageNetV2
-from .metrics import ACCURACY, F1_MACRO, accuracy, wilds_macro_f1
-from .wordnet.synsets import imagenet1k_wnids
+from .. import store
+from ..store import RunStatus
+from ..datamodules.classification import read_image
+from ..datamodules.sources.imagenet import ImageNetVal
+from ..datamodules.sources.imagenet_sketch import ImageNetSketch
+from ..datamodules.sources.imagenet_v2 import ImageNetV2
+from ..metrics import ACCURACY, F1_MACRO, accuracy, wilds_macro_f1
+from ..wordnet.synsets import imagenet1k_wnids
 
 ID_SPLIT, TASK = "imagenet_val", "imagenet"
 SPLITS = {ID_SPLIT: ImageNetVal, "ood_imagenet_v2": ImageNetV2, "ood_imagenet_sketch": ImageNetSketch}
-CHECKPOINT = re.compile(r"^epoch_(\d+)\.pt$")
 
 
 def split_tables(roots: dict[str, str | None]) -> dict[str, pd.DataFrame]:
@@ -59,13 +58,6 @@ def split_tables(roots: dict[str, str | None]) -> dict[str, pd.DataFrame]:
             table = table.assign(label=table["source_class"].map(index))
         tables[split] = table[["path", "label"]].reset_index(drop=True)
     return tables
-
-
-def checkpoints(pretrain_run: Path) -> list[tuple[int, Path]]:
-    """(epoch, file) of every checkpoint open_clip_train saved for the run, in epoch order."""
-    folder = Path(pretrain_run) / "open_clip" / "run" / "checkpoints"
-    found = [(int(m.group(1)), p) for p in folder.glob("epoch_*.pt") if (m := CHECKPOINT.match(p.name))]
-    return sorted(found)
 
 
 class ImageTable(torch.utils.data.Dataset):
@@ -100,7 +92,7 @@ def zero_shot_classifier(model, tokenizer, device: torch.device) -> torch.Tensor
     """``[embed_dim, 1000]``: open_clip's ImageNet zero-shot classifier for ``model``."""
     from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 
-    from .lightning_modules.clip_backbone import text_classifier
+    from ..lightning_modules.clip_backbone import text_classifier
 
     return text_classifier(model, tokenizer, IMAGENET_CLASSNAMES, device)
 
@@ -125,7 +117,7 @@ def load_checkpoint_model(architecture: str, checkpoint: Path, device: torch.dev
     import open_clip
     from open_clip.transform import PreprocessCfg, image_transform_v2
 
-    from .lightning_modules.clip_backbone import load_clip, model_name
+    from ..lightning_modules.clip_backbone import load_clip, model_name
 
     name = model_name(architecture)
     model = load_clip(name, str(checkpoint)).to(device).eval()
@@ -144,9 +136,9 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
     source = store.read_record(pretrain_run)
     if not source or source.get("kind") != "pretrain":
         raise FileNotFoundError(f"{pretrain_run} is not a pre-training run of the results store (no run.json of kind pretrain)")
-    found = checkpoints(pretrain_run)
+    found = store.open_clip_checkpoints(pretrain_run)
     if not found:
-        raise FileNotFoundError(f"{pretrain_run / 'open_clip' / 'run' / 'checkpoints'} holds no epoch_<k>.pt: "
+        raise FileNotFoundError(f"{store.open_clip_checkpoint_dir(pretrain_run)} holds no epoch_<k>.pt: "
                                 "nothing to evaluate (has the CLIP pre-training started?)")
     folder = zeroshot_folder(pretrain_run)
     note = store.acquire_lock(folder)
@@ -155,7 +147,7 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
     try:
         return _score_all(pretrain_run, source, folder, found, tables, batch_size, workers, _device(device), command)
     except BaseException as error:
-        store.update_record(folder, status="failed" if isinstance(error, Exception) else "interrupted",
+        store.update_record(folder, status=RunStatus.FAILED if isinstance(error, Exception) else RunStatus.INTERRUPTED,
                             ended=store.now(), error=f"{type(error).__name__}: {error}"[:500])
         raise
     finally:
@@ -174,13 +166,14 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
     scored = store.read_metrics(folder)
     done = {int(e) for e, rows in scored.groupby("epoch") if set(tables) <= set(rows["split"])} if len(scored) else set()
     previous = store.read_record(folder) or {}
-    record = {**previous, "study": source["study"], "condition": source["condition"], "kind": "zeroshot",
-              "architecture": source["architecture"], "seed": source.get("seed"), "name": pretrain_run.name,
-              "params": {**(source.get("params") or {}), "task": TASK}, "pretrain_run": str(pretrain_run),
-              "status": "running", "started": previous.get("started") or store.now(), "command": command or previous.get("command"),
-              "evaluation": {"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
-                                           "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
-                             "splits": {s: len(t) for s, t in tables.items()}}}
+    record = {**previous, **store.new_record(
+        study=source["study"], kind="zeroshot", condition=source["condition"], architecture=source["architecture"],
+        seed=source.get("seed"), name=pretrain_run.name, params={**(source.get("params") or {}), "task": TASK},
+        command=command or previous.get("command") or [], pretrain_run=str(pretrain_run), status=RunStatus.RUNNING,
+        started=previous.get("started") or store.now(),
+        evaluation={"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
+                                  "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
+                    "splits": {s: len(t) for s, t in tables.items()}})}
     store.write_record(folder, record)
     tokenizer = None
     for epoch, checkpoint in found:
@@ -202,8 +195,9 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
         store.append_metrics(folder, rows)
         record = store.update_record(folder, top5={**(record.get("top5") or {}), str(epoch): top5},
                                      heartbeat=store.now())
-    finished = (store.read_record(pretrain_run) or {}).get("status") == "finished"
-    store.update_record(folder, status="finished" if finished else "waiting", epochs=len(found), ended=store.now())
+    finished = (store.read_record(pretrain_run) or {}).get("status") == RunStatus.FINISHED
+    store.update_record(folder, status=RunStatus.FINISHED if finished else RunStatus.WAITING, epochs=len(found),
+                        ended=store.now())
     if not finished:
         print(f"{pretrain_run} has not finished: {len(found)} checkpoints scored; run this again for the rest", flush=True)
     return folder

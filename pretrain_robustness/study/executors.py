@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import results_store as store
-from .clip_pretrain import clip_pretrain_command
-from .clip_zeroshot import clip_zeroshot_command
-from .project_cli import run_cli
+from .. import store
+from ..clip.training import clip_pretrain_command
+from ..clip.zeroshot import clip_zeroshot_command
+from ..run.lightning_cli import run_cli
 
 CLIP_COMMANDS = {"clip-pretrain": clip_pretrain_command, "clip-zeroshot": clip_zeroshot_command}  # Fig. 20's steps
 
@@ -28,7 +28,7 @@ ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"
 def continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
     """An unfinished run continues from its newest checkpoint (mid-epoch where one was written);
     one that died before its first checkpoint starts again (its folder kept aside)."""
-    if not record or record.get("status") == store.QUEUED and not store.has_checkpoint(folder):
+    if not record or record.get("status") == store.RunStatus.QUEUED and not store.has_checkpoint(folder):
         return []
     return ["--ckpt_path", "last"] if store.has_checkpoint(folder) else ["--run.overwrite", "true"]
 

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import results_store as store
+from .. import store
+from ..store import RunStatus
 from .executors import ACTIVE_STATES, Resources
-from .project_cli import build_data, parse_run
-from .study_plan import Step, StudySpec
+from ..run.lightning_cli import build_data, parse_run
+from .plan import Step
+from .spec import StudySpec
 
 # images/s per GPU at 224 px for the estimates when a study sets none: ResNet-50 training in
 # bf16 + channels_last on one H100 (the order of magnitude issue 12 quotes; not measured here).
@@ -37,26 +39,26 @@ def run_state(folder: Path, job_states: dict[str, str]) -> tuple[str, str]:
     the epoch reached or the log to read."""
     record = store.read_record(folder)
     if not record:
-        return "pending", ""
+        return RunStatus.PENDING, ""
     status, job = record.get("status"), record.get("job") or {}
     progress = record.get("progress") or {}
     epoch = f"epoch {progress.get('epoch', 0) + 1} of {progress.get('max_epochs')}" if progress else "starting"
-    if status == "finished":
-        return "finished", f"{record.get('epochs')} epochs, {record.get('finished')}"
+    if status == RunStatus.FINISHED:
+        return RunStatus.FINISHED, f"{record.get('epochs')} epochs, {record.get('finished')}"
     scheduler = job_states.get(str(job.get("id"))) if job else None
     if scheduler in ACTIVE_STATES:
         if scheduler == "RUNNING":
-            return "running", f"job {job['id']}, {epoch if status == 'running' else 'starting'}"
-        return "queued", f"job {job['id']} ({scheduler.lower()})"
-    if store.liveness(folder, record) == "running":
-        return "running", f"{epoch} (pid {record.get('pid')} on {record.get('host')})"
+            return RunStatus.RUNNING, f"job {job['id']}, {epoch if status == RunStatus.RUNNING else 'starting'}"
+        return RunStatus.QUEUED, f"job {job['id']} ({scheduler.lower()})"
+    if store.liveness(folder, record) == RunStatus.RUNNING:
+        return RunStatus.RUNNING, f"{epoch} (pid {record.get('pid')} on {record.get('host')})"
     if job:
-        return "failed", f"job {job['id']} {(scheduler or 'ended').lower()}; log {job.get('log')}"
-    return ("stopped" if status in ("stopped", "interrupted") else "failed"), f"status {status}; see {folder}"
+        return RunStatus.FAILED, f"job {job['id']} {(scheduler or 'ended').lower()}; log {job.get('log')}"
+    return (RunStatus.STOPPED if status in (RunStatus.STOPPED, RunStatus.INTERRUPTED) else RunStatus.FAILED), f"status {status}; see {folder}"
 
 
 def is_active(folder: Path, job_states: dict[str, str]) -> bool:
-    return run_state(folder, job_states)[0] in ("queued", "running")
+    return run_state(folder, job_states)[0] in store.ACTIVE
 
 
 def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
@@ -102,7 +104,7 @@ def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int
 def _clip_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
     """CLIP pre-training: samples seen / samples per second per GPU; zero-shot: the three test sets'
     images per checkpoint (nominal sizes) at the same rate (inference is faster: an upper bound)."""
-    from .clip_pretrain import read_recipe
+    from ..clip.training import read_recipe
 
     recipe = read_recipe(Path(spec.clip["recipe"]))
     throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT

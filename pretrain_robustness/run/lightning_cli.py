@@ -19,13 +19,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
-from . import results_store as store
-from .callbacks import EpochLogLines, RunRecorder, SaveRunConfig, SeedEachBatch
-from .datamodules import ClassificationDataModule
-from .lightning_modules import ImageClassifier
-from .metrics import F1_MACRO, metric_key
-from .run_identity import pretraining_identity
-from .wandb_setup import make_logger, new_run_id
+from .. import store
+from ..callbacks import EpochLogLines, RunRecorder, SaveRunConfig, SeedEachBatch
+from ..datamodules import ClassificationDataModule
+from ..lightning_modules import ImageClassifier
+from ..metrics import F1_MACRO, metric_key
+from .identity import pretraining_identity
+from .wandb_logger import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
 
@@ -150,7 +150,7 @@ class ProjectCLI(LightningCLI):
             # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
             ModelCheckpoint(dirpath=checkpoints, filename=store.LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
                             save_top_k=1, enable_version_counter=False),
-            ModelCheckpoint(dirpath=checkpoints, filename="best-epoch{epoch}", monitor=monitor, mode="max",
+            ModelCheckpoint(dirpath=checkpoints, filename=store.BEST_CHECKPOINT, monitor=monitor, mode="max",
                             auto_insert_metric_name=False),
             SeedEachBatch(self._config().seed_everything or 0),
         ]

@@ -1,0 +1,14 @@
+"""The results store: run folders (:mod:`.runs`), who trains in them (:mod:`.liveness`), their
+attempts and scheduler jobs (:mod:`.attempts`) and status words (:mod:`.states`). Callers use
+``from .. import store`` and ``store.<name>``."""
+
+from .attempts import prepare_fit, record_submission, release_ended_job, set_aside
+from .liveness import (DEAD_AFTER_SECONDS, HEARTBEAT_SECONDS, LOCK, RunLockedError, acquire_lock, holder, is_alive,
+                       is_mine, liveness, release_lock)
+from .runs import *  # noqa: F403 - the run-folder format: names, paths, records, metrics
+from .runs import __all__ as _runs_all
+from .states import ACTIVE, RunStatus
+
+__all__ = [*_runs_all, "ACTIVE", "DEAD_AFTER_SECONDS", "HEARTBEAT_SECONDS", "LOCK", "RunLockedError", "RunStatus",
+           "acquire_lock", "holder", "is_alive", "is_mine", "liveness", "prepare_fit", "record_submission",
+           "release_ended_job", "release_lock", "set_aside"]

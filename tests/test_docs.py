@@ -1,0 +1,81 @@
+"""The README and docs/ as a reader meets them: every link resolves (files and #anchors), the README fits
+on a few screens, and every `pretrain-robustness` command they show parses (``--dry_run true`` for a
+study, ``--print_config`` for a run, ``--help`` for the others)."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from pretrain_robustness.cli import LIGHTNING_COMMANDS, main
+
+REPO = Path(__file__).parents[1]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_resolves():
+    broken = []
+    for page in PAGES:
+        for target in LINK.findall(page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, fragment = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif fragment and file.suffix == ".md":
+                headings = {anchor(h) for h in re.findall(r"^#+ (.+)$", file.read_text(), re.M)}
+                if fragment not in headings:
+                    broken.append(f"{page.name}: {target} (no heading #{fragment})")
+    assert not broken, broken
+
+
+def test_the_readme_is_a_front_door():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    assert "bash scripts/demo.sh" in text and "bash scripts/test.sh" in text
+    for study in sorted((REPO / "configs" / "studies").glob("*.yaml")):
+        assert study.name in text, f"{study.name} is not in the README's table of figures"
+
+
+def shown_commands() -> list[tuple[str, list[str]]]:
+    """(page, argv) of every `pretrain-robustness ...` line of the pages' bash blocks (continuations joined)."""
+    found = []
+    for page in PAGES:
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                if words and words[0].endswith("pretrain-robustness"):
+                    found.append((page.name, words[1:]))
+    return found
+
+
+def test_the_docs_show_commands():
+    commands = {argv[0] for _, argv in shown_commands() if argv}
+    assert {"study", "fit", "report", "manifest", "fractaldb", "clip-pretrain"} <= commands, commands
+
+
+@pytest.mark.parametrize("page,argv", shown_commands(), ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else v)
+def test_a_command_shown_in_the_docs_parses(page, argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(REPO)  # the docs' paths are relative to the checkout
+    if not argv or argv[0] in ("--help", "-h"):
+        main(argv)
+        return
+    if argv[0] == "study":
+        check = [*argv, "--root", str(tmp_path / "runs")] + ([] if "--dry_run" in argv else ["--dry_run", "true"])
+    elif argv[0] in LIGHTNING_COMMANDS:
+        check = [*argv, "--run.root", str(tmp_path / "runs"), "--print_config"]
+    else:
+        check = [*argv, "--help"]
+    try:
+        main(check)
+    except SystemExit as done:
+        assert done.code in (0, None), f"{page}: pretrain-robustness {' '.join(argv)} -> exit {done.code}"
+    assert "error:" not in capsys.readouterr().err
