@@ -46,6 +46,8 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
 DEPENDENCY_WARNINGS = [
     r"LightningCLI's args parameter is intended to run from within Python",  # the console passes its argv as args
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch 2.14's pytree, inside Lightning
+    # Lightning's hint on any machine with srun; a study's SLURM jobs are launched through srun by submitit
+    r"The `srun` command is available on your system but is not used",
 ]
 ADVERTISEMENTS = ("litlogger",)  # Lightning's "Tip: ... try installing litlogger"
 

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need into .venv and runs the whole test suite (offline; W&B offline).
+# Installs what the tests need into .venv and runs the whole test suite (offline; W&B offline), one
+# pytest-xdist worker per core (each test file on one worker: its module fixtures are built once).
+#   bash scripts/test.sh                 the whole suite (CI)
+#   bash scripts/test.sh --fast          the quick tier while developing: the tests not marked slow
+#   bash scripts/test.sh tests/x.py -k y any pytest arguments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_venv.sh test
@@ -10,4 +14,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 export WANDB_MODE=offline OUTDATED_IGNORE=1 PYTHONUNBUFFERED=1
-exec .venv/bin/python -m pytest -q --timeout 900 --durations=15 "$@"
+tier=()
+if [ "${1:-}" = "--fast" ]; then shift; tier=(-m "not slow"); fi
+exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-auto}" --dist loadfile --timeout 900 --durations=15 \
+  "${tier[@]}" "$@"

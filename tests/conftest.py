@@ -10,6 +10,12 @@ import pytest
 
 os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core: torch threads share the cores, not oversubscribe
+    _THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    os.environ["OMP_NUM_THREADS"] = str(_THREADS)  # the runs tests start as subprocesses too
+    import torch
+
+    torch.set_num_threads(_THREADS)
 
 from pretrain_robustness.demo.camera_traps import CameraTrapConfig, write_iwildcam  # noqa: E402
 from pretrain_robustness.demo.imagenet_folders import ImageNetDemoConfig, write_imagenet_train, write_imagenet_val  # noqa: E402

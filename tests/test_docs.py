@@ -46,13 +46,16 @@ def test_the_readme_is_a_front_door():
 
 
 def shown_commands() -> list[tuple[str, list[str]]]:
-    """(page, argv) of every `pretrain-robustness ...` line of the pages' bash blocks (continuations joined)."""
-    found = []
+    """(page, argv) of every `pretrain-robustness ...` line of the pages' bash blocks (continuations joined);
+    a study shown as a dry run, a submission and a status check is checked once (all three are its dry run)."""
+    found, seen = [], set()
     for page in PAGES:
         for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
             for line in block.replace("\\\n", " ").splitlines():
                 words = shlex.split(line, comments=True)
-                if words and words[0].endswith("pretrain-robustness"):
+                key = tuple(w for w in words[1:] if w not in ("--dry_run", "--status", "true"))
+                if words and words[0].endswith("pretrain-robustness") and key not in seen:
+                    seen.add(key)
                     found.append((page.name, words[1:]))
     return found
 

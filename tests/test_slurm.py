@@ -14,7 +14,8 @@ import yaml
 from pretrain_robustness import store
 from pretrain_robustness.analysis.publish import write_report
 from pretrain_robustness.cli import main
-from pretrain_robustness.study.executors import ACTIVE_STATES, Resources, SlurmExecutor
+from pretrain_robustness.study.executors import SlurmExecutor
+from pretrain_robustness.study.resources import ACTIVE_STATES, Resources
 
 REPO = Path(__file__).parents[1]
 CONFIGS = REPO / "configs"

@@ -21,7 +21,8 @@ from ..analysis import external_baseline
 from ..analysis.publish import write_per_class, write_report
 from ..demo.generate import ensure_demo_data
 from ..run.tools import predictions_command
-from .executors import ACTIVE_STATES, LocalExecutor, SlurmExecutor
+from .executors import LocalExecutor, SlurmExecutor
+from .resources import ACTIVE_STATES
 from .plan import Step, per_class_runs, plan
 from .spec import StudySpec, check_clip_data, check_spec
 from .reuse import reuse_pretraining, step_identities

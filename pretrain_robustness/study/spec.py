@@ -11,7 +11,7 @@ from typing import Any
 from ..clip.webdataset_subsets import subset_record_path
 from ..lightning_modules.backbones import check_architecture
 from ..metrics import F1_MACRO
-from .executors import Resources
+from .resources import Resources
 
 
 @dataclass

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from .. import store
 from ..store import RunStatus
-from .executors import ACTIVE_STATES, Resources
+from .resources import ACTIVE_STATES, Resources
 from ..run.lightning_cli import build_data, parse_run
 from .plan import Step
 from .spec import StudySpec
@@ -67,9 +68,7 @@ def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
     width = max((len(r[1]) for r in rows), default=10)
     lines = [f"{'kind':9} {'run':{width}} {'state':9} detail"]
     lines += [f"{kind:9} {name:{width}} {state:9} {detail}" for kind, name, state, detail in rows]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row[2]] = counts.get(row[2], 0) + 1
+    counts = Counter(state for _, _, state, _ in rows)  # in the order the states first appear
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
     return "\n".join(lines)
 
