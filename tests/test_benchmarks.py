@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # each benchmark script in its own process
+
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 

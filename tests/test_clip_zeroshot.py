@@ -17,6 +17,8 @@ from pretrain_robustness.cli import main
 from pretrain_robustness.metrics import wilds_macro_f1
 from pretrain_robustness.wordnet.synsets import imagenet1k_wnids
 
+pytestmark = pytest.mark.xdist_group("clip_zeroshot")  # its module fixture is built once
+
 MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 CLASSES = [0, 1, 2, 10, 100, 999]  # read as an ImageFolder, V2's folders "10" and "100" would be classes 2 and 3
 
@@ -181,6 +183,7 @@ def test_the_v2_and_sketch_tables_follow_imagenets_index_order(tmp_path):
     assert sorted(set(sketch["label"])) == CLASSES and len(sketch) == 18
 
 
+@pytest.mark.slow
 def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
     """One command for Figure 20 on generated data: nested subsets of generated webdataset shards,
     open_clip's trainer on each (a tiny model, 3 checkpoints), every checkpoint scored zero-shot,

@@ -140,6 +140,7 @@ def test_config_smoke_run(name, tiny_data, tmp_path):
     assert len(run_json) == 1 and (run_json[0].parent / "metrics.csv").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
 def test_study_configs_plan(study, tmp_path, capsys):
     """Every study plans; its configs exist; each kind of step parses; reused pre-training exists."""
@@ -285,6 +286,7 @@ FULL_SCALE_CASES = ([("imagenet_full.yaml", c, *FULL_SCALE[c]) for c in sorted(F
                     + [("fractaldb_1k.yaml", c, *FULL_SCALE_FRACTAL[c]) for c in sorted(FULL_SCALE_FRACTAL)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base,config,images,classes", FULL_SCALE_CASES, ids=[c[1] for c in FULL_SCALE_CASES])
 def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     """The config's manifest on a table the size of the real dataset, through the real CLI path."""

@@ -12,6 +12,8 @@ from pretrain_robustness.datamodules.sources import ImageNetTrain
 from pretrain_robustness.synthetic.diffusion import (
     SamplerSettings, clip_prompts, generate, generation_plan, load_pipeline, shard_batches)
 
+pytestmark = pytest.mark.xdist_group("diffusion")  # its module fixture is built once
+
 TINY = SamplerSettings(steps=2, guidance=7.5, size=32)
 
 

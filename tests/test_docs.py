@@ -65,6 +65,7 @@ def test_the_docs_show_commands():
     assert {"study", "fit", "report", "manifest", "fractaldb", "clip-pretrain"} <= commands, commands
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page,argv", shown_commands(), ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else v)
 def test_a_command_shown_in_the_docs_parses(page, argv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)  # the docs' paths are relative to the checkout

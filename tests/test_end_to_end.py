@@ -17,6 +17,8 @@ from pretrain_robustness.cli import main
 from pretrain_robustness.lightning_modules.checkpoint import file_sha256
 from pretrain_robustness.metrics import wilds_macro_f1
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end_to_end")]  # its module fixture trains once
+
 CONFIGS = Path(__file__).parents[1] / "configs"
 SPLIT_SIZES = {"id_val": "id_val", "id_test": "id_test", "ood_val": "val", "ood_test": "test"}
 

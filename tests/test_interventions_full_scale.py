@@ -10,6 +10,8 @@ from pretrain_robustness.datamodules.sampling import sample_per_class
 from pretrain_robustness.wordnet.breeds import breeds_wnids
 from pretrain_robustness.wordnet.hierarchy import load
 
+pytestmark = pytest.mark.xdist_group("full_scale")  # its module fixture is built once
+
 
 @pytest.fixture(scope="module")
 def imagenet_table() -> pd.DataFrame:

@@ -47,6 +47,7 @@ def test_manifest_and_hash(tiny_data):
     assert manifest_hash(manifest) == manifest_hash(manifest.sample(frac=1, random_state=0))
 
 
+@pytest.mark.slow
 def test_same_manifest_in_another_process(tiny_data):
     code = ("from pretrain_robustness.datamodules import PretrainDataModule as P;"
             "from pretrain_robustness.datamodules.sources import ImageNetTrain as S;"

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .test_bad_inputs import CONFIGS, finetune
+
+pytestmark = pytest.mark.slow  # the console command in its own process
 
 # what a third party's warning or advertisement looks like in a terminal
 NOISE = ("site-packages", "warning", "deprecat", "tip:", "litlogger", "http", "💡")

@@ -1,12 +1,15 @@
 """The report in a real browser: headless Chromium renders every figure without JavaScript errors."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from pretrain_robustness.analysis.report import build_report
 from pretrain_robustness.analysis.browser import check_page
+from pretrain_robustness.analysis.report import build_report
 
 from .test_report import synthetic_study
+
+pytestmark = pytest.mark.slow  # headless Chromium
 
 
 def test_report_renders_in_headless_chromium(tmp_path):

@@ -94,6 +94,7 @@ def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints
     return tmp_path / "subsets", model, recipe
 
 
+@pytest.mark.slow
 def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsys):
     """The subset's shards go through open_clip_train (a tiny model, fp32 on the CPU) as two torchrun
     processes (gloo): checkpoints, and a run.json that names the subset by its sha256."""
