@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need into .venv and runs the whole test suite (offline; W&B offline), one
-# pytest-xdist worker per core; the tests of a file with a module fixture or a shared cluster stay on one
-# worker (their xdist_group).
+# pytest-xdist worker per core, each test file on one worker (its module fixtures are built once; the SLURM
+# tests share one local cluster).
 #   bash scripts/test.sh                 the whole suite (CI)
 #   bash scripts/test.sh --fast          the quick tier while developing: the tests not marked slow
 #   bash scripts/test.sh tests/x.py -k y any pytest arguments
@@ -17,5 +17,5 @@ fi
 export WANDB_MODE=offline OUTDATED_IGNORE=1 PYTHONUNBUFFERED=1
 tier=()
 if [ "${1:-}" = "--fast" ]; then shift; tier=(-m "not slow"); fi
-exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-auto}" --dist loadgroup --timeout 900 --durations=15 \
+exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-auto}" --dist loadfile --timeout 900 --durations=15 \
   "${tier[@]}" "$@"

@@ -115,7 +115,7 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
 
 
 def test_a_killed_job_resumes_when_the_study_is_submitted_again(slurm, tiny_data, tmp_path, capsys):
-    config = _study(tmp_path, tiny_data, pretrain_epochs=8)
+    config = _study(tmp_path, tiny_data, pretrain_epochs=5)
     root = tmp_path / "runs" / "demo"
     main(["study", "--config", str(config), "--executor", "slurm"])
     capsys.readouterr()
@@ -138,10 +138,10 @@ def test_a_killed_job_resumes_when_the_study_is_submitted_again(slurm, tiny_data
     report_job = out.split("report: job ")[1].split()[0]
     assert set(_wait([*second.values(), report_job]).values()) == {"COMPLETED"}
     record = store.read_record(pretrain)
-    assert record["status"] == "finished" and record["epochs"] == 8
+    assert record["status"] == "finished" and record["epochs"] == 5
     assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
     epochs = pd.read_csv(pretrain / "metrics.csv")["epoch"]
-    assert sorted(epochs.unique()) == list(range(1, 9))
+    assert sorted(epochs.unique()) == list(range(1, 6))
 
 
 def config_batch(folder: Path) -> int:

@@ -90,7 +90,8 @@ class RunRecorder(Callback):
                   "attempts": [*previous.get("attempts", []), attempt]}
         manifest = getattr(trainer.datamodule, "manifest", None)
         if manifest is not None:
-            sha = write_manifest(manifest, self.run_dir / store.MANIFEST)
+            known = getattr(trainer.datamodule, "manifest_sha256", None)  # manifest_hash(manifest), from its build
+            sha = write_manifest(manifest, self.run_dir / store.MANIFEST, known)
             record["manifest"] = {"file": store.MANIFEST, "sha256": sha, "summary": summary(manifest)}
         store.write_record(self.run_dir, record)
         for logger in trainer.loggers:  # W&B readers find the run's identity without the results store

@@ -32,8 +32,9 @@ def summary(manifest: pd.DataFrame) -> str:
             f"{counts.min()}-{counts.max()} images per class, {held} validation images")
 
 
-def write_manifest(manifest: pd.DataFrame, path: Path) -> str:
-    """Write the manifest CSV and return its hash."""
+def write_manifest(manifest: pd.DataFrame, path: Path, sha256: str | None = None) -> str:
+    """Write the manifest CSV and return its hash (``sha256``: the caller's :func:`manifest_hash` of this
+    manifest, not computed again; a full ImageNet manifest takes seconds to serialise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest[MANIFEST_COLUMNS].to_csv(path, index=False)
-    return manifest_hash(manifest)
+    return sha256 or manifest_hash(manifest)

@@ -28,7 +28,7 @@ def manifest_command(args: list[str]) -> Path:
     if manifest is None:
         raise ValueError(f"{type(cli.datamodule).__name__} is not a pre-training datamodule (no manifest)")
     output = Path(cfg.output or f"manifest-{cli.run_spec.condition}.csv")
-    sha = write_manifest(manifest, output)
+    sha = write_manifest(manifest, output, cli.datamodule.manifest_sha256)
     print(f"{summary(manifest)}; sha256 {sha}; written to {output}")
     return output
 
