@@ -14,7 +14,7 @@ from .clip.webdataset_subsets import webdataset_subsets_command
 from .clip.zeroshot import clip_zeroshot_command
 from .datamodules.iwildcam import cache_command
 from .demo.generate import demo_data_command
-from .run.lightning_cli import ProjectCLI
+from .run.lightning_cli import ARGS_WARNING, ProjectCLI
 from .run.tools import manifest_command, predictions_command
 from .study.runner import study_command
 from .synthetic.commands import diffusion_command, fractaldb_command
@@ -44,7 +44,7 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
 # Lines of dependencies that are not about this run: advertisements and their own deprecations. Filtered at
 # the entry point; ``--debug`` shows them. The project's lines and Lightning's progress stay.
 DEPENDENCY_WARNINGS = [
-    r"LightningCLI's args parameter is intended to run from within Python",  # the console passes its argv as args
+    ARGS_WARNING,  # the console passes its argv as args
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch 2.14's pytree, inside Lightning
     # Lightning's hint on any machine with srun; a study's SLURM jobs are launched through srun by submitit
     r"The `srun` command is available on your system but is not used",

@@ -28,6 +28,9 @@ from .identity import pretraining_identity
 from .wandb_logger import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
+# LightningCLI warns when given args while sys.argv holds others: a study's runs and the console command
+# both pass a run's own arguments on purpose
+ARGS_WARNING = r"LightningCLI's args parameter is intended to run from within Python"
 
 
 class ProjectCLI(LightningCLI):
@@ -194,7 +197,7 @@ class _ParsedOnly(ProjectCLI):
 def parse_run(args: list[str]):
     """The resolved config (a jsonargparse Namespace) of a run's arguments (``["fit", "--config", ...]``)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
+        warnings.filterwarnings("ignore", message=ARGS_WARNING)
         return _ParsedOnly(args=list(args))._config()
 
 
@@ -218,7 +221,7 @@ def run_cli(args: list[str]) -> None:
 
     try:
         with warnings.catch_warnings():  # the study's own sys.argv is not this run's: args are meant
-            warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within")
+            warnings.filterwarnings("ignore", message=ARGS_WARNING)
             ProjectCLI(args=list(args))
     finally:
         if wandb.run is not None:
