@@ -143,14 +143,19 @@ def test_config_smoke_run(name, tiny_data, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
 def test_study_configs_plan(study, tmp_path, capsys):
-    """Every study plans; its configs exist; each kind of step parses; reused pre-training exists."""
+    """Every study plans (as SLURM jobs, each training job on GPUs); its configs exist; each kind of
+    step parses; reused pre-training exists."""
     import yaml
 
     from pretrain_robustness.study.plan import plan
     from pretrain_robustness.study.spec import Condition, StudySpec
 
-    main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true"])
+    from .test_job_sizes import check_job_sizes
+
+    main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true", "--executor", "slurm"])
     out = capsys.readouterr().out
+    assert "report job" in out and "no GPU" not in out.split("report   ")[0], out[-2000:]
+    check_job_sizes(study)
     raw = yaml.safe_load(study.read_text())
     spec = StudySpec(**{**raw, "conditions": [Condition(**c) for c in raw["conditions"]]})
     steps = plan(spec)
@@ -205,7 +210,7 @@ class RecordingExecutor:
     def job_states(self, job_ids):
         return {}
 
-    def submit(self, folder, args, kind, after, name):
+    def submit(self, folder, args, resources, after, name):
         from pretrain_robustness.study.executors import continue_args
         from pretrain_robustness import store
 

@@ -42,7 +42,7 @@ def slurm():
 
 
 def _states(job_ids) -> dict[str, str]:
-    return SlurmExecutor({}, Path("/tmp")).job_states(list(job_ids))
+    return SlurmExecutor(Path("/tmp")).job_states(list(job_ids))
 
 
 def _wait(job_ids, timeout=600) -> dict[str, str]:
@@ -69,7 +69,7 @@ def _study(tmp: Path, data: Path, pretrain_epochs: int = 2) -> Path:
         "data": {"init_args": {"root": str(data), "image_size": 32, "num_workers": 0}}}))
     spec = yaml.safe_load((CONFIGS / "studies" / "demo.yaml").read_text())
     spec.update(root=str(tmp / "runs"), demo_data=None, architectures=["resnet18"],
-                resources={kind: {"cpus_per_task": 1, "mem": "2G", "time": "00:20:00"}
+                resources={kind: {"accelerator": "cpu", "cpus_per_task": 1, "mem": "2G", "time": "00:20:00"}
                            for kind in ("pretrain", "finetune", "report")})
     spec["conditions"][1]["pretrain"] = [str(REPO / p) for p in spec["conditions"][1]["pretrain"]] + [str(pretrain)]
     spec["finetune"] = [str(REPO / p) for p in spec["finetune"]] + [str(finetune)]
@@ -151,18 +151,18 @@ def config_batch(folder: Path) -> int:
 def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     """A fine-tuning run as a 2-task srun job (DDP over gloo): the F1 it records on every split
     equals a 1-process evaluation of the same weights."""
-    resources = Resources(tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+    resources = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
     root = tmp_path / "runs"
     folder = root / "ddp" / "finetune" / "scratch" / "resnet18-seed0"
     args = ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
             "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
             "--trainer.max_epochs", "1", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "ddp",
             *resources.trainer_args()]
-    job = SlurmExecutor({"finetune": resources}, tmp_path / "jobs").submit(folder, args, "finetune", [], "ddp")
+    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "ddp")
     assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
     record = store.read_record(folder)
     assert record["status"] == "finished" and record["world_size"] == 2
-    assert record["global_batch"] == 2 * config_batch(folder)
+    assert record["global_batch"] == config_batch(folder) == 2 * record["batch_per_device"]  # the batch is global
     config = yaml.safe_load((folder / "config.yaml").read_text())
     assert str(config["trainer"]["devices"]) == "2" and config["trainer"]["strategy"] == "ddp"
     main(["test", "--config", str(folder / "config.yaml"), "--trainer.logger", "false", "--trainer.devices", "1",
@@ -187,8 +187,8 @@ def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, t
     folder = root / "requeue" / "pretrain" / "imagenet-demo" / "resnet18-seed0"
     args = ["fit", *[a for c in config["conditions"][1]["pretrain"] for a in ("--config", c)],
             "--run.root", str(root), "--run.study", "requeue", "--model.architecture", "resnet18"]
-    resources = Resources(cpus_per_task=1, mem="2G", time="00:20:00")
-    job = SlurmExecutor({"pretrain": resources}, tmp_path / "jobs").submit(folder, args, "pretrain", [], "requeue")
+    resources = Resources(accelerator="cpu", cpus_per_task=1, mem="2G", time="00:20:00")
+    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "requeue")
     store.record_submission(folder, {"id": job.id, "log": job.log}, {"kind": "pretrain"})
     deadline = time.time() + 300
     while not (store.has_checkpoint(folder) and (store.read_record(folder) or {}).get("progress", {}).get("epoch", 0) >= 2):
@@ -214,12 +214,12 @@ def test_clip_pretraining_as_a_two_task_job(slurm, tmp_path):
     open_clip's trainer for their own SLURM rank (gloo on the CPU), one run record kept by rank 0."""
     from .test_webdataset_subsets import tiny_clip_setup
 
-    _, _, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8)
+    _, _, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, gpus=2)
     folder = tmp_path / "runs" / "fig20" / "pretrain" / "laion-64" / "clip-tiny-clip-seed0"
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
             str(tmp_path / "runs"), "--study", "fig20", "--condition", "laion-64", "--seed", "0", "--in_task", "true"]
-    resources = Resources(tasks_per_node=2, cpus_per_task=1, mem="3G", time="00:20:00")
-    job = SlurmExecutor({"pretrain": resources}, tmp_path / "jobs").submit(folder, args, "pretrain", [], "clip")
+    resources = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="3G", time="00:20:00")
+    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "clip")
     assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
     record = store.read_record(folder)
     assert record["status"] == "finished" and record["params"] == {"source": "webdataset", "pairs": 64}

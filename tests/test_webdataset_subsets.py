@@ -77,7 +77,7 @@ def test_the_command_writes_each_subset_as_shards_with_its_manifest(tmp_path, ca
               "--output", str(out), "--seed", "5"])
 
 
-def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints=2, model_name=None):
+def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints=2, model_name=None, gpus=1):
     """Nested subsets of generated shards (80 samples), a tiny open_clip model config and a recipe for
     it (``model_name``: the recipe's model instead of the config's path): (subsets, model, recipe)."""
     from .test_clip import TINY
@@ -88,7 +88,7 @@ def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints
     model = tmp_path / "tiny-clip.json"
     model.write_text(json.dumps(TINY))
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"model: {model_name or model}\nbatch_size: {batch_size}\nlr: 5.0e-4\nwarmup: 1\n"
+    recipe.write_text(f"model: {model_name or model}\nbatch_size: {batch_size}\ngpus: {gpus}\nlr: 5.0e-4\nwarmup: 1\n"
                       f"samples_seen: {samples_seen}\ncheckpoints: {checkpoints}\nweight_decay: 0.2\nprecision: fp32\n"
                       "workers: 1\nseed: 0\n")
     return tmp_path / "subsets", model, recipe
@@ -98,7 +98,7 @@ def tiny_clip_setup(tmp_path, sizes, batch_size=16, samples_seen=64, checkpoints
 def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsys):
     """The subset's shards go through open_clip_train (a tiny model, fp32 on the CPU) as two torchrun
     processes (gloo): checkpoints, and a run.json that names the subset by its sha256."""
-    _, model, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, model_name="ViT-B-32")
+    _, model, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, model_name="ViT-B-32", gpus=2)
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
             str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model), "--gpus", "2"]
     main([*args, "--dry_run", "true"])

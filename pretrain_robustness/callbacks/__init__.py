@@ -1,8 +1,9 @@
 """Callbacks that write what a run did: its record and metrics, its config, its predictions."""
 
 from .exact_resume import SeedEachBatch
+from .global_batch import FixedGlobalBatch
 from .log_lines import EpochLogLines
 from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
 
-__all__ = ["EpochLogLines", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch"]
+__all__ = ["EpochLogLines", "FixedGlobalBatch", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch"]

@@ -6,6 +6,8 @@ this callback only decides *when* to call it.
 
 from __future__ import annotations
 
+import math
+
 import os
 import socket
 import time
@@ -104,7 +106,8 @@ class RunRecorder(Callback):
         if trainer.is_global_zero:
             system = _system(pl_module)
             store.update_record(self.run_dir, effective_lr=system.effective_lr, global_batch=system.global_batch(),
-                                world_size=trainer.world_size,
+                                world_size=trainer.world_size, batch_per_device=trainer.datamodule.batch_size,
+                                optimizer_steps=_finite(trainer.estimated_stepping_batches),
                                 training={"precision": str(trainer.precision), "device": pl_module.device.type,
                                           **system.training_settings()})
 
@@ -174,3 +177,8 @@ class SaveRunConfig(SaveConfigCallback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.experiment.config.update(self.config.clone().as_dict(), allow_val_change=True)
+
+
+def _finite(steps: float) -> int | None:
+    """Lightning's estimate of the optimiser steps (infinite without a limit: None)."""
+    return int(steps) if math.isfinite(steps) else None

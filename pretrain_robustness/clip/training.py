@@ -13,6 +13,7 @@ again, ``--resume latest``) with a run.json that names the subset by its sha256.
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import subprocess
@@ -23,16 +24,18 @@ import yaml
 from jsonargparse import ArgumentParser
 
 from .. import store
+from ..run.gpu_check import require_usable_gpu
 from ..store import RunStatus
 from .webdataset_subsets import read_subset
 
-RECIPE_KEYS = {"model", "batch_size", "lr", "warmup", "samples_seen", "checkpoints", "weight_decay", "precision",
+RECIPE_KEYS = {"model", "batch_size", "gpus", "lr", "warmup", "samples_seen", "checkpoints", "weight_decay", "precision",
                "workers", "seed"}
+OPTIONAL_KEYS = {"grad_checkpointing_above"}  # batch per GPU above which activations are recomputed
 
 
 def read_recipe(path: Path, **overrides) -> dict:
     recipe = {**(yaml.safe_load(Path(path).read_text()) or {}), **{k: v for k, v in overrides.items() if v is not None}}
-    unknown, missing = set(recipe) - RECIPE_KEYS, RECIPE_KEYS - set(recipe)
+    unknown, missing = set(recipe) - RECIPE_KEYS - OPTIONAL_KEYS, RECIPE_KEYS - set(recipe)
     if unknown or missing:
         raise ValueError(f"CLIP recipe {path}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
     if recipe["samples_seen"] % recipe["checkpoints"]:
@@ -41,14 +44,44 @@ def read_recipe(path: Path, **overrides) -> dict:
     return recipe
 
 
-def trainer_args(recipe: dict, subset: dict, logs: Path, name: str) -> list[str]:
-    """open_clip_train's arguments for ``recipe`` on a subset (its subset.json)."""
+def global_batch(recipe: dict) -> int:
+    """The recipe's global batch: its batch per GPU x the GPUs it names (a fact of the recipe)."""
+    return recipe["batch_size"] * recipe["gpus"]
+
+
+def per_gpu_batch(recipe: dict, world_size: int) -> int:
+    """The batch per process that keeps the recipe's global batch on ``world_size`` processes (so
+    the steps, and the warm-up's share of them, are the same on every executor); refused where it
+    does not divide."""
+    if global_batch(recipe) % world_size:
+        raise ValueError(f"the CLIP recipe's global batch {global_batch(recipe)} ({recipe['batch_size']} x "
+                         f"{recipe['gpus']} GPUs) does not split over {world_size} processes; launch on a divisor "
+                         f"of it (e.g. {recipe['gpus']} GPUs)")
+    return global_batch(recipe) // world_size
+
+
+def optimizer_steps(recipe: dict) -> int:
+    """open_clip_train's steps over the run: per epoch, ceil(samples / global batch) rounded up to a
+    multiple of the loader workers (open_clip_train's ``get_wds_dataset`` for resampled shards)."""
+    workers = max(1, recipe["workers"])
+    batches = math.ceil(recipe["samples_seen"] // recipe["checkpoints"] / global_batch(recipe))
+    return math.ceil(batches / workers) * workers * recipe["checkpoints"]
+
+
+def trainer_args(recipe: dict, subset: dict, logs: Path, name: str, world_size: int = 1) -> list[str]:
+    """open_clip_train's arguments for ``recipe`` on a subset (its subset.json), launched on
+    ``world_size`` processes. The loss of each process is over its own rows against every
+    process's features (``--local-loss --gather-with-grad``: a (batch per GPU) x (global batch)
+    logit matrix per GPU instead of the global batch squared, open_clip's advice for many GPUs)."""
+    batch = per_gpu_batch(recipe, world_size)
+    recompute = batch > recipe.get("grad_checkpointing_above", batch)
+    memory = ["--local-loss", "--gather-with-grad", *(["--grad-checkpointing"] if recompute else [])]
     return ["--model", str(recipe["model"]), "--train-data", subset["train_data"], "--dataset-type", "webdataset",
             "--dataset-resampled", "--train-num-samples", str(recipe["samples_seen"] // recipe["checkpoints"]),
-            "--epochs", str(recipe["checkpoints"]), "--batch-size", str(recipe["batch_size"]), "--lr", str(recipe["lr"]),
-            "--warmup", str(recipe["warmup"]), "--wd", str(recipe["weight_decay"]), "--precision", recipe["precision"],
-            "--workers", str(recipe["workers"]), "--seed", str(recipe["seed"]), "--logs", str(logs), "--name", name,
-            "--save-frequency", "1", "--resume", "latest", "--report-to", ""]
+            "--epochs", str(recipe["checkpoints"]), "--batch-size", str(batch),
+            "--lr", str(recipe["lr"]), "--warmup", str(recipe["warmup"]), "--wd", str(recipe["weight_decay"]),
+            "--precision", recipe["precision"], "--workers", str(recipe["workers"]), "--seed", str(recipe["seed"]),
+            *memory, "--logs", str(logs), "--name", name, "--save-frequency", "1", "--resume", "latest", "--report-to", ""]
 
 
 def launcher(gpus: int, slurm: bool) -> list[str]:
@@ -113,16 +146,19 @@ def clip_pretrain_command(args: list[str]) -> Path:
     params = params_of(cfg.params, subset)
     spec = store.RunSpec(study=cfg.study, condition=cfg.condition, kind="pretrain", root=cfg.root)
     folder = store.run_dir(spec, f"clip:{recipe['model']}", recipe["seed"])
+    world_size = int(os.environ.get("SLURM_NTASKS", 1)) if cfg.in_task or cfg.slurm else max(1, cfg.gpus)
     command = [*launcher(0 if cfg.in_task else cfg.gpus, cfg.slurm and not cfg.in_task),
-               *trainer_args(recipe, subset, store.open_clip_folder(folder), store.OPEN_CLIP_NAME)]
+               *trainer_args(recipe, subset, store.open_clip_folder(folder), store.OPEN_CLIP_NAME, world_size)]
     print(shlex.join(command), flush=True)
     if cfg.dry_run:
         return folder
+    require_usable_gpu("gpu" if cfg.gpus > 0 else "auto")  # open_clip_train would fall back to the CPU unasked
     rank0 = not cfg.in_task or os.environ.get("SLURM_PROCID", "0") == "0"
     record = store.new_record(
         study=cfg.study, kind="pretrain", condition=cfg.condition, architecture=f"clip:{recipe['model']}",
         seed=recipe["seed"], name=folder.name, params=params, command=command, status=RunStatus.RUNNING,
-        started=store.now(), recipe=recipe,
+        started=store.now(), recipe=recipe, world_size=world_size, global_batch=global_batch(recipe),
+        optimizer_steps=optimizer_steps(recipe),
         subset={"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]})
     previous = store.read_record(folder) or {}
     if previous.get("status") == RunStatus.FINISHED:

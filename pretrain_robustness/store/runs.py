@@ -77,6 +77,9 @@ class RunSpec:
             inherits those of the pre-training run it starts from. The analysis plots against them.
         recipe: the recipe this run follows; the recipe configs (``configs/recipes/``) set it, and
             run.json lists every value of theirs the run changed.
+        batch_is_global: the data's ``batch_size`` is the global batch, split over the devices
+            (WILDS' recipe: 16 per step on one GPU or eight, ``callbacks/global_batch.py``); false:
+            it is per device (pre-training, whose lr scales with the global batch instead).
     """
 
     study: str = "default"
@@ -90,6 +93,7 @@ class RunSpec:
     wandb_project: str = "pretrain-robustness"
     params: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
+    batch_is_global: bool = False
 
 
 def run_name(spec: RunSpec, architecture: str, seed: int | None) -> str:

@@ -78,7 +78,8 @@ class LocalExecutor:
     def job_states(self, job_ids: list[str]) -> dict[str, str]:
         return {}
 
-    def submit(self, folder: Path, args: list[str], kind: str, after: list[str], name: str) -> Job | None:
+    def submit(self, folder: Path, args: list[str], resources: Resources | None, after: list[str],
+               name: str) -> Job | None:
         start_run(folder, args)
         return None
 
@@ -88,12 +89,13 @@ class LocalExecutor:
 
 
 class SlurmExecutor:
-    """Submits each run as a SLURM job through submitit; logs in ``log_dir/<job id>/``."""
+    """Submits each run as a SLURM job through submitit (each job the size its step says,
+    ``study/job_sizes.py``); logs in ``log_dir/<job id>/``."""
 
     name = "slurm"
 
-    def __init__(self, resources: dict[str, Resources], log_dir: Path):
-        self.resources, self.log_dir = resources, Path(log_dir)
+    def __init__(self, log_dir: Path, report: Resources | None = None):
+        self.log_dir, self.report = Path(log_dir), report or Resources(gpus_per_node=0, accelerator="cpu")
 
     def job_states(self, job_ids: list[str]) -> dict[str, str]:
         """State per job id, from sacct (the accounting that submitit reads too)."""
@@ -111,27 +113,26 @@ class SlurmExecutor:
                 states[job_id] = state.split()[0]  # "CANCELLED by 0" -> CANCELLED
         return states
 
-    def _executor(self, kind: str, after: list[str], dependency_type: str, name: str):
+    def _executor(self, resources: Resources, after: list[str], dependency_type: str, name: str):
         import submitit
 
-        resources = self.resources.get(kind) or Resources()
         executor = submitit.SlurmExecutor(folder=self.log_dir / "%j", max_num_timeout=resources.max_requeues)
         extra = dict(resources.extra)
         if after:
             extra["dependency"] = f"{dependency_type}:{':'.join(after)}"
             extra["kill-on-invalid-dep"] = "yes"  # a failed dependency cancels the job (the report still runs)
         executor.update_parameters(
-            job_name=name, nodes=resources.nodes, ntasks_per_node=resources.tasks, cpus_per_task=resources.cpus_per_task,
+            job_name=name, nodes=resources.nodes, ntasks_per_node=resources.tasks, cpus_per_task=resources.cpus_per_task or 1,
             time=resources.minutes(), stderr_to_stdout=True, additional_parameters=extra,
             **{k: v for k, v in (("partition", resources.partition), ("mem", resources.mem),
                                  ("account", resources.account), ("qos", resources.qos),
-                                 ("gpus_per_node", resources.gpus_per_node or None)) if v})
+                                 ("gpus_per_node", resources.gpus_per_node if resources.uses_gpus else None)) if v})
         return executor
 
-    def submit(self, folder: Path, args: list[str], kind: str, after: list[str], name: str) -> Job:
+    def submit(self, folder: Path, args: list[str], resources: Resources, after: list[str], name: str) -> Job:
         import submitit
 
-        job = self._executor(kind, after, "afterok", name).submit(RunJob(str(folder), list(args)))
+        job = self._executor(resources, after, "afterok", name).submit(RunJob(str(folder), list(args)))
         log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
         return Job(str(job.job_id), str(log))
 
@@ -141,5 +142,5 @@ class SlurmExecutor:
         if not after:
             report()
             return None
-        job = self._executor("report", after, "afterany", name).submit(report)
+        job = self._executor(self.report, after, "afterany", name).submit(report)
         return str(job.job_id)

@@ -8,13 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import store
+from .resources import Resources
 from .spec import Condition, StudySpec
 
 
 @dataclass(frozen=True)
 class Step:
-    """One run of a study: what it is, where it lands, the CLI arguments that run it, and the
-    pre-training run it starts from (``needs``; fine-tuning only)."""
+    """One run of a study: what it is, where it lands, the CLI arguments that run it, the
+    pre-training run it starts from (``needs``; fine-tuning only) and, as a SLURM job, what the
+    job asks for (``study/job_sizes.py``)."""
 
     description: str
     kind: str
@@ -24,6 +26,7 @@ class Step:
     condition: str = ""
     architecture: str = ""
     seed: int = 0
+    resources: Resources | None = None
 
     @property
     def name(self) -> str:
@@ -34,14 +37,11 @@ def _configs(paths: list[str]) -> list[str]:
     return [arg for path in paths for arg in ("--config", path)]
 
 
-def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, kind: str, cluster: bool,
-            task: str | None = None) -> list[str]:
+def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, task: str | None = None) -> list[str]:
     merged = {**condition.params, **({"task": task} if task else {})}
     params = ["--run.params", json.dumps(merged)] if merged else []
-    resources = spec.resources.get(kind) if cluster else None
     return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
-            "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args,
-            *(resources.trainer_args() if resources else [])]
+            "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args]
 
 
 def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int,
@@ -65,8 +65,8 @@ def with_init(step: Step, pretrain_folder: Path) -> Step:
 
 
 def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
-    """Every run of the study, in the order they must run. On a ``cluster`` each run uses every task
-    of its job (``resources``: devices and nodes)."""
+    """Every run of the study, in the order they must run. On a ``cluster`` CLIP's trainer runs as
+    the job's tasks (``--in_task``); each job's size is added by ``job_sizes.size_steps``."""
     steps = []
     for seed in spec.seeds:
         for condition in spec.conditions:
@@ -82,7 +82,7 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                     configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
                     redraw = ["--data.init_args.draw_offset", str(seed)] if seed else []
                     steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
-                                      ["fit", *_configs(configs), *_common(spec, condition, architecture, seed, "pretrain", cluster),
+                                      ["fit", *_configs(configs), *_common(spec, condition, architecture, seed),
                                        *redraw], None, condition.name, architecture, seed))
                 for task, task_args in (spec.tasks or {None: []}).items():
                     named = ["--run.name", task_run_name(architecture, seed, task)] if task else []
@@ -90,7 +90,7 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                         f"fine-tune {architecture} ({condition.name}{f', task {task}' if task else ''}, seed {seed})",
                         "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
                         ["fit", *_configs(spec.finetune),
-                         *_common(spec, condition, architecture, seed, "finetune", cluster, task),
+                         *_common(spec, condition, architecture, seed, task),
                          *named, *task_args, *condition.finetune_args, *init], folder, condition.name, architecture, seed))
     return steps
 

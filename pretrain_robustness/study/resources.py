@@ -1,12 +1,14 @@
-"""What a study's SLURM jobs ask for, per run kind (the study YAML's ``resources:``), and the job
-states in which SLURM may still run them."""
+"""What a study's SLURM jobs ask for, per run kind (the study YAML's ``resources:``; what it leaves
+out is derived from each run's recipe, ``study/job_sizes.py``), and the job states in which SLURM may
+still run them."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 
+DEFAULT_TIME = "1-00:00:00"  # a job's time limit when the study gives none (requeued at it)
 # SLURM job states in which the job may still run (sacct's names)
 ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "COMPLETING",
                  "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT", "PREEMPTED"}
@@ -20,24 +22,28 @@ class Resources:
         partition, account, qos: SLURM's; None: the cluster's default.
         nodes: nodes per run (DDP across all of them).
         gpus_per_node: GPUs per node; one srun task per GPU (Lightning's SLURM environment then
-            forms one DDP process group over ``nodes x gpus_per_node`` tasks).
+            forms one DDP process group over ``nodes x gpus_per_node`` tasks). None: from the recipe.
+        accelerator: ``gpu`` or ``cpu``; a training job without GPUs must say ``cpu`` (a job that
+            silently trains on CPUs for days is worse than a refused submission). None: ``gpu``
+            when it has GPUs.
         tasks_per_node: srun tasks per node without GPUs (CPU DDP with gloo); default 1, or
             ``gpus_per_node`` when GPUs are asked for.
-        cpus_per_task: CPU cores per task (data-loading workers + 1).
+        cpus_per_task: CPU cores per task (data-loading workers + 1). None: from the recipe.
         mem: memory per node (``64G``); None: the cluster's default per CPU.
         time: time limit (``D-HH:MM:SS``, ``HH:MM:SS`` or minutes); a job reaching it (or preempted)
-            is requeued and resumes from its last checkpoint.
+            is requeued and resumes from its last checkpoint. None: a day (the report: 2 hours).
         extra: any other sbatch parameter, e.g. ``{constraint: a100, exclude: node12}``.
         max_requeues: how many times a job requeues itself after its time limit or a preemption.
     """
 
     partition: str | None = None
     nodes: int = 1
-    gpus_per_node: int = 0
+    gpus_per_node: int | None = None
+    accelerator: str | None = None
     tasks_per_node: int | None = None
-    cpus_per_task: int = 1
+    cpus_per_task: int | None = None
     mem: str | None = None
-    time: str = "1-00:00:00"
+    time: str | None = None
     account: str | None = None
     qos: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -47,21 +53,44 @@ class Resources:
     def tasks(self) -> int:
         return self.tasks_per_node or self.gpus_per_node or 1
 
+    @property
+    def uses_gpus(self) -> bool:
+        return bool(self.gpus_per_node) and self.accelerator != "cpu"
+
+    def filled(self, derived: Resources) -> Resources:
+        """These resources, with what they leave out (None) taken from ``derived`` (no GPUs where
+        they say ``accelerator: cpu``)."""
+        if self.accelerator == "cpu" and self.gpus_per_node is None:
+            return replace(self, gpus_per_node=0).filled(derived)
+        return replace(self, **{f.name: getattr(derived, f.name) for f in fields(self)
+                                if getattr(self, f.name) is None and getattr(derived, f.name) is not None})
+
+    def check(self, what: str) -> None:
+        """A training job asks for GPUs, or says ``accelerator: cpu``; GPUs and ``cpu`` contradict."""
+        if self.accelerator not in (None, "gpu", "cpu"):
+            raise ValueError(f"resources of {what}: accelerator must be gpu or cpu, got {self.accelerator!r}")
+        if not self.gpus_per_node and self.accelerator != "cpu":
+            raise ValueError(f"resources of {what}: no GPU asked for (gpus_per_node {self.gpus_per_node}); a training "
+                             "job runs on GPUs unless the study says accelerator: cpu")
+        if self.gpus_per_node and self.accelerator == "cpu":
+            raise ValueError(f"resources of {what}: gpus_per_node {self.gpus_per_node} with accelerator: cpu")
+
     def trainer_args(self) -> list[str]:
-        """What the run needs to use every task: Lightning's devices/nodes must equal the srun tasks."""
+        """What the run needs to use every task: Lightning's accelerator, devices and nodes equal the
+        job's (a 1-GPU job too: Lightning's ``auto`` would fall back to the CPU without a word)."""
+        accelerator = ["--trainer.accelerator", "gpu" if self.uses_gpus else "cpu"]
         if self.nodes * self.tasks == 1:
-            return []
-        accelerator = ["--trainer.accelerator", "gpu"] if self.gpus_per_node else ["--trainer.accelerator", "cpu"]
+            return [*accelerator, "--trainer.devices", "1"]
         return [*accelerator, "--trainer.devices", str(self.tasks), "--trainer.num_nodes", str(self.nodes),
                 "--trainer.strategy", "ddp"]
 
     def minutes(self) -> int:
-        return time_minutes(self.time)
+        return time_minutes(self.time or DEFAULT_TIME)
 
     def describe(self) -> str:
-        gpus = f"{self.gpus_per_node} GPU" if self.gpus_per_node else "no GPU"
-        parts = [f"{self.nodes} node x {self.tasks} task ({gpus}, {self.cpus_per_task} CPU per task)",
-                 f"mem {self.mem or 'default'}", f"time {self.time}"]
+        gpus = f"{self.gpus_per_node} GPU{'s' * (self.gpus_per_node > 1)} per node" if self.uses_gpus else "no GPU"
+        parts = [f"{self.nodes} node{'s' * (self.nodes > 1)} x {self.tasks} task{'s' * (self.tasks > 1)} ({gpus}, "
+                 f"{self.cpus_per_task or 1} CPU per task)", f"mem {self.mem or 'default'}", f"time {self.time or DEFAULT_TIME}"]
         parts += [f"{k} {v}" for k, v in (("partition", self.partition), ("account", self.account),
                                           ("qos", self.qos)) if v]
         parts += [f"{k}={v}" for k, v in self.extra.items()]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .. import store
 from ..store import RunStatus
-from ..run.lightning_cli import build_data, parse_run
+from ..run.lightning_cli import build_data
+from .job_sizes import parsed
 from ..run.identity import pretraining_identity
 from .plan import Step, with_init
 
@@ -22,7 +23,7 @@ def step_identities(steps: list[Step]) -> dict[Path, str]:
     for step in steps:
         if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == RunStatus.FINISHED:
             continue
-        config = parse_run(step.args)
+        config = parsed(tuple(step.args))
         key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
         if key not in manifests:
             print(f"reading the pre-training data of {step.description} ...", flush=True)

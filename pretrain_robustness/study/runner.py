@@ -22,6 +22,7 @@ from ..analysis.publish import write_per_class, write_report
 from ..demo.generate import ensure_demo_data
 from ..run.tools import predictions_command
 from .executors import LocalExecutor, SlurmExecutor
+from .job_sizes import report_resources, size_steps
 from .resources import ACTIVE_STATES
 from .plan import Step, per_class_runs, plan
 from .spec import StudySpec, check_clip_data, check_spec
@@ -58,6 +59,8 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     pre-training), then the report; returns the plan."""
     _check_ready(spec, dry_run)
     steps = plan(spec, cluster=executor.name == "slurm")
+    if executor.name == "slurm":
+        steps = size_steps(spec, steps)
     states = _scheduler_states(executor, steps)
     identities = _identities(steps, dry_run)
     steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
@@ -120,7 +123,7 @@ def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step],
             continue
         _release_if_ended(step.folder, states)
         print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}", flush=True)
-        job = executor.submit(step.folder, step.args, step.kind, after, step.name)
+        job = executor.submit(step.folder, step.args, step.resources, after, step.name)
         if job:
             store.record_submission(step.folder, {"id": job.id, "log": job.log, "executor": executor.name,
                                                   "after": after, "submitted": store.now()},
@@ -174,14 +177,14 @@ def study_command(args: list[str]) -> Path | None:
     parser.add_argument("--status", type=bool, default=False, help="one line per run: pending/queued/running/...")
     cfg = parser.instantiate_classes(parser.parse_args(args))
     spec = StudySpec(**{k: v for k, v in vars(cfg).items() if k in StudySpec.__dataclass_fields__})
-    executor = (SlurmExecutor(spec.resources, Path(spec.root) / spec.study / "jobs") if cfg.executor == "slurm"
+    executor = (SlurmExecutor(Path(spec.root) / spec.study / "jobs", report_resources(spec)) if cfg.executor == "slurm"
                 else LocalExecutor())
     if cfg.status:
         check_spec(spec)
         steps = plan(spec, cluster=cfg.executor == "slurm")
         submitted = any(((store.read_record(s.folder) or {}).get("job") or {}).get("executor") == "slurm" for s in steps)
         if submitted and cfg.executor != "slurm":  # the scheduler knows the jobs' states
-            executor = SlurmExecutor(spec.resources, Path(spec.root) / spec.study / "jobs")
+            executor = SlurmExecutor(Path(spec.root) / spec.study / "jobs")
         print(status_table(steps, _scheduler_states(executor, steps)))
         return None
     if spec.demo_data and not cfg.dry_run:

@@ -11,7 +11,8 @@ from typing import Any
 from .. import store
 from ..store import RunStatus
 from .resources import ACTIVE_STATES, Resources
-from ..run.lightning_cli import build_data, parse_run
+from ..run.lightning_cli import build_data
+from .job_sizes import parsed, report_resources, sizing_args
 from .plan import Step
 from .spec import StudySpec
 
@@ -92,7 +93,7 @@ def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int
     """(GPU-hours, how): training images x epochs / images per second per GPU."""
     if step.args[0] in ("clip-pretrain", "clip-zeroshot"):
         return _clip_gpu_hours(step, spec)
-    config = parse_run(step.args)
+    config = parsed(sizing_args(step.args))  # images, epochs and size: the same for every run of a recipe
     images, how = _train_images(config, counted)
     size = config.data.init_args.get("image_size") or 224
     throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
@@ -121,12 +122,12 @@ def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
         hours, how = estimate_gpu_hours(step, spec, counted)
         total += hours
         after = f"afterok:{numbers[step.needs]}" if step.needs in numbers else "-"
-        resources = spec.resources.get(step.kind) or Resources()
-        wall = hours / max(1, resources.nodes * max(1, resources.gpus_per_node))
+        resources = step.resources or Resources()
+        wall = hours / max(1, resources.nodes * (resources.gpus_per_node if resources.uses_gpus else 1))
         lines.append(f"job {numbers[step.folder]:>3}  {step.kind:8} {step.name}\n"
                      f"          after {after}; {resources.describe()}\n"
                      f"          ~{hours:,.2f} GPU-hours (~{wall:,.2f} h wall): {how}")
-    report = spec.resources.get("report") or Resources()
+    report = report_resources(spec)
     lines.append(f"job {len(to_submit) + 1:>3}  report   {spec.study} report\n"
                  f"          afterany:1-{len(to_submit)} (every job above, failed ones too); {report.describe()}")
     lines.append(f"total: {len(to_submit)} run jobs + 1 report job, ~{total:,.1f} GPU-hours "
