@@ -79,19 +79,26 @@ class MacroF1(Metric):
         self.num_classes = num_classes
         for name in ("tp", "fp", "fn"):
             self.add_state(name, default=torch.zeros(num_classes, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("outside", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """``preds`` and ``target``: class indices of the same examples."""
+        """``preds`` and ``target``: class indices of the same examples. Nothing here waits for the
+        device (no ``.item()``, no boolean indexing, no ``bincount`` whose size depends on the data):
+        counts are added at fixed-size indices, and indices outside the classes are counted and
+        refused when the epoch's scores are computed."""
         preds, target = preds.reshape(-1).long(), target.reshape(-1).long()
-        for name, values in (("prediction", preds), ("label", target)):
-            if values.numel() and (values.min() < 0 or values.max() >= self.num_classes):
-                raise ValueError(f"a {name} lies outside 0..{self.num_classes - 1}: {values.min()}..{values.max()}")
-        hit = preds == target
-        self.tp += torch.bincount(target[hit], minlength=self.num_classes)
-        self.fp += torch.bincount(preds[~hit], minlength=self.num_classes)
-        self.fn += torch.bincount(target[~hit], minlength=self.num_classes)
+        inside = (preds >= 0) & (preds < self.num_classes) & (target >= 0) & (target < self.num_classes)
+        self.outside += (~inside).sum()
+        preds, target = preds.where(inside, 0), target.where(inside, 0)
+        hit = (preds == target) & inside
+        miss = ~(preds == target) & inside
+        self.tp.index_add_(0, target, hit.long())
+        self.fp.index_add_(0, preds, miss.long())
+        self.fn.index_add_(0, target, miss.long())
 
     def compute(self) -> torch.Tensor:
+        if self.outside:
+            raise ValueError(f"{int(self.outside)} predictions or labels lie outside 0..{self.num_classes - 1}")
         present = (self.tp + self.fn) > 0
         if not present.any():
             raise ValueError("macro-F1 of an empty split is undefined")

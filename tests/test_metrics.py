@@ -73,5 +73,6 @@ def test_torchmetrics_macro_f1_edge_cases():
         metric.compute()
     metric.update(torch.tensor([0, 2, 1, 1, 0]), torch.tensor([0, 0, 1, 1, 1]))  # 2: predicted, absent
     assert float(metric.compute()) == pytest.approx(wilds_macro_f1([0, 0, 1, 1, 1], [0, 2, 1, 1, 0]))
-    with pytest.raises(ValueError, match="outside 0..2"):
-        metric.update(torch.tensor([3]), torch.tensor([0]))
+    metric.update(torch.tensor([3, -1]), torch.tensor([0, 1]))  # counted without waiting for the device,
+    with pytest.raises(ValueError, match="2 predictions or labels lie outside 0..2"):  # refused at the epoch's end
+        metric.compute()

@@ -3,6 +3,7 @@ Debian's slurmctld + slurmd + munged), jobs submitted through submitit by ``stud
 
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -177,6 +178,55 @@ def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
         assert single.loc[split, "f1_macro"] == ddp.loc[split, "f1_macro"], split
         assert single.loc[split, "accuracy"] == ddp.loc[split, "accuracy"], split
     assert json.loads((evaluation / "evaluation.json").read_text())["status"] == "finished"
+
+
+def _ddp_fit(tiny_data, root: Path, *extra: str) -> list[str]:
+    return ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
+            "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
+            "--trainer.max_epochs", "2", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "faults",
+            *TWO_TASKS.trainer_args(), *extra]
+
+
+TWO_TASKS = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+
+
+def _ended_within(job, seconds: float, started: float) -> str:
+    """The job's final state, asserting it ended within ``seconds`` of its submission (the local
+    cluster starts a job at once; the collective timeout a hung rank would wait for is 30 minutes)."""
+    state = _wait([job.id], timeout=300)[job.id]
+    took = time.time() - started
+    assert took < seconds, (took, Path(job.log).read_text()[-3000:])
+    return state
+
+
+def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_path, monkeypatch):
+    """An exception on rank 1 mid-epoch (an unreadable image) ends both tasks at once (srun
+    --kill-on-bad-exit), its error in the job's log; rank 0 keeps a checkpoint without a barrier
+    that rank 1 would never reach. Then rank 0 refusing (before DDP starts) to train in
+    a folder in use: that job ends at once too, ranks 1.. included."""
+    monkeypatch.chdir(REPO)  # the job imports tests.ddp_faults from here
+    root = tmp_path / "runs"
+    folder = root / "faults" / "finetune" / "scratch" / "resnet18-seed0"
+    fault = ["--trainer.callbacks+=tests.ddp_faults.FailOnRank", "--trainer.callbacks.rank=1",
+             "--trainer.callbacks.step=3"]
+    start = time.time()
+    job = SlurmExecutor(tmp_path / "jobs").submit(folder, _ddp_fit(tiny_data, root, *fault), TWO_TASKS, [], "fault")
+    assert _ended_within(job, 60, start) == "FAILED"
+    logs = {p.name: p.read_text() for p in Path(job.log).parent.glob("*_log.out")}  # one per task
+    assert any("rank 1: cannot read image at step 3 (injected)" in text for text in logs.values()), logs
+    assert store.read_record(folder)["status"] == "failed"
+    assert (folder / "checkpoints" / store.INTERRUPT_CHECKPOINT).is_file()  # rank 0's, written without a barrier
+
+    in_use = root / "faults" / "finetune" / "busy" / "resnet18-seed0"  # a live process (this one) holds it
+    store.write_record(in_use, {"status": "running", "pid": os.getpid(), "host": socket.gethostname(),
+                                "heartbeat": store.now()})
+    store.acquire_lock(in_use)
+    job = SlurmExecutor(tmp_path / "jobs").submit(in_use, _ddp_fit(tiny_data, root, "--run.condition", "busy"),
+                                                  TWO_TASKS, [], "refused")
+    assert _ended_within(job, 60, time.time()) == "FAILED"  # rank 0 refused; rank 1 did not wait for it
+    logs = " ".join(p.read_text() for p in Path(job.log).parent.glob("*_log.out"))
+    assert f"is in use by pid {os.getpid()}" in logs, logs[-3000:]
+    store.release_lock(in_use)
 
 
 def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, tmp_path):

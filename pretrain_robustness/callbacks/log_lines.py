@@ -37,7 +37,7 @@ class EpochLogLines(Callback):
         now = time.monotonic()
         if trainer.is_global_zero and now - self.last_line >= self.every:
             self.last_line = now
-            loss = trainer.callback_metrics.get(train_key(LOSS))
+            loss = trainer.callback_metrics.get(f"{train_key(LOSS)}_step")
             rate = (batch_idx + 1) / max(now - self.epoch_start, 1e-9)
             print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: batch {batch_idx + 1}/"
                   f"{trainer.num_training_batches}, loss {float(loss):.4f}, {rate:.2f} batches/s" if loss is not None

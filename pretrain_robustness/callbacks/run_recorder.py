@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -149,13 +150,33 @@ class RunRecorder(Callback):
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         if trainer.state.fn != "fit":
             return
+        if trainer.is_global_zero and store.read_record(self.run_dir):  # first: the record is what matters most
+            status = RunStatus.INTERRUPTED if isinstance(exception, KeyboardInterrupt) else RunStatus.FAILED
+            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
         if self.batches_this_epoch > 0:
             # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
             # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
-            trainer.save_checkpoint(store.checkpoint_path(self.run_dir, store.INTERRUPT_CHECKPOINT))
-        if trainer.is_global_zero and store.read_record(self.run_dir):
-            status = RunStatus.INTERRUPTED if isinstance(exception, KeyboardInterrupt) else RunStatus.FAILED
-            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
+            self._save_interrupted(trainer)
+
+
+    def _save_interrupted(self, trainer: Trainer) -> None:
+        """One process: Lightning's checkpoint. Several: rank 0 writes its own copy of the replicated
+        weights without the barrier that ``trainer.save_checkpoint`` ends in, which the other ranks
+        (failed, killed, or waiting in a collective) would never reach; the others write nothing."""
+        path = store.checkpoint_path(self.run_dir, store.INTERRUPT_CHECKPOINT)
+        if trainer.world_size == 1:
+            trainer.save_checkpoint(path)
+        elif trainer.is_global_zero:
+            # the other ranks' exit makes srun send SIGTERM, whose Lightning handler would broadcast to
+            # them mid-write: SIGTERM waits until the file is whole (SIGKILL follows anyway)
+            previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+                partial = path.with_name(path.name + ".partial")
+                trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
+                os.replace(partial, path)  # never a truncated file under the name resume reads
+            finally:
+                signal.signal(signal.SIGTERM, previous)
 
 
 class SaveRunConfig(SaveConfigCallback):

@@ -129,7 +129,10 @@ class ImageClassifier(LightningModule):
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(1) == labels).float().mean()
-        self.log(train_key(LOSS), loss, prog_bar=True, on_step=True, on_epoch=True, sync_dist=True)
+        # the step's loss is this process's (a per-step all-reduce would be a host sync every step);
+        # the epoch's mean is over every process, reduced once at the epoch's end
+        self.log(f"{train_key(LOSS)}_step", loss, prog_bar=True, on_step=True, on_epoch=False)
+        self.log(f"{train_key(LOSS)}_epoch", loss, on_step=False, on_epoch=True, sync_dist=True)
         self.log(train_key(ACCURACY), accuracy, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 

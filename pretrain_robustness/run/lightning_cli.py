@@ -20,7 +20,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from .. import store
-from ..callbacks import EpochLogLines, FixedGlobalBatch, RunRecorder, SaveRunConfig, SeedEachBatch
+from ..callbacks import EpochLogLines, FixedGlobalBatch, RunRecorder, SaveRunConfig, SeedEachBatch, StepIntervalUnderDDP
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
@@ -69,6 +69,8 @@ class ProjectCLI(LightningCLI):
                 and torch.cuda.is_available():  # the recipes' GPU default: bf16 autocast (weights stay fp32)
             config.trainer.precision = "bf16-mixed"
             print("precision: bf16-mixed (the default on a GPU; --trainer.precision 32-true for full precision)")
+        if config.trainer.benchmark is None and not config.trainer.deterministic:
+            config.trainer.benchmark = True  # cuDNN autotuning: every batch has the recipe's fixed image size
         if "weights_only" in config and config.weights_only is None:
             config.weights_only = True  # Lightning's resume and evaluation load tensors and plain data only
         config.trainer.default_root_dir = str(self.evaluation_dir or self.run_dir)
@@ -161,10 +163,12 @@ class ProjectCLI(LightningCLI):
         ]
         if self.run_spec.batch_is_global:
             callbacks.append(FixedGlobalBatch(self._config().data.init_args.batch_size))
-        if self.run_spec.checkpoint_minutes:  # mid-epoch: what a kill -9 or a preemption costs at most
-            callbacks.append(ModelCheckpoint(
+        minutes = self.run_spec.checkpoint_minutes
+        if minutes:  # mid-epoch: what a kill -9 or a preemption costs at most
+            step_checkpoint = ModelCheckpoint(
                 dirpath=checkpoints, filename=store.STEP_CHECKPOINT.removesuffix(".ckpt"), monitor=None, save_top_k=1,
-                enable_version_counter=False, train_time_interval=timedelta(minutes=self.run_spec.checkpoint_minutes)))
+                enable_version_counter=False, train_time_interval=timedelta(minutes=minutes))
+            callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
         trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": logger, **kwargs}
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
             trainer_config["enable_progress_bar"] = False

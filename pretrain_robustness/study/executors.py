@@ -39,10 +39,15 @@ def start_run(folder: str | Path, args: list[str]) -> None:
         import torch
 
         torch.set_num_threads(int(cpus))
+    record = store.read_record(folder)
+    if (record or {}).get("status") == store.RunStatus.FINISHED and args[0] == "fit":
+        # e.g. a job requeued just after its run finished, or submitted twice: the run stays as it is
+        print(f"{folder} holds a finished run ({record.get('finished')}); nothing to do", flush=True)
+        return
     if args[0] in CLIP_COMMANDS:  # they continue by themselves (open_clip's --resume latest; scored checkpoints kept)
         CLIP_COMMANDS[args[0]](args[1:])
         return
-    run_cli([*args, *continue_args(folder, store.read_record(folder))])
+    run_cli([*args, *continue_args(folder, record)])
 
 
 class RunJob:
@@ -124,6 +129,9 @@ class SlurmExecutor:
         executor.update_parameters(
             job_name=name, nodes=resources.nodes, ntasks_per_node=resources.tasks, cpus_per_task=resources.cpus_per_task or 1,
             time=resources.minutes(), stderr_to_stdout=True, additional_parameters=extra,
+            # one task's failure ends every task at once (srun's default lets the others wait in their
+            # next collective until its timeout, e.g. rank 0 refusing a run folder before DDP starts)
+            srun_args=["--kill-on-bad-exit=1"],
             **{k: v for k, v in (("partition", resources.partition), ("mem", resources.mem),
                                  ("account", resources.account), ("qos", resources.qos),
                                  ("gpus_per_node", resources.gpus_per_node if resources.uses_gpus else None)) if v})

@@ -1,0 +1,42 @@
+"""Mid-epoch checkpoints every ``minutes`` without a collective per step. Lightning's time-interval
+``ModelCheckpoint`` broadcasts rank 0's clock verdict after every training step; under DDP this
+callback instead times the first steps of an attempt, turns the interval into a number of steps on
+rank 0 and broadcasts it once, then checkpoints every that many steps (no collective until then).
+One process keeps Lightning's time interval: it has no collective to save."""
+
+from __future__ import annotations
+
+import time
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+
+class StepIntervalUnderDDP(Callback):
+    """Gives ``checkpoint`` (a ModelCheckpoint with ``train_time_interval``) a step interval under
+    DDP, decided after ``timed_steps`` steps of each attempt."""
+
+    def __init__(self, checkpoint: ModelCheckpoint, minutes: float, timed_steps: int = 20):
+        self.checkpoint, self.minutes, self.timed_steps = checkpoint, minutes, timed_steps
+        self.steps_seen, self.started = 0, 0.0
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.steps_seen = 0
+        if trainer.world_size > 1:
+            self.checkpoint._train_time_interval = None  # no per-step broadcast; steps are set below
+            self.checkpoint._every_n_train_steps = 0
+
+    def on_train_batch_end(self, trainer: Trainer, *args) -> None:
+        if trainer.world_size == 1 or self.steps_seen > self.timed_steps:
+            return
+        self.steps_seen += 1
+        if self.steps_seen == 1:  # the first step (allocation, autotuning, compilation) is not timed
+            self.started = time.monotonic()
+            return
+        if self.steps_seen <= self.timed_steps:
+            return
+        per_step = (time.monotonic() - self.started) / (self.timed_steps - 1)
+        steps = trainer.strategy.broadcast(max(1, round(self.minutes * 60 / per_step)), src=0)  # once per attempt
+        self.checkpoint._every_n_train_steps = steps
+        rank_zero_info(f"mid-epoch checkpoints every {steps} steps (~{self.minutes:g} min at {per_step:.3f} s/step)")
