@@ -1,13 +1,14 @@
-"""ResNet-50 training throughput on one GPU: bf16 autocast + channels_last, images/s at 224 and
-448 px, from synthetic tensors already on the GPU and from the project's loaders (generated
-ImageNet-layout and iWildCam-layout JPEG files at full size, DataLoader workers; ImageNet also
-through ``pipeline: device``, decoded by nvJPEG on the GPU).
+"""Training throughput on one GPU, bf16 autocast + channels_last: images/s of each of the six
+architectures at 224 px and ResNet-50 at 448 px, from synthetic tensors already on the GPU, through
+the plain loop and through Lightning's fit (the project's ImageClassifier, as training runs it);
+and ResNet-50 from the project's loaders (generated ImageNet- and iWildCam-size JPEG files, the
+DataLoader workers; ImageNet also through ``pipeline: device``, nvJPEG on the GPU).
 
     .venv/bin/python benchmarks/gpu_throughput.py [--steps 50] [--workers 16] [--data /tmp/bench-data]
 
-Needs a CUDA device (it says so and exits otherwise). Prints images/s and GPU utilisation per
-case; writes benchmarks/gpu_throughput.json. Targets (issue 12, H100): >= 3,500 img/s at 224 and
->= 900 at 448 from tensors; from the loaders with 16 workers, >= 80% of that.
+Needs a CUDA device (it says so and exits otherwise). Every loader has enough samples for every
+worker to serve batches (workers x batch x 4); GPU utilisation is sampled by a thread outside the
+timed loop. Writes benchmarks/gpu_throughput.json (or $BENCHMARK_OUTPUT).
 """
 
 from __future__ import annotations
@@ -15,60 +16,132 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, IterableDataset
 
 # common.py lies beside this script: Python puts the script's folder on sys.path
 from common import photo_like_jpegs, write_results
 
-from pretrain_robustness.datamodules import device_decode  # noqa: E402
-from pretrain_robustness.datamodules.classification import IndexedImageDataset, TensorImages  # noqa: E402
-from pretrain_robustness.datamodules.image_transforms import UInt8Normalize, imagenet_train_tensor_transform  # noqa: E402
-from pretrain_robustness.datamodules.iwildcam_fast import DecodedImages  # noqa: E402
-from pretrain_robustness.lightning_modules.backbones import build_network  # noqa: E402
+from pretrain_robustness.datamodules import device_decode
+from pretrain_robustness.datamodules.classification import IndexedImageDataset, TensorImages
+from pretrain_robustness.datamodules.image_transforms import UInt8Normalize, imagenet_train_tensor_transform
+from pretrain_robustness.datamodules.iwildcam_fast import DecodedImages
+from pretrain_robustness.lightning_modules.backbones import build_network
+
+ARCHITECTURES = ["resnet18", "resnet50", "resnext50_32x4d", "densenet121", "alexnet", "mobilenet_v3_large"]
 
 
-def _utilisation() -> float | None:
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10)
-        return float(out.stdout.split()[0])
-    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
-        return None
+class Utilisation:
+    """nvidia-smi's GPU utilisation, sampled every second by a thread (never inside the timed loop)."""
+
+    def __init__(self):
+        self.samples: list[float] = []
+        self.running = False
+
+    def _sample(self) -> None:
+        while self.running:
+            try:
+                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
+                                      "-i", str(torch.cuda.current_device())], capture_output=True, text=True, timeout=10)
+                self.samples.append(float(out.stdout.split()[0]))
+            except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+                pass
+            time.sleep(1.0)
+
+    def __enter__(self):
+        self.samples, self.running = [], True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.running = False
+        self.thread.join()
+
+    def mean(self) -> float | None:
+        return round(sum(self.samples) / len(self.samples), 1) if self.samples else None
 
 
-def _train(batches, steps: int, batch: int) -> tuple[float, float | None]:
-    """images/s over ``steps`` bf16 + channels_last ResNet-50 steps after 10 warm-up steps."""
-    model = build_network("resnet50", 1000).cuda().to(memory_format=torch.channels_last).train()
+def _to_gpu(images, labels, normalize):
+    if isinstance(images, device_decode.EncodedBatch):  # pipeline: device (nvJPEG)
+        images = device_decode.decode_on(torch.device("cuda"), images, 224)
+    images = images.cuda(non_blocking=True)
+    if images.dtype == torch.uint8:  # the loaders hand over uint8; normalised on the GPU, as the datamodules do
+        images = normalize(images)
+    return images.contiguous(memory_format=torch.channels_last), labels.cuda(non_blocking=True)
+
+
+def plain_loop(batches, architecture: str, steps: int, batch: int) -> tuple[float, float | None]:
+    """images/s over ``steps`` steps after 10 warm-up steps: forward, backward, SGD step."""
+    model = build_network(architecture, 1000).cuda().to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     iterator, normalize = iter(batches), UInt8Normalize()
-    utilisation = []
-    for step in range(steps + 10):
-        if step == 10:
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-        images, labels = next(iterator)
-        if isinstance(images, device_decode.EncodedBatch):  # pipeline: device (nvJPEG)
-            images = device_decode.decode_on(torch.device("cuda"), images, 224)
-        images = images.cuda(non_blocking=True)
-        if images.dtype == torch.uint8:  # the loaders hand over uint8; normalised on the GPU, as the datamodules do
-            images = normalize(images)
-        images = images.contiguous(memory_format=torch.channels_last)
-        labels = labels.cuda(non_blocking=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % 10 == 5:
-            utilisation.append(_utilisation())
+    for _ in range(10):
+        _step(model, optimizer, *_to_gpu(*next(iterator), normalize))
     torch.cuda.synchronize()
-    seen = [u for u in utilisation if u is not None]
-    return steps * batch / (time.perf_counter() - start), (sum(seen) / len(seen) if seen else None)
+    with Utilisation() as utilisation:
+        start = time.perf_counter()
+        for _ in range(steps):
+            _step(model, optimizer, *_to_gpu(*next(iterator), normalize))
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    return steps * batch / seconds, utilisation.mean()
+
+
+def _step(model, optimizer, images, labels) -> None:
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        loss = F.cross_entropy(model(images), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+class _Batches(IterableDataset):
+    """The same synthetic batch forever, for Lightning's loop (made on the CPU, moved by Lightning)."""
+
+    def __init__(self, size: int, batch: int):
+        self.images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
+        self.labels = torch.randint(0, 1000, (batch,))
+
+    def __iter__(self):
+        while True:
+            yield self.images, self.labels, torch.arange(len(self.labels))
+
+
+def lightning_fit(architecture: str, size: int, batch: int, steps: int) -> float:
+    """images/s of the project's ImageClassifier under ``Trainer.fit`` (bf16-mixed, channels_last,
+    cuDNN autotuning), timed between the 10th and the last step by a callback."""
+    import lightning.pytorch as pl
+
+    from pretrain_robustness.lightning_modules import ImageClassifier
+
+    class Timer(pl.Callback):
+        def on_train_batch_start(self, trainer, *args) -> None:
+            if trainer.global_step == 10:
+                torch.cuda.synchronize()
+                self.start = time.perf_counter()
+
+        def on_train_end(self, trainer, *args) -> None:
+            torch.cuda.synchronize()
+            self.seconds = time.perf_counter() - self.start
+
+    class Normalised(ImageClassifier):
+        def on_after_batch_transfer(self, batch, dataloader_idx):
+            images, labels, index = batch
+            return UInt8Normalize()(images), labels, index
+
+    timer = Timer()
+    trainer = pl.Trainer(accelerator="gpu", devices=1, precision="bf16-mixed", max_steps=steps + 10, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         benchmark=True, callbacks=[timer])
+    loader = DataLoader(_Batches(size, batch), batch_size=None, pin_memory=True)
+    trainer.fit(Normalised(architecture=architecture, num_classes=1000, channels_last=True), train_dataloaders=loader)
+    return steps * batch / timer.seconds
 
 
 def _synthetic(size: int, batch: int):
@@ -86,6 +159,24 @@ def _loader(dataset, batch: int, workers: int, collate_fn=None):
             yield images, labels
 
 
+def loader_cases(folder: Path, workers: int) -> dict:
+    """ResNet-50 from the project's loaders; the files repeat so that every worker serves batches."""
+    imagenet = [str(p) for p in photo_like_jpegs(folder, (500, 375), 512)]
+    camera = photo_like_jpegs(folder, (796, 448), 256)
+    samples = max(1024, workers * 256 * 4)
+    imagenet = (imagenet * (samples // len(imagenet) + 1))[:samples]
+    camera = (camera * (workers * 64 * 4 // len(camera) + 1))[:workers * 64 * 4]
+    return {
+        "imagenet_loader_224": (_loader(IndexedImageDataset(TensorImages(imagenet), [0] * len(imagenet),
+                                                            imagenet_train_tensor_transform(224)), 256, workers), 256),
+        "imagenet_device_decode_224": (_loader(IndexedImageDataset(
+            device_decode.EncodedImages(imagenet), [0] * len(imagenet), device_decode.DrawCrop()),
+            256, workers, device_decode.collate), 256),
+        "iwildcam_loader_448": (_loader(IndexedImageDataset(DecodedImages(camera, 448), [0] * len(camera), None),
+                                        64, workers), 64),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=50)
@@ -97,28 +188,25 @@ def main(argv: list[str] | None = None) -> dict:
     torch.backends.cudnn.benchmark = True
     folder = Path(args.data)
     folder.mkdir(parents=True, exist_ok=True)
-    imagenet = photo_like_jpegs(folder, (500, 375), 512)
-    camera = photo_like_jpegs(folder, (796, 448), 512)
-    cases = {
-        "tensors_224": (_synthetic(224, 256), 256),
-        "tensors_448": (_synthetic(448, 64), 64),
-        "imagenet_loader_224": (_loader(IndexedImageDataset(TensorImages([str(p) for p in imagenet]), [0] * 512,
-                                                            imagenet_train_tensor_transform(224)), 256, args.workers), 256),
-        "imagenet_device_decode_224": (_loader(IndexedImageDataset(
-            device_decode.EncodedImages([str(p) for p in imagenet]), [0] * 512, device_decode.DrawCrop()),
-            256, args.workers, device_decode.collate), 256),
-        "iwildcam_loader_448": (_loader(IndexedImageDataset(DecodedImages(camera, 448), [0] * 512, None),
-                                        64, args.workers), 64),
-    }
     results: dict = {"device": torch.cuda.get_device_name(), "workers": args.workers, "precision": "bf16-mixed",
-                     "channels_last": True}
-    for name, (batches, batch) in cases.items():
-        rate, utilisation = _train(batches, args.steps, batch)
-        results[name] = {"images_per_s": round(rate, 1), "gpu_utilisation_percent": utilisation}
-        print(f"{name}: {rate:,.0f} images/s (GPU utilisation {utilisation}%)", flush=True)
-    for loader, tensors in (("imagenet_loader_224", "tensors_224"), ("imagenet_device_decode_224", "tensors_224"),
-                            ("iwildcam_loader_448", "tensors_448")):
-        results[f"{loader}_vs_tensors"] = round(results[loader]["images_per_s"] / results[tensors]["images_per_s"], 2)
+                     "channels_last": True, "steps": args.steps, "architectures": {}}
+    for architecture, size, batch in [*((a, 224, 256) for a in ARCHITECTURES), ("resnet50", 448, 64)]:
+        plain, utilisation = plain_loop(_synthetic(size, batch), architecture, args.steps, batch)
+        fit = lightning_fit(architecture, size, batch, args.steps)
+        results["architectures"][f"{architecture}_{size}"] = {
+            "plain_loop_images_per_s": round(plain, 1), "lightning_fit_images_per_s": round(fit, 1),
+            "gpu_utilisation_percent": utilisation}
+        print(f"{architecture} at {size} px: plain loop {plain:,.0f} img/s, Lightning fit {fit:,.0f} img/s "
+              f"(GPU utilisation {utilisation}%)", flush=True)
+    tensors = {224: results["architectures"]["resnet50_224"]["plain_loop_images_per_s"],
+               448: results["architectures"]["resnet50_448"]["plain_loop_images_per_s"]}
+    for name, (batches, batch) in loader_cases(folder, args.workers).items():
+        rate, utilisation = plain_loop(batches, "resnet50", args.steps, batch)
+        size = 448 if name.endswith("448") else 224
+        results[name] = {"images_per_s": round(rate, 1), "gpu_utilisation_percent": utilisation,
+                         "vs_synthetic_tensors": round(rate / tensors[size], 2)}
+        print(f"{name}: {rate:,.0f} images/s ({rate / tensors[size]:.0%} of synthetic tensors; GPU utilisation "
+              f"{utilisation}%)", flush=True)
     write_results(__file__, results)
     return results
 

@@ -15,7 +15,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 export WANDB_MODE=offline OUTDATED_IGNORE=1 PYTHONUNBUFFERED=1
-tier=()
-if [ "${1:-}" = "--fast" ]; then shift; tier=(-m "not slow"); fi
+tier=(-m "not gpu")  # the GPU tier runs in benchmarks/gpu_first_contact.sh
+if [ "${1:-}" = "--fast" ]; then shift; tier=(-m "not slow and not gpu"); fi
 exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-auto}" --dist loadfile --timeout 900 --durations=15 \
   "${tier[@]}" "$@"

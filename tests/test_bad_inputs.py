@@ -281,6 +281,17 @@ def _(tiny, tmp):
         "pretrained_in"
 
 
+@case("a study with two conditions of one name (the second would be reported with the first's results)")
+def _(tiny, tmp):
+    return study_yaml(tmp, conditions=[{"name": "scratch"}, {"name": "scratch", "finetune_args": [
+        "--model.optimizer.init_args.lr=0.1"]}]), "conditions must be distinct (each names its runs' folders); repeated: ['scratch']"
+
+
+@case("a study with an architecture twice")
+def _(tiny, tmp):
+    return study_yaml(tmp, architectures=["resnet18", "resnet18"]), "architectures must be distinct (each names its runs' folders); repeated: ['resnet18']"
+
+
 @case("a study with resources for an unknown run kind")
 def _(tiny, tmp):
     return study_yaml(tmp, resources={"pretraining": {"gpus_per_node": 8}}), "resources for unknown run kinds ['pretraining']"

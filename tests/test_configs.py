@@ -150,6 +150,8 @@ def test_study_configs_plan(study, tmp_path, capsys):
     from pretrain_robustness.study.plan import plan
     from pretrain_robustness.study.spec import Condition, StudySpec
 
+    from pretrain_robustness.run.lightning_cli import parse_run
+
     from .test_job_sizes import check_job_sizes
 
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true", "--executor", "slurm"])
@@ -176,10 +178,9 @@ def test_study_configs_plan(study, tmp_path, capsys):
         if key in seen:
             continue
         seen.add(key)
-        with pytest.raises(SystemExit) as exit_info:
-            main([*[a.replace("configs/", f"{CONFIGS}/", 1) if a.startswith("configs/") else a for a in args],
-                  "--print_config"])
-        assert exit_info.value.code in (0, None)
+        # parsed and checked as `fit --print_config` would, by one reused parser (a new CLI per step is 4x slower)
+        config = parse_run([a.replace("configs/", f"{CONFIGS}/", 1) if a.startswith("configs/") else a for a in args])
+        assert config.model.architecture == architecture
     capsys.readouterr()
 
 

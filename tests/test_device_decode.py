@@ -95,3 +95,25 @@ def test_a_pretraining_fit_through_the_device_pipeline(odd_imagenet, tmp_path):
           "--data.init_args.pipeline", "device", "--data.init_args.num_workers", "1", "--data.init_args.batch_size", "3",
           "--trainer.max_epochs", "1", "--trainer.logger", "false", "--run.root", str(runs)])
     assert list(runs.glob("**/checkpoints/last.ckpt"))
+
+
+def test_a_file_the_device_decoder_refuses_is_decoded_alone_on_the_cpu(odd_imagenet, monkeypatch):
+    """A batch with one file the device's decoder refuses (as nvJPEG refuses some valid JPEGs) is not
+    lost: that file is decoded by the CPU's decoder and the batch equals the all-CPU batch."""
+    data = PretrainDataModule(ImageNetTrain(str(odd_imagenet)), val_per_class=3, image_size=24, num_workers=0,
+                              pipeline="device")
+    seeds = list(range(100, 200))
+    expected = _batch(data, "train", seeds)
+    refused = device_decode.EncodedImages(data.manifest["path"].tolist())(0)[0]  # a training image's bytes
+    real, refusals = device_decode.decode_jpeg, []
+
+    def picky(files, **kwargs):
+        files_list = files if isinstance(files, list) else [files]
+        if any(f.numel() == refused.numel() and torch.equal(f, refused) for f in files_list):
+            refusals.append(len(files_list))
+            raise RuntimeError("nvjpegDecodeBatched failed (as nvJPEG says of a file it cannot read)")
+        return real(files, **kwargs)
+
+    monkeypatch.setattr(device_decode, "decode_jpeg", picky)
+    assert torch.equal(_batch(data, "train", seeds), expected)
+    assert refusals[0] > 1 and refusals[1:] == [1]  # the batch, then that file alone

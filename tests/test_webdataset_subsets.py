@@ -100,7 +100,8 @@ def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsy
     processes (gloo): checkpoints, and a run.json that names the subset by its sha256."""
     _, model, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, model_name="ViT-B-32", gpus=2)
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
-            str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model), "--gpus", "2"]
+            str(tmp_path / "runs"), "--study", "fig20", "--condition", "tiny-64", "--model", str(model), "--gpus", "2",
+            "--accelerator", "cpu"]  # two processes on CPUs (gloo), on purpose
     main([*args, "--dry_run", "true"])
     printed = capsys.readouterr().out
     assert "--train-num-samples 32 --epochs 2" in printed and "--dataset-resampled" in printed

@@ -128,6 +128,9 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--in_task", type=bool, default=False,
                         help="this process is one task (GPU) of a SLURM job step, as a study's job runs it: it runs "
                              "the trainer for its own rank; rank 0 keeps the run's record")
+    parser.add_argument("--accelerator", type=str | None, default=None,
+                        help="gpu: stop unless CUDA is usable; cpu: the processes run on CPUs (gloo) on purpose; "
+                             "default: gpu with --gpus > 0, else as the SLURM job's GPUs say")
     parser.add_argument("--seed", type=int | None, default=None, help="override the recipe's seed")
     parser.add_argument("--params", type=dict, default={}, help="condition params, e.g. '{source: laion}'")
     parser.add_argument("--model", type=str | None, default=None, help="override the recipe's model (a name or a .json)")
@@ -140,6 +143,8 @@ def _parser() -> ArgumentParser:
 def clip_pretrain_command(args: list[str]) -> Path:
     """``clip-pretrain --subset DIR --study S --condition C``: pre-train CLIP on a subset."""
     cfg = _parser().parse_args(args)
+    if cfg.accelerator is None:
+        cfg.accelerator = "gpu" if cfg.gpus > 0 else "auto"
     subset = read_subset(Path(cfg.subset))
     recipe = read_recipe(Path(cfg.recipe), model=cfg.model, samples_seen=cfg.samples_seen, batch_size=cfg.batch_size,
                          seed=cfg.seed)
@@ -152,7 +157,7 @@ def clip_pretrain_command(args: list[str]) -> Path:
     print(shlex.join(command), flush=True)
     if cfg.dry_run:
         return folder
-    require_usable_gpu("gpu" if cfg.gpus > 0 else "auto")  # open_clip_train would fall back to the CPU unasked
+    require_usable_gpu(cfg.accelerator)  # open_clip_train would fall back to the CPU unasked
     rank0 = not cfg.in_task or os.environ.get("SLURM_PROCID", "0") == "0"
     record = store.new_record(
         study=cfg.study, kind="pretrain", condition=cfg.condition, architecture=f"clip:{recipe['model']}",

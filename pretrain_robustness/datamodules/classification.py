@@ -43,15 +43,44 @@ def _decode_error(path: Path) -> str | None:
         return str(error)
 
 
+def task_cpus() -> int:
+    """The CPUs this process may run on (a SLURM task's share of the node, not the whole node)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Loader workers when a config sets none: the SLURM task's CPUs less the training process."""
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    return max(0, (int(cpus) if cpus else min(task_cpus(), 9)) - 1)
+
+
 def decode_all(paths: Sequence[Path], workers: int | None = None) -> None:
-    """Decode every image once on all cores (progress bar); an :class:`ImageReadError` names the
-    unreadable files, before any training is spent on them."""
-    workers = workers or os.cpu_count() or 1
+    """Decode every image once on this task's cores (progress bar); an :class:`ImageReadError`
+    names the unreadable files, before any training is spent on them."""
+    workers = workers or task_cpus()
     with ProcessPoolExecutor(workers) as pool:
         errors = [e for e in tqdm(pool.map(_decode_error, paths, chunksize=64), total=len(paths),
                                   desc="decoding every image", unit="image", mininterval=10) if e]
     if errors:
         raise ImageReadError(f"{len(errors)} of {len(paths)} images cannot be read; first: {errors[0]}")
+
+
+def decode_check_once(paths: Sequence[Path]) -> None:
+    """:func:`decode_all` on rank 0 only (on every rank it would start all of the node's cores N
+    times over); the other ranks wait for its verdict (one broadcast) and all raise the same error."""
+    rank, world_size = world()
+    verdict = None
+    if rank == 0:
+        try:
+            decode_all(paths)
+        except ImageReadError as error:
+            verdict = str(error)
+    if world_size > 1:
+        shared = [verdict]
+        torch.distributed.broadcast_object_list(shared, src=0)
+        verdict = shared[0]
+    if verdict:
+        raise ImageReadError(verdict)
 
 
 def read_image_tensor(path: Path) -> torch.Tensor:
@@ -121,12 +150,18 @@ class ClassificationDataModule(LightningDataModule):
     input_mean: tuple[float, float, float] = IMAGENET_MEAN
     input_std: tuple[float, float, float] = IMAGENET_STD
 
-    def __init__(self, batch_size: int, eval_batch_size: int | None, num_workers: int):
+    def __init__(self, batch_size: int, eval_batch_size: int | None, num_workers: int | None):
         super().__init__()
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
-        self.num_workers = num_workers
+        self.num_workers = default_workers() if num_workers is None else num_workers
         self.predict_split_names: list[str] = []
+        self.decode_check_paths: list[Path] = []  # decode_check: every image decoded once, when fitting starts
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.decode_check_paths:
+            paths, self.decode_check_paths = self.decode_check_paths, []
+            decode_check_once(paths)
 
     def dataset(self, split: str) -> IndexedImageDataset:
         raise NotImplementedError

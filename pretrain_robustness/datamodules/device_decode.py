@@ -14,6 +14,7 @@ decoded images in the workers: they need the ``tensor`` pipeline.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -21,11 +22,12 @@ from typing import Sequence
 import torch
 from PIL import Image
 from torch.utils.data import default_collate
-from torchvision.io import ImageReadMode, decode_jpeg, read_file
+from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from .classification import read_image_tensor
+from .image_transforms import pil_to_uint8
 
 # PIL modes of JPEG files that nvJPEG decodes to RGB (the others go through the worker's decoder)
 DEVICE_DECODABLE = {"RGB", "L"}
@@ -99,13 +101,41 @@ def collate(batch: list) -> list:
     return [encoded, *default_collate(list(zip(*rest)))]
 
 
+def decode_files(files: list[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """JPEG files as ``uint8 [3, H, W]`` on ``device``, decoded together; a file the device's decoder
+    refuses is decoded on the CPU alone (the rest of the batch stays on the device).
+
+    On a GPU the caller's stream is drained first: nvJPEG's hardware decoder writes its outputs
+    before work already queued on the stream has run, so memory the caching allocator just handed
+    back (still read by queued kernels) could be overwritten (pytorch/vision#9606,
+    meta-pytorch/torchcodec#1634: 134 of 200 iterations corrupted without this wait, 0 with it)."""
+    if not files:
+        return []
+    if device.type == "cuda":
+        torch.cuda.current_stream(device).synchronize()
+    try:
+        return list(decode_jpeg(files, mode=ImageReadMode.RGB, device=device))
+    except RuntimeError:
+        return [_decode_one(file, device) for file in files]
+
+
+def _decode_one(file: torch.Tensor, device: torch.device) -> torch.Tensor:
+    try:
+        return decode_jpeg(file, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:  # libjpeg-turbo on the CPU, then PIL (as the workers' decoder does)
+        try:
+            return decode_image(file, mode=ImageReadMode.RGB).to(device)
+        except (RuntimeError, ValueError):
+            return pil_to_uint8(Image.open(io.BytesIO(file.numpy().tobytes())).convert("RGB")).to(device)
+
+
 def decode_on(device: torch.device, batch: EncodedBatch, image_size: int) -> torch.Tensor:
     """The batch as ``uint8 [N, 3, S, S]`` on ``device``: decoded together, then each cropped and
     resized as the ``tensor`` recipe does (train: box -> S x S, flip; eval: short side to S*256/224,
     centre crop S)."""
     encoded = [i for i in range(len(batch)) if i not in batch.decoded]
     files = [batch.packed[batch.offsets[i]:batch.offsets[i + 1]] for i in encoded]
-    pixels = dict(zip(encoded, decode_jpeg(files, mode=ImageReadMode.RGB, device=device) if files else []))
+    pixels = dict(zip(encoded, decode_files(files, device)))
     out = []
     for i, (box, flip) in enumerate(zip(batch.boxes, batch.flips)):
         picture = pixels[i] if i in pixels else batch.decoded[i].to(device)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from jsonargparse import ArgumentParser
 
-from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset, decode_all
+from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, wilds_transform
 from .iwildcam_fast import DecodedImages, find_cache, write_cache
 
@@ -96,7 +96,7 @@ class IWildCamDataModule(ClassificationDataModule):
         image_size: int = 448,
         batch_size: int = 16,
         eval_batch_size: int | None = 64,
-        num_workers: int = 4,
+        num_workers: int | None = None,
         eval_splits: list[str] | None = None,
         check_files: bool = True,
         decode_check: bool = False,
@@ -123,7 +123,7 @@ class IWildCamDataModule(ClassificationDataModule):
             self._check_files()
         if decode_check:
             folder = Path(self.wilds.data_dir) / "train"
-            decode_all([folder / self.wilds._input_array[i] for indices in self._indices.values() for i in indices])
+            self.decode_check_paths = [folder / self.wilds._input_array[i] for ids in self._indices.values() for i in ids]
 
     def _class_names(self) -> list[str]:
         path = Path(self.wilds.data_dir) / "categories.csv"

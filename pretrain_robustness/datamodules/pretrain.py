@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from .device_decode import DrawCrop, EncodedBatch, EncodedImages, collate, decode_on, no_crop
-from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, TensorImages, decode_all
+from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, TensorImages
 from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
                                imagenet_train_tensor_transform, imagenet_train_transform)
 from .interventions import Intervention, condition_params
@@ -34,8 +34,8 @@ class PretrainDataModule(ClassificationDataModule):
         mean, std: input normalisation per channel (default ImageNet's; FractalDB: 0.2, 0.5).
         auto_augment, random_erase: extra training augmentation of torchvision's MobileNetV3
             recipe (``imagenet``, 0.2); off by default, as in the other recipes.
-        decode_check: decode every image of the manifest before training (all cores, progress bar),
-            so a truncated or unreadable file is named before the first epoch.
+        decode_check: decode every image of the manifest before training (rank 0, the task's cores,
+            progress bar), so a truncated or unreadable file is named before the first epoch.
         draw_offset: added to the seed of every intervention that draws at random (random classes,
             budget subsets, BREEDS subclasses): another draw of the same condition. A study's
             repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
@@ -58,7 +58,7 @@ class PretrainDataModule(ClassificationDataModule):
         min_crop_area: float = 0.08,
         batch_size: int = 32,
         eval_batch_size: int | None = None,
-        num_workers: int = 8,
+        num_workers: int | None = None,
         seed: int = 0,
         mean: tuple[float, float, float] = IMAGENET_MEAN,
         std: tuple[float, float, float] = IMAGENET_STD,
@@ -87,7 +87,7 @@ class PretrainDataModule(ClassificationDataModule):
         self.manifest_sha256 = manifest_hash(self.manifest)
         print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]})")
         if decode_check:
-            decode_all([Path(p) for p in self.manifest["path"]])
+            self.decode_check_paths = [Path(p) for p in self.manifest["path"]]
 
     @staticmethod
     def _build_manifest(source, interventions, val_source, val_per_class: int, seed: int) -> pd.DataFrame:

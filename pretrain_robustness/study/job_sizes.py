@@ -23,6 +23,11 @@ from .resources import Resources
 from .spec import StudySpec
 
 GPUS_PER_NODE = 8  # the usual GPU node; a recipe asking for more GPUs spans nodes of 8
+DEFAULT_WORKERS = 8  # loader workers of a config that sets none (the job's CPUs - 1 when it runs)
+# images decoded per second per core, by data class and pipeline (docs/performance.md, measured on the
+# 2-core development machine: iWildCam's 1920x1080 frames to 448 px, ImageNet's 500x375 JPEGs to 224)
+LOADER_IMAGES_PER_CORE = {("IWildCamDataModule", "wilds"): 32.0, ("IWildCamDataModule", "fast"): 51.0,
+                          ("PretrainDataModule", "tensor"): 485.0, ("PretrainDataModule", "pil"): 235.0}
 REPORT = Resources(gpus_per_node=0, accelerator="cpu", cpus_per_task=2, time="02:00:00")
 
 
@@ -68,7 +73,7 @@ def recipe_resources(step: Step, spec: StudySpec) -> Resources:
         return _gpus(recipe["gpus"], recipe["workers"] + 1)
     config = parsed(sizing_args(step.args))
     data = config.data.init_args
-    cpus = int(data.get("num_workers") or 0) + 1
+    cpus = workers(config) + 1
     reference = config.model.get("lr_reference_batch")
     if not reference or config.run.get("batch_is_global"):
         return _gpus(1, cpus)
@@ -77,6 +82,27 @@ def recipe_resources(step: Step, spec: StudySpec) -> Resources:
         raise ValueError(f"{step.description}: the recipe's reference global batch {reference} is not a multiple of "
                          f"its batch per GPU {per_step}; set resources.pretrain in the study")
     return _gpus(reference // per_step, cpus)
+
+
+def workers(config) -> int:
+    given = config.data.init_args.get("num_workers")
+    return DEFAULT_WORKERS if given is None else int(given)
+
+
+def loader_warning(step: Step, gpu_images_per_second: float) -> str | None:
+    """A warning when the job's loader workers cannot decode as fast as its GPU trains."""
+    if step.args[0] != "fit":
+        return None
+    config = parsed(sizing_args(step.args))
+    data = config.data.init_args
+    key = (config.data.class_path.rsplit(".", 1)[-1], data.get("pipeline") or "tensor")
+    per_core = LOADER_IMAGES_PER_CORE.get(key)
+    count = workers(config)
+    if per_core is None or count * per_core >= gpu_images_per_second:
+        return None
+    return (f"its {count} loader workers decode ~{count * per_core:,.0f} img/s ({per_core:g} img/s per core, "
+            f"{key[0]} {key[1]} pipeline, docs/performance.md) but a GPU trains ~{gpu_images_per_second:,.0f} img/s: "
+            "give it more CPUs (resources, num_workers) or read a cache (pretrain-robustness cache)")
 
 
 def size_steps(spec: StudySpec, steps: list[Step]) -> list[Step]:

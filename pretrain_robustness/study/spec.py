@@ -115,6 +115,10 @@ def check_spec(spec: StudySpec) -> None:
     path fails here, naming it, not hours later when its run comes."""
     for architecture in [*spec.architectures, *(a for c in spec.conditions for a in c.architectures or [])]:
         check_architecture(architecture)
+    _refuse_duplicates(spec.study, "conditions", [c.name for c in spec.conditions])
+    _refuse_duplicates(spec.study, "architectures", spec.architectures)
+    for condition in spec.conditions:
+        _refuse_duplicates(spec.study, f"condition {condition.name!r}'s architectures", condition.architectures or [])
     if not spec.seeds or len(set(spec.seeds)) != len(spec.seeds):
         raise ValueError(f"study {spec.study!r}: seeds must be distinct and at least one, got {spec.seeds}")
     bad_tasks = [t for t in spec.tasks if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", t)]
@@ -143,6 +147,13 @@ def check_spec(spec: StudySpec) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
                                     f"(paths are relative to {Path.cwd()})")
+
+
+def _refuse_duplicates(study: str, what: str, names: list[str]) -> None:
+    """Two runs of one name would share one folder: the second would be reported with the first's results."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"study {study!r}: {what} must be distinct (each names its runs' folders); repeated: {repeated}")
 
 
 def check_clip_data(spec: StudySpec) -> None:

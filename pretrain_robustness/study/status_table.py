@@ -12,7 +12,7 @@ from .. import store
 from ..store import RunStatus
 from .resources import ACTIVE_STATES, Resources
 from ..run.lightning_cli import build_data
-from .job_sizes import parsed, report_resources, sizing_args
+from .job_sizes import loader_warning, parsed, report_resources, sizing_args
 from .plan import Step
 from .spec import StudySpec
 
@@ -89,14 +89,19 @@ def _train_images(config, counted: dict[str, tuple[int, str]]) -> tuple[int, str
     return counted[key]
 
 
+def gpu_rate(step: Step, spec: StudySpec) -> float:
+    """Images per second one GPU trains (the study's ``throughput``, else the default at the image size)."""
+    size = parsed(sizing_args(step.args)).data.init_args.get("image_size") or 224 if step.args[0] == "fit" else 224
+    return spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
+
+
 def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int, str]]) -> tuple[float, str]:
     """(GPU-hours, how): training images x epochs / images per second per GPU."""
     if step.args[0] in ("clip-pretrain", "clip-zeroshot"):
         return _clip_gpu_hours(step, spec)
     config = parsed(sizing_args(step.args))  # images, epochs and size: the same for every run of a recipe
     images, how = _train_images(config, counted)
-    size = config.data.init_args.get("image_size") or 224
-    throughput = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
+    throughput = gpu_rate(step, spec)
     epochs = config.trainer.max_epochs or 1
     return images * epochs / throughput / 3600, f"{images:,} {how} x {epochs} epochs / {throughput:,.0f} img/s/GPU"
 
@@ -127,6 +132,9 @@ def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
         lines.append(f"job {numbers[step.folder]:>3}  {step.kind:8} {step.name}\n"
                      f"          after {after}; {resources.describe()}\n"
                      f"          ~{hours:,.2f} GPU-hours (~{wall:,.2f} h wall): {how}")
+        slow = loader_warning(step, gpu_rate(step, spec))
+        if slow:
+            lines.append(f"          warning: {slow}")
     report = report_resources(spec)
     lines.append(f"job {len(to_submit) + 1:>3}  report   {spec.study} report\n"
                  f"          afterany:1-{len(to_submit)} (every job above, failed ones too); {report.describe()}")
