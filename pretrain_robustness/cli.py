@@ -94,11 +94,15 @@ def entry(args: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     if not debug:
         quiet_dependencies()
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
     try:
         main(argv)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, SIGTERMException) as stop:  # SIGTERMException is a SystemExit: it would exit 0
+        signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("SIGINT", 130)
+        print(f"error: interrupted ({signal_name}); a run keeps its checkpoints: continue it with the same command and "
+              "--ckpt_path last (a study: run the same study command again)", file=sys.stderr)
+        return code
     except Exception as error:  # noqa: BLE001 - the console's last word on any failure
         if debug:
             raise

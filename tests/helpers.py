@@ -116,3 +116,15 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class TerminateAtBatch(Callback):
+    """``kill -TERM`` of this process at the end of training batch ``batch`` of epoch ``epoch`` (as
+    SLURM, a scheduler or a user stops a run): Lightning finishes the batch and stops."""
+
+    def __init__(self, epoch: int = 1, batch: int = 1):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -159,6 +159,28 @@ def test_interrupted_run_keeps_its_work_and_resumes(study, interrupt):
     assert pd.read_csv(run / "metrics.csv")["epoch"].unique().tolist() == [1, 2, 3]
 
 
+def test_sigterm_ends_a_fit_with_143_and_an_interrupted_run_that_continues(study):
+    """kill -TERM: exit status 143 and an error line saying how to continue (not 0 and silence), the
+    run "interrupted" with its mid-epoch checkpoint; continued, it finishes and its error is history."""
+    folder, _ = study
+    config = str(folder / "finetune" / "scratch" / "resnet18-seed0" / "config.yaml")
+    args = ["fit", "--config", config, "--trainer.logger", "false", "--run.name", "terminated", "--trainer.max_epochs", "2"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    stopped = subprocess.run([sys.executable, "-m", "pretrain_robustness.cli", *args,
+                              "--trainer.callbacks+=tests.helpers.TerminateAtBatch", "--trainer.callbacks.epoch=1"],
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert "error: interrupted (SIGTERM)" in stopped.stderr and "--ckpt_path last" in stopped.stderr
+    run = folder / "finetune" / "scratch" / "terminated"
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "interrupted" and "SIGTERM" in record["error"]
+    assert (run / "checkpoints" / "last-interrupted.ckpt").is_file()
+    main([*args, "--ckpt_path", "last"])
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "finished" and record["error"] is None
+    assert record["attempts"][0]["status"] == "interrupted" and "SIGTERM" in record["attempts"][0]["error"]
+
+
 def test_scoring_a_run_again_keeps_its_history(study, tmp_path):
     """validate/test of a checkpoint write an evaluation record of their own: the fit's config,
     record and metrics stay as they were; other settings get another folder."""

@@ -12,27 +12,34 @@ from pretrain_robustness import store
 from pretrain_robustness.store.liveness import RunLockedError
 
 
-def _contend(folder: str, barrier, results) -> None:
-    barrier.wait()
-    try:
-        store.acquire_lock(folder)
-        results.put("locked")
-    except RunLockedError:
-        results.put("refused")
+TRIALS = 100
+
+
+def _contend(root: str, barrier, results) -> None:
+    """For each trial, wait for the other process, then both take the same fresh folder's lock."""
+    outcomes = []
+    for trial in range(TRIALS):
+        barrier.wait()
+        try:
+            store.acquire_lock(f"{root}/run{trial}")
+            outcomes.append("locked")
+        except RunLockedError:
+            outcomes.append("refused")
+    results.put(outcomes)
 
 
 def test_two_processes_at_the_same_instant_one_gets_the_lock(tmp_path):
+    """100 trials; the old lock (created empty, filled a moment later) let both through in 76 of 100."""
     context = multiprocessing.get_context("fork")
-    for trial in range(25):  # the old lock (created empty, filled after) let both through in 76 of 100
-        folder = tmp_path / f"run{trial}"
-        barrier, results = context.Barrier(2), context.Queue()
-        workers = [context.Process(target=_contend, args=(str(folder), barrier, results)) for _ in range(2)]
-        for worker in workers:
-            worker.start()
-        outcomes = sorted(results.get(timeout=30) for _ in workers)
-        for worker in workers:
-            worker.join()
-        assert outcomes == ["locked", "refused"], (trial, outcomes)
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_contend, args=(str(tmp_path), barrier, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    first, second = (results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join()
+    winners = [sorted(pair) for pair in zip(first, second)]
+    assert winners == [["locked", "refused"]] * TRIALS, [i for i, w in enumerate(winners) if w != ["locked", "refused"]]
 
 
 def test_a_lock_being_written_is_held_and_a_dead_ones_is_taken_over(tmp_path):

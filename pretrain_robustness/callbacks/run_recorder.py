@@ -137,13 +137,15 @@ class RunRecorder(Callback):
     def _end_attempt(self, **fields: Any) -> None:
         record = store.read_record(self.run_dir) or {}
         attempts = record.get("attempts") or [{}]
-        attempts[-1] = {**attempts[-1], "ended": fields["finished"], "status": fields["status"]}
+        attempts[-1] = {**attempts[-1], "ended": fields["finished"], "status": fields["status"],
+                        **({"error": fields["error"]} if fields.get("error") else {})}
         store.update_record(self.run_dir, **fields, attempts=attempts)
         store.release_lock(self.run_dir)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
-            self._end_attempt(status=RunStatus.FINISHED, finished=store.now(), epochs=trainer.current_epoch)
+            # error=None: an earlier attempt's error is history (kept in its attempt), not this run's state
+            self._end_attempt(status=RunStatus.FINISHED, finished=store.now(), epochs=trainer.current_epoch, error=None)
             for partial in (store.INTERRUPT_CHECKPOINT, store.STEP_CHECKPOINT):  # superseded by last.ckpt
                 store.checkpoint_path(self.run_dir, partial).unlink(missing_ok=True)
 
@@ -151,13 +153,13 @@ class RunRecorder(Callback):
         if trainer.state.fn != "fit":
             return
         if trainer.is_global_zero and store.read_record(self.run_dir):  # first: the record is what matters most
-            status = RunStatus.INTERRUPTED if isinstance(exception, KeyboardInterrupt) else RunStatus.FAILED
+            # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
+            status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
             self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
         if self.batches_this_epoch > 0:
             # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
             # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
             self._save_interrupted(trainer)
-
 
     def _save_interrupted(self, trainer: Trainer) -> None:
         """One process: Lightning's checkpoint. Several: rank 0 writes its own copy of the replicated
@@ -170,11 +172,8 @@ class RunRecorder(Callback):
             # the other ranks' exit makes srun send SIGTERM, whose Lightning handler would broadcast to
             # them mid-write: SIGTERM waits until the file is whole (SIGKILL follows anyway)
             previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            try:
-                checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
-                partial = path.with_name(path.name + ".partial")
-                trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
-                os.replace(partial, path)  # never a truncated file under the name resume reads
+            try:  # never a truncated file under the name resume reads
+                store.write_atomically(trainer._checkpoint_connector.dump_checkpoint(weights_only=False), path)
             finally:
                 signal.signal(signal.SIGTERM, previous)
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
@@ -58,6 +59,8 @@ class ProjectCLI(LightningCLI):
         self.run_spec = store.RunSpec(**config.run)
         self.run_dir = store.run_dir(self.run_spec, config.model.architecture, config.seed_everything)
         self.evaluation_dir = None
+        if self.subcommand == "fit":
+            self._checked_resume(config)
         if self.subcommand == "fit" and rank_zero_only.rank == 0:
             # before anything is written: a finished run stays as it is, a live one is not joined
             spec = self.run_spec
@@ -75,6 +78,22 @@ class ProjectCLI(LightningCLI):
             config.weights_only = True  # Lightning's resume and evaluation load tensors and plain data only
         config.trainer.default_root_dir = str(self.evaluation_dir or self.run_dir)
         self.save_config_kwargs["run_dir"] = str(self.run_dir)
+
+    def _checked_resume(self, config) -> None:
+        """The checkpoint a fit continues from is checked before anything in the folder changes:
+        ``last`` becomes the newest intact ``last*.ckpt`` (saying which newer ones were skipped)."""
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path == "last":
+            chosen, skipped = store.resumable_checkpoint(self.run_dir)
+            for note in skipped:
+                print(note, flush=True)
+            if chosen is None and skipped:
+                raise ValueError(f"--ckpt_path last: no intact checkpoint in {store.checkpoint_path(self.run_dir).parent} "
+                                 f"({'; '.join(skipped)}); nothing was changed")
+            if chosen is not None:
+                config.ckpt_path = str(chosen)
+        elif ckpt_path:
+            store.check_checkpoint(ckpt_path)
 
     def _evaluation_name(self, config) -> str:
         """``<stage>-<checkpoint>-<settings hash>``: the same evaluation again replaces itself, one with
@@ -170,6 +189,9 @@ class ProjectCLI(LightningCLI):
                 enable_version_counter=False, train_time_interval=timedelta(minutes=minutes))
             callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
         trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": logger, **kwargs}
+        plugins = list(trainer_config.get("plugins") or [])
+        if not any(isinstance(p, CheckpointIO) for p in plugins):  # whole files in the run folder, never $TMPDIR
+            trainer_config["plugins"] = [*plugins, store.RunFolderCheckpointIO()]
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
             trainer_config["enable_progress_bar"] = False
             callbacks.append(EpochLogLines())

@@ -1,7 +1,9 @@
-"""The results store: run folders (:mod:`.runs`), who trains in them (:mod:`.liveness`), their
-attempts and scheduler jobs (:mod:`.attempts`) and status words (:mod:`.states`). Callers use
-``from .. import store`` and ``store.<name>``."""
+"""The results store: run folders (:mod:`.runs`), their checkpoint files (:mod:`.checkpoint_files`),
+who trains in them (:mod:`.liveness`), their attempts and scheduler jobs (:mod:`.attempts`) and
+status words (:mod:`.states`). Callers use ``from .. import store`` and ``store.<name>``."""
 
+from .checkpoint_files import (RunFolderCheckpointIO, check_checkpoint, damage, resumable_checkpoint,
+                               write_atomically)
 from .attempts import prepare_fit, record_submission, release_ended_job, set_aside
 from .liveness import (DEAD_AFTER_SECONDS, HEARTBEAT_SECONDS, LOCK, RunLockedError, acquire_lock, holder, is_alive,
                        is_mine, liveness, release_lock)
@@ -11,4 +13,5 @@ from .states import ACTIVE, RunStatus
 
 __all__ = [*_runs_all, "ACTIVE", "DEAD_AFTER_SECONDS", "HEARTBEAT_SECONDS", "LOCK", "RunLockedError", "RunStatus",
            "acquire_lock", "holder", "is_alive", "is_mine", "liveness", "prepare_fit", "record_submission",
-           "release_ended_job", "release_lock", "set_aside"]
+           "release_ended_job", "release_lock", "set_aside", "RunFolderCheckpointIO", "check_checkpoint", "damage",
+           "resumable_checkpoint", "write_atomically"]

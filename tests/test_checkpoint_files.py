@@ -1,0 +1,70 @@
+"""Checkpoints are written whole or not at all, beside their final name; a continuation checks the
+checkpoint it would load before anything in the run folder changes, and falls back to the newest
+intact one."""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from pretrain_robustness import store
+from pretrain_robustness.cli import main
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+def _fit(tiny_data, root: Path, *extra: str) -> None:
+    main(["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
+          "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
+          "--trainer.max_epochs", "1", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "files",
+          "--model.architecture", "shufflenet_v2_x0_5", *extra])
+
+
+def _folder_bytes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+class Unpicklable:
+    def __reduce__(self):
+        raise OSError(28, "No space left on device")  # as a full disk fails a write part-way
+
+
+def test_a_failed_write_leaves_the_earlier_file_and_no_partial_one(tmp_path):
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    store.write_atomically({"weights": torch.ones(3)}, path)
+    before = path.read_bytes()
+    with pytest.raises(OSError, match="No space left"):
+        store.write_atomically({"weights": torch.zeros(1000), "then": Unpicklable()}, path)
+    assert path.read_bytes() == before and [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+    assert store.damage(path) is None
+
+
+def test_resume_skips_a_truncated_checkpoint_and_a_bad_one_changes_nothing(tiny_data, tmp_path, capsys):
+    _fit(tiny_data, tmp_path)
+    run = next(tmp_path.rglob("run.json")).parent
+    checkpoints = run / "checkpoints"
+    intact = checkpoints / store.STEP_CHECKPOINT
+    shutil.copy(checkpoints / "last.ckpt", intact)
+    os.utime(intact, (1, 1))  # older than last.ckpt
+    last = checkpoints / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # as a full disk left it
+    assert "not a whole torch.save file" in store.damage(last)
+
+    intact.write_bytes(b"")  # now no intact one at all: refused, and the folder is byte-identical
+    before = _folder_bytes(run)
+    with pytest.raises(ValueError, match=r"no intact checkpoint .*last\.ckpt: it is not a whole.*it is empty"):
+        _fit(tiny_data, tmp_path, "--ckpt_path", "last", "--run.extend", "true", "--trainer.max_epochs", "2")
+    assert _folder_bytes(run) == before
+
+    shutil.copy(next(run.glob("checkpoints/best-*.ckpt")), intact)
+    os.utime(intact, (1, 1))
+    capsys.readouterr()
+    _fit(tiny_data, tmp_path, "--ckpt_path", "last", "--run.extend", "true", "--trainer.max_epochs", "2")
+    assert f"skipped {last}: it is not a whole torch.save file" in capsys.readouterr().out
+    record = store.read_record(run)
+    assert record["status"] == "finished" and record["attempts"][-1]["resumed_from"] == str(intact)
+    assert store.damage(last) is None  # written again, whole
