@@ -53,7 +53,7 @@ def _wait(job_ids, timeout=600) -> dict[str, str]:
         states = _states(job_ids)
         if states and all(s not in ACTIVE_STATES for s in states.values()) and len(states) >= len(set(job_ids)):
             return states
-        time.sleep(2)
+        time.sleep(0.5)
     raise TimeoutError(f"jobs {job_ids} still active after {timeout} s: {_states(job_ids)}")
 
 
