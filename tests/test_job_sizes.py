@@ -73,6 +73,18 @@ def test_the_dry_run_shows_gpus_and_cpus_per_job(tmp_path, capsys, monkeypatch):
     assert "1 node x 1 task (1 GPU per node, 5 CPU per task)" in out
     assert "report   fig03-imagenet-full report" in out and "(no GPU, 2 CPU per task), mem default, time 02:00:00" in out
     assert "--extra_args" not in (CONFIGS / "studies" / "fig03_imagenet_full.yaml").read_text()
+    # iWildCam's 4 workers through WILDS' loader cannot feed a GPU at 448 px; ImageNet's 8 can at 224
+    assert "warning: its 4 loader workers decode ~128 img/s (32 img/s per core, IWildCamDataModule wilds" in out
+    assert "warning: its 8 loader workers" not in out
+
+
+def test_loader_workers_default_to_the_tasks_cpus(monkeypatch):
+    from pretrain_robustness.datamodules.classification import default_workers
+
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "13")
+    assert default_workers() == 12
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+    assert 0 <= default_workers() <= 8
 
 
 def test_fig20_keeps_its_global_batch_and_steps_on_every_launch():
