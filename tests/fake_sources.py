@@ -14,14 +14,15 @@ def _images(folder: Path, n: int, stem: str = "img") -> list[Path]:
     return paths
 
 
-def write_inaturalist_2017(root: Path) -> Path:
-    """2017/<supercategory>/<species>/ with a long tail, plus a COCO train2017.json (2 of 3 images)."""
+def write_inaturalist_2017(root: Path, shipped: bool = False) -> Path:
+    """2017/<supercategory>/<species>/ (``shipped``: train_val_images/, as the archive extracts) with a
+    long tail, plus a COCO train2017.json (2 of 3 images)."""
     species = {"Plantae": {"Abies concolor": 6, "Acer rubrum": 3}, "Aves": {"Turdus migratorius": 5},
                "Insecta": {"Apis mellifera": 2}}
     listed = {"train": [], "val": []}
     for superc, members in species.items():
         for name, n in members.items():
-            for i, path in enumerate(_images(root / "2017" / superc / name, n)):
+            for i, path in enumerate(_images(root / ("train_val_images" if shipped else "2017") / superc / name, n)):
                 split = "val" if i % 3 == 2 else "train"
                 listed[split].append({"id": i, "file_name": f"train_val_images/{superc}/{name}/{path.name}"})
     for split, images in listed.items():
@@ -39,9 +40,10 @@ INAT_2021_FILES = {"2021_train": ("train", "train.json"), "2021_train_mini": ("t
 
 
 def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_class: int = 3,
-                           annotations: bool = True) -> Path:
-    """torchvision's folders, and the competition's annotation file (COCO + iNat category fields,
-    ``file_name`` under the tarball's folder name) beside them."""
+                           annotations: bool = True, shipped: bool = False) -> Path:
+    """torchvision's folders (``shipped``: the tarball's, train/ train_mini/ val/), and the
+    competition's annotation file (COCO + iNat category fields, ``file_name`` under the tarball's
+    folder name) beside them."""
     categories, images, links = [], [], []
     for index, (name, supercategory, common) in enumerate(INAT_2021_SPECIES):
         folder = f"{index:05d}_{name}"
@@ -50,7 +52,7 @@ def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_cla
                            "supercategory": supercategory, "kingdom": kingdom, "phylum": phylum, "class": klass,
                            "order": order, "family": family, "genus": genus, "specific_epithet": epithet,
                            "image_dir_name": folder})
-        for path in _images(root / version / folder, per_class):
+        for path in _images(root / (INAT_2021_FILES[version][0] if shipped else version) / folder, per_class):
             images.append({"id": len(images), "width": 8, "height": 8,
                            "file_name": f"{INAT_2021_FILES[version][0]}/{folder}/{path.name}"})
             links.append({"id": len(links), "image_id": images[-1]["id"], "category_id": index})

@@ -1,7 +1,9 @@
 """Each source reads its miniature in the real layout; iNaturalist interventions on top."""
 
 import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pretrain_robustness.datamodules import PretrainDataModule
@@ -153,3 +155,27 @@ def test_inaturalist_2021_heldout_evaluation_set(tmp_path):
     assert heldout.equals(INaturalist2021Heldout(str(tmp_path), per_class=4, seed=0).table())
     with pytest.raises(ValueError, match="asked for 6 images of class .* but it has 5"):
         INaturalist2021Heldout(str(tmp_path), per_class=6).table()
+
+
+@pytest.mark.parametrize("version", ["2021_train", "2021_train_mini", "2021_valid"])
+def test_inaturalist_2021_as_shipped_reads_as_torchvisions_folders(tmp_path, version):
+    """train/ train_mini/ val/ beside train.json ... (the competition's tarballs, extracted) give the
+    table torchvision's renamed folders give, annotation checks included."""
+    shipped = write_inaturalist_2021(tmp_path / "shipped", version, shipped=True)
+    renamed = write_inaturalist_2021(tmp_path / "renamed", version)
+    tables = [INaturalist2021(str(root), version).table() for root in (shipped, renamed)]
+    assert "supercategory" in tables[0] and len(tables[0]) == 9
+    relative = [t.assign(path=t["path"].map(lambda p: "/".join(Path(p).parts[-2:]))) for t in tables]
+    pd.testing.assert_frame_equal(*relative)
+
+
+def test_inaturalist_2017_as_shipped_and_an_unknown_layout(tmp_path):
+    shipped = write_inaturalist_2017(tmp_path / "shipped", shipped=True)
+    train = INaturalist2017(str(shipped), annotations=str(shipped / "train2017.json")).table()
+    assert len(train) == 12 and (shipped / "train_val_images").is_dir()
+    (tmp_path / "other" / "images").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"iNaturalist 2017 not found under .*other: expected one of "
+                                                r".*train_val_images/ \(as shipped.*2017/ \(torchvision's.*it holds \['images'\]"):
+        INaturalist2017(str(tmp_path / "other")).table()
+    with pytest.raises(FileNotFoundError, match=r"train_mini/ \(as shipped.*2021_train_mini/ \(torchvision's"):
+        INaturalist2021(str(tmp_path / "other"), "2021_train_mini").table()

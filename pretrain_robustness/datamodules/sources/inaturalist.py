@@ -1,12 +1,14 @@
-"""iNaturalist in the layouts torchvision's ``INaturalist`` reads.
+"""iNaturalist as the competitions ship it (archives extracted, nothing renamed) and in the layouts
+torchvision's ``INaturalist`` reads; the layout is detected.
 
-2017: ``root/2017/<supercategory>/<species>/<image>.jpg`` (the extracted ``train_val_images``;
-13 supercategories, 5,089 species). Train and val images share those folders; the challenge's
-train set (579,184 images) is the one listed in ``train2017.json`` (COCO format), so pass it
-as ``annotations`` to select it.
-2021: ``root/<version>/<NNNNN>_<Kingdom>_<Phylum>_<Class>_<Order>_<Family>_<Genus>_<species>/``
-for version 2021_train, 2021_train_mini or 2021_valid (torchvision's names), with the competition's
-annotation files ``train.json`` / ``train_mini.json`` / ``val.json`` beside them when present.
+2017: ``root/train_val_images/<supercategory>/<species>/<image>.jpg`` as shipped
+(``train_val_images.tar.gz``), or ``root/2017/...`` (torchvision's name for it); 13 supercategories,
+5,089 species. Train and val images share those folders; the challenge's train set (579,184 images)
+is the one listed in ``train2017.json`` (COCO format), so pass it as ``annotations`` to select it.
+2021: ``root/<folder>/<NNNNN>_<Kingdom>_<Phylum>_<Class>_<Order>_<Family>_<Genus>_<species>/``
+where the folder is ``train``, ``train_mini`` or ``val`` as shipped (``train_mini.tar.gz`` ...), or
+torchvision's ``2021_train``, ``2021_train_mini``, ``2021_valid``; with the competition's annotation
+files ``train.json`` / ``train_mini.json`` / ``val.json`` beside them when present.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .table_source import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, detect_dir, images_in, nonempty
 
 RANKS_2021 = ["kingdom", "phylum", "class", "order", "family", "genus", "species"]
 
@@ -28,7 +30,8 @@ class INaturalist2017(TableSource):
         self.root, self.annotations = Path(root), annotations
 
     def table(self) -> pd.DataFrame:
-        base = require_dir(self.root / "2017", "iNaturalist 2017", "2017/<supercategory>/<species>/<image>.jpg")
+        base = detect_dir(self.root, {"train_val_images": "as shipped: <supercategory>/<species>/<image>.jpg",
+                                      "2017": "torchvision's name for it"}, "iNaturalist 2017")
         rows = [(str(p), species.name, species.name, superc.name)
                 for superc in sorted(base.iterdir()) if superc.is_dir()
                 for species in sorted(superc.iterdir()) if species.is_dir() for p in images_in(species)]
@@ -48,6 +51,7 @@ class INaturalist2017(TableSource):
 
 
 ANNOTATIONS_2021 = {"2021_train": "train.json", "2021_train_mini": "train_mini.json", "2021_valid": "val.json"}
+SHIPPED_2021 = {"2021_train": "train", "2021_train_mini": "train_mini", "2021_valid": "val"}  # the tarballs' folders
 CATEGORY_COLUMNS_2021 = ["supercategory", "common_name"]
 
 
@@ -69,8 +73,9 @@ class INaturalist2021(TableSource):
         self.root, self.version, self.annotations = Path(root), version, annotations
 
     def table(self) -> pd.DataFrame:
-        base = require_dir(self.root / self.version, f"iNaturalist {self.version}",
-                           "<NNNNN>_<Kingdom>_<Phylum>_<Class>_<Order>_<Family>_<Genus>_<species>/<image>.jpg")
+        shipped = SHIPPED_2021[self.version]
+        base = detect_dir(self.root, {shipped: "as shipped: <NNNNN>_<Kingdom>_..._<Genus>_<species>/<image>.jpg",
+                                      self.version: "torchvision's name for it"}, f"iNaturalist {self.version}")
         rows = []
         for folder in sorted(d for d in base.iterdir() if d.is_dir()):
             pieces = folder.name.split("_")
