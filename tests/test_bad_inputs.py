@@ -287,6 +287,16 @@ def _(tiny, tmp):
         "--model.optimizer.init_args.lr=0.1"]}]), "conditions must be distinct (each names its runs' folders); repeated: ['scratch']"
 
 
+@case("a study with no conditions")
+def _(tiny, tmp):
+    return study_yaml(tmp, conditions=[]), "conditions is empty; a study needs at least one"
+
+
+@case("a study with no architectures")
+def _(tiny, tmp):
+    return study_yaml(tmp, architectures=[]), "architectures is empty; a study needs at least one"
+
+
 @case("a study with an architecture twice")
 def _(tiny, tmp):
     return study_yaml(tmp, architectures=["resnet18", "resnet18"]), "architectures must be distinct (each names its runs' folders); repeated: ['resnet18']"
@@ -324,6 +334,8 @@ def test_a_bad_input_names_itself(name, tiny_data, tmp_path, capsys, monkeypatch
     assert expected in err, f"{name}: expected {expected!r} in:\n{err[-1500:]}"
     if err.startswith("error: "):  # our own errors: the message is the first line
         assert expected in err.splitlines()[0]
+    mine = [lock for lock in tmp_path.rglob(".lock") if f'"pid": {os.getpid()}' in lock.read_text()]
+    assert not mine, f"{name}: the refused run left its lock {mine}"  # and no folder holding only a lock
 
 
 def test_the_table_has_at_least_25_rows():

@@ -134,13 +134,14 @@ class RunRecorder(Callback):
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write_eval(trainer, pl_module, "test")
 
-    def _end_attempt(self, **fields: Any) -> None:
+    def _end_attempt(self, release: bool = True, **fields: Any) -> None:
         record = store.read_record(self.run_dir) or {}
         attempts = record.get("attempts") or [{}]
         attempts[-1] = {**attempts[-1], "ended": fields["finished"], "status": fields["status"],
                         **({"error": fields["error"]} if fields.get("error") else {})}
         store.update_record(self.run_dir, **fields, attempts=attempts)
-        store.release_lock(self.run_dir)
+        if release:
+            store.release_lock(self.run_dir)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
@@ -155,11 +156,13 @@ class RunRecorder(Callback):
         if trainer.is_global_zero and store.read_record(self.run_dir):  # first: the record is what matters most
             # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
             status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
-            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500])
+            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500], release=False)
         if self.batches_this_epoch > 0:
             # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
             # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
             self._save_interrupted(trainer)
+        if trainer.is_global_zero:  # last, after the checkpoint; also when no record was written yet
+            store.release_lock(self.run_dir)
 
     def _save_interrupted(self, trainer: Trainer) -> None:
         """One process: Lightning's checkpoint. Several: rank 0 writes its own copy of the replicated

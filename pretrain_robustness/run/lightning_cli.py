@@ -107,7 +107,20 @@ class ProjectCLI(LightningCLI):
         try:
             super().instantiate_classes()
         except ValueError as error:
+            self._release_unstarted()
             raise _unwrapped(error) from error
+        except BaseException:
+            self._release_unstarted()
+            raise
+
+    def _release_unstarted(self) -> None:
+        """A run that failed before training (its data, its network) leaves no lock, and no folder
+        where nothing else was written."""
+        if self.subcommand != "fit" or not self.run_dir.is_dir():
+            return
+        store.release_lock(self.run_dir)
+        if not any(self.run_dir.iterdir()):
+            self.run_dir.rmdir()
 
     def _record(self) -> dict[str, Any]:
         config, spec = self._config(), self.run_spec

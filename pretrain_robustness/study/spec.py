@@ -115,6 +115,10 @@ def check_spec(spec: StudySpec) -> None:
     path fails here, naming it, not hours later when its run comes."""
     for architecture in [*spec.architectures, *(a for c in spec.conditions for a in c.architectures or [])]:
         check_architecture(architecture)
+    for what, values in (("conditions", spec.conditions), ("architectures", spec.architectures)):
+        if not values:
+            raise ValueError(f"study {spec.study!r}: {what} is empty; a study needs at least one (see "
+                             "configs/studies/demo.yaml)")
     _refuse_duplicates(spec.study, "conditions", [c.name for c in spec.conditions])
     _refuse_duplicates(spec.study, "architectures", spec.architectures)
     for condition in spec.conditions:
