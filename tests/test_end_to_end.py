@@ -181,6 +181,18 @@ def test_sigterm_ends_a_fit_with_143_and_an_interrupted_run_that_continues(study
     assert record["attempts"][0]["status"] == "interrupted" and "SIGTERM" in record["attempts"][0]["error"]
 
 
+def test_report_output_is_a_folder_of_the_reports_files(study, tmp_path):
+    """--output names the folder the report's files go to; an .html path (the old meaning, which
+    wrote the tables beside it, over another study's) is refused before anything is read."""
+    folder, _ = study
+    main(["report", "--root", str(folder.parent), "--study", "demo", "--output", str(tmp_path / "demo-report")])
+    assert sorted(p.name for p in (tmp_path / "demo-report").iterdir()) == [
+        "comparisons.csv", "report.html", "trends.csv", "trends.md"]
+    assert (tmp_path / "demo-report" / "trends.csv").read_bytes() == (folder / "trends.csv").read_bytes()
+    with pytest.raises(ValueError, match="name a folder"):
+        main(["report", "--root", str(folder.parent), "--study", "demo", "--output", str(tmp_path / "x.html")])
+
+
 def test_scoring_a_run_again_keeps_its_history(study, tmp_path):
     """validate/test of a checkpoint write an evaluation record of their own: the fit's config,
     record and metrics stay as they were; other settings get another folder."""

@@ -104,7 +104,7 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
     assert finetune["attempts"][0]["started"] >= pretrain["finished"]  # the dependency held
     assert finetune["pretrain_run"] == str((root / "pretrain/imagenet-demo/resnet18-seed0").resolve())
     assert pretrain["identity"]  # the run computed the identity the study planned with
-    local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local" / "report.html")
+    local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local")
     for name in ("trends.csv", "comparisons.csv", "trends.md"):
         assert (root / name).read_bytes() == local.with_name(name).read_bytes(), name
     main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])

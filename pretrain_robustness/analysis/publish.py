@@ -20,15 +20,19 @@ def write_report(root: Path, study: str, transform: str = "probit", baseline: st
                  metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
                  screenshot: bool = False, external: dict | list[dict] | None = None,
                  choices: list[dict[str, str]] | None = None, includes: list[str] | None = None) -> Path:
-    """Fit one trend per condition; write ``root/study/report.html`` with trends.csv/.md and
-    comparisons.csv beside it. Runs come from the local store, or from W&B with ``wandb_project``.
-    ``external``: baselines from outside the study (``external_baseline.load_all``; one per OOD
-    split at most); their table is written to external_baseline.csv."""
+    """Fit one trend per condition; write report.html with trends.csv/.md and comparisons.csv beside
+    it into ``output``, a folder (default ``root/study/``: one study's files never overwrite another's).
+    Runs come from the local store, or from W&B with ``wandb_project``. ``external``: baselines from
+    outside the study (``external_baseline.load_all``; one per OOD split at most); their table is
+    written to external_baseline.csv."""
+    if output is not None and (Path(output).suffix == ".html" or Path(output).is_file()):
+        raise ValueError(f"--output {output}: name a folder (report.html, trends.csv, trends.md and comparisons.csv "
+                         "are written into it)")
     external_lines = external_baseline.load_all(external)  # a bad spec stops before reading runs
     tidy, left_out = _read_runs(root, study, wandb_project, includes)
     built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_lines,
                                 choices)
-    output = output or Path(root) / study / "report.html"
+    output = Path(output or Path(root) / study) / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(built.html)
     built.trends.to_csv(output.with_name("trends.csv"), index=False)
@@ -102,7 +106,9 @@ def report_command(args: list[str]) -> Path:
     parser.add_argument("--ood_split", type=str | None, default="ood_test",
                         help="null for a task without a shift: the report is then the final scores per run")
     parser.add_argument("--metric", default=F1_MACRO, choices=list(METRICS))
-    parser.add_argument("--output", type=str | None, default=None)
+    parser.add_argument("--output", type=str | None, default=None,
+                        help="the folder for report.html, trends.csv, trends.md and comparisons.csv (default: "
+                             "ROOT/STUDY/, so that studies reported side by side never overwrite each other)")
     parser.add_argument("--wandb_project", type=str | None, default=None,
                         help="read the runs of group STUDY from this W&B project (entity/project) instead of ROOT")
     parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
