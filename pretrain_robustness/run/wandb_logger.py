@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import netrc
 import os
+import socket
+import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import WandbLogger
 
@@ -19,10 +22,41 @@ def logged_in() -> bool:
         return False
 
 
-def choose_mode() -> str:
-    """Respect an explicit ``WANDB_MODE``; otherwise online only when logged in."""
-    mode = os.environ.get("WANDB_MODE") or ("online" if logged_in() else "offline")
-    os.environ["WANDB_MODE"] = mode
+REACH_SECONDS = 5.0  # how long a logged-in run waits to learn that W&B cannot be reached
+
+
+def unreachable(url: str | None = None, seconds: float = REACH_SECONDS) -> str | None:
+    """Why W&B's server cannot be reached from here within ``seconds`` (``None``: it can). A compute
+    node without internet would otherwise spend ~100 s in ``wandb.init`` and then fail the run."""
+    parsed = urlparse(url or os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai")
+    host, port = parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80)
+    outcome: list[str | None] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=seconds).close()
+            outcome.append(None)
+        except OSError as error:
+            outcome.append(f"{host}:{port}: {error}")
+
+    probe = threading.Thread(target=connect, daemon=True)  # a name lookup can outlast the socket's timeout
+    probe.start()
+    probe.join(seconds)
+    return outcome[0] if outcome else f"{host}:{port}: no answer within {seconds:g} s"
+
+
+def choose_mode(save_dir: Path | None = None) -> str:
+    """Respect an explicit ``WANDB_MODE``; otherwise online only when logged in and W&B answers
+    (logged in on a node without internet: offline, said in one line)."""
+    mode = os.environ.get("WANDB_MODE")
+    if not mode:
+        mode = "online" if logged_in() else "offline"
+        why = unreachable() if mode == "online" else None
+        if why:
+            mode = "offline"
+            print(f"W&B: logged in, but its server cannot be reached ({why}); logging offline instead. Upload it "
+                  f"later from a node with internet: wandb sync {save_dir or '.'}/wandb/offline-run-*", flush=True)
+        os.environ["WANDB_MODE"] = mode
     os.environ.setdefault("WANDB_SILENT", "true")
     return mode
 
@@ -38,7 +72,7 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
                 run_id: str | None = None) -> WandbLogger:
     """One run's logger: grouped by study, ``job_type`` pretrain/finetune/evaluate, files in the run folder.
     With ``run_id``, a resumed attempt continues that W&B run instead of starting a second one."""
-    mode = choose_mode()
+    mode = choose_mode(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}
     logger = WandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
