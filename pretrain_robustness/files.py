@@ -13,5 +13,8 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     once it is complete."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(temporary)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:  # a failed write (a full disk) leaves no partial file behind
+        temporary.unlink(missing_ok=True)

@@ -171,7 +171,18 @@ def _(tiny, tmp):
 def _(tiny, tmp):
     (tmp / "notes.ckpt").write_text("not a checkpoint")
     return finetune(tiny, tmp, "--model.init_checkpoint", str(tmp / "notes.ckpt")), \
-        "notes.ckpt cannot be read as a checkpoint with weights_only=True"
+        "notes.ckpt is not a whole torch.save file (truncated, or another format"
+
+
+@case("a truncated checkpoint to test")
+def _(tiny, tmp):
+    import torch
+
+    torch.save({"state_dict": {"w": torch.ones(1000)}}, tmp / "last.ckpt")
+    (tmp / "last.ckpt").write_bytes((tmp / "last.ckpt").read_bytes()[:900])
+    return ["test", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
+            "--data.init_args.root", str(tiny), "--run.root", str(tmp / "runs"), "--trainer.logger", "false",
+            "--ckpt_path", str(tmp / "last.ckpt")], f"checkpoint {tmp / 'last.ckpt'} cannot be used: it is not a whole"
 
 
 @case("an init checkpoint of another architecture")

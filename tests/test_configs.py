@@ -236,6 +236,28 @@ def _tiny_study(tmp_path, tiny_data, **change):
                         **change})
 
 
+def test_a_run_locked_by_another_process_is_skipped_and_the_others_still_run(tmp_path, tiny_data, capsys):
+    """A second study on the same study, where one run's folder was taken meanwhile: that run is
+    skipped with the holder's name, the others are still handed over, and the report comes last."""
+    from pretrain_robustness import store
+    from pretrain_robustness.study.plan import plan
+    from pretrain_robustness.study.runner import run_study
+
+    spec = _tiny_study(tmp_path, tiny_data)
+    steps = plan(spec)
+
+    class TakenFirst(RecordingExecutor):
+        def submit(self, folder, args, resources, after, name):
+            if folder == steps[0].folder:
+                raise store.RunLockedError(f"{folder} is in use by pid 4242 on node7")
+            return super().submit(folder, args, resources, after, name)
+
+    executor = TakenFirst()
+    run_study(spec, executor)
+    assert executor.calls == [steps[1].args, steps[2].args, "report"]
+    assert "skipped: " in capsys.readouterr().out
+
+
 def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_data):
     """The runner hands each run's arguments to the executor, skips finished runs and resumes
     unfinished ones; the report comes last."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 
 import torch
@@ -29,8 +30,12 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     try:  # tensors and plain containers only: loading never runs code from the file
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises several kinds for a file that is not a checkpoint
-        raise ValueError(f"{path} cannot be read as a checkpoint with weights_only=True: "
-                         f"{' '.join(str(error).split())[:300]}") from error
+        if not zipfile.is_zipfile(path):  # torch.save's archive: a truncated file has lost its directory
+            raise ValueError(f"checkpoint {path} is not a whole torch.save file (truncated, or another format: "
+                             f"{type(error).__name__})") from error
+        # torch's advice to retry with weights_only=False is wrong for a damaged file and unsafe for a foreign one
+        reason = " ".join(str(error).split()).split(" Please file an issue")[0].split("(1) In PyTorch 2.6")[0]
+        raise ValueError(f"checkpoint {path} cannot be read with weights_only=True: {reason[:300]}") from error
     if isinstance(blob, dict) and "state_dict" in blob:
         state = {k[len(NETWORK_PREFIX):]: v for k, v in blob["state_dict"].items() if k.startswith(NETWORK_PREFIX)}
         return state, blob.get("hyper_parameters", {}).get("architecture")

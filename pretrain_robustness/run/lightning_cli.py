@@ -50,6 +50,15 @@ class ProjectCLI(LightningCLI):
         parser.link_arguments("data.eval_split_names", "model.eval_split_names", apply_on="instantiate")
         parser.link_arguments("data.class_names", "model.class_names", apply_on="instantiate")
 
+    def _parse_ckpt_path(self) -> None:
+        """Lightning reads a given checkpoint's hyperparameters while parsing: a damaged file is named
+        here, with what is wrong with it, instead of torch's zip-reader error."""
+        if self.config.get("subcommand"):
+            ckpt_path = self.config[self.config.subcommand].get("ckpt_path")
+            if ckpt_path and Path(ckpt_path).is_file():
+                store.check_checkpoint(ckpt_path)
+        super()._parse_ckpt_path()
+
     def _config(self):
         return self.config[self.subcommand] if self.subcommand else self.config
 

@@ -123,7 +123,11 @@ def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step],
             continue
         _release_if_ended(step.folder, states)
         print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}", flush=True)
-        job = executor.submit(step.folder, step.args, step.resources, after, step.name)
+        try:
+            job = executor.submit(step.folder, step.args, step.resources, after, step.name)
+        except store.RunLockedError as locked:  # another process took it meanwhile: the other runs still go on
+            print(f"    skipped: {locked}", flush=True)
+            continue
         if job:
             store.record_submission(step.folder, {"id": job.id, "log": job.log, "executor": executor.name,
                                                   "after": after, "submitted": store.now()},
