@@ -15,20 +15,28 @@ from ..run.identity import pretraining_identity
 from .plan import Step, with_init
 
 
-def step_identities(steps: list[Step]) -> dict[Path, str]:
+def data_facts(config, facts: dict[str, tuple[str | None, int]]) -> tuple[str | None, int]:
+    """(manifest sha256 or None, training images) of a run's data, built once per distinct data config
+    and planning (``facts``): the identities and the GPU-hour estimates read the same build."""
+    key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+    if key not in facts:
+        data = build_data(config)
+        facts[key] = getattr(data, "manifest_sha256", None), len(data.examples("train"))
+    return facts[key]
+
+
+def step_identities(steps: list[Step], facts: dict | None = None) -> dict[Path, str]:
     """The identity of every (LightningCLI) pre-training step not finished yet. Builds each distinct pre-training
     set's manifest once (the data must be there: a missing folder is named here, before any job)."""
-    manifests: dict[str, str | None] = {}
+    facts = {} if facts is None else facts
     identities = {}
     for step in steps:
         if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == RunStatus.FINISHED:
             continue
         config = parsed(tuple(step.args))
-        key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
-        if key not in manifests:
+        if json.dumps(config.data.as_dict(), sort_keys=True, default=str) not in facts:
             print(f"reading the pre-training data of {step.description} ...", flush=True)
-            manifests[key] = getattr(build_data(config), "manifest_sha256", None)
-        identities[step.folder] = pretraining_identity(config.as_dict(), manifests[key])[0]
+        identities[step.folder] = pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0]
     return identities
 
 

@@ -62,7 +62,8 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     if executor.name == "slurm":
         steps = size_steps(spec, steps)
     states = _scheduler_states(executor, steps)
-    identities = _identities(steps, dry_run)
+    built: dict = {}  # each distinct dataset built once per planning: for identities and estimates
+    identities = _identities(steps, dry_run, built)
     steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
     states = _scheduler_states(executor, steps)
     todo = [s for s in steps if run_state(s.folder, states)[0] not in (RunStatus.FINISHED, *store.ACTIVE)]
@@ -71,7 +72,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
             print(f"[{i}/{len(steps)}] {step.description} -> {step.folder} ({run_state(step.folder, states)[0]})\n"
                   f"    pretrain-robustness {' '.join(step.args)}")
         if executor.name == "slurm":
-            print(job_graph(spec, steps, todo))
+            print(job_graph(spec, steps, todo, built))
         return steps
     jobs = _submit_runs(spec, executor, steps, todo, states, identities)
     pending = sorted({j for j in jobs.values() if j})
@@ -94,9 +95,9 @@ def _check_ready(spec: StudySpec, dry_run: bool) -> None:
         print(f"(not ready to run: {error})")
 
 
-def _identities(steps: list[Step], dry_run: bool) -> dict[Path, str]:
+def _identities(steps: list[Step], dry_run: bool, built: dict) -> dict[Path, str]:
     try:
-        return step_identities(steps)
+        return step_identities(steps, built)
     except Exception as error:
         if not dry_run:
             raise

@@ -11,7 +11,7 @@ from typing import Any
 from .. import store
 from ..store import RunStatus
 from .resources import ACTIVE_STATES, Resources
-from ..run.lightning_cli import build_data
+from .reuse import data_facts
 from .job_sizes import loader_warning, parsed, report_resources, sizing_args
 from .plan import Step
 from .spec import StudySpec
@@ -74,13 +74,13 @@ def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _train_images(config, counted: dict[str, tuple[int, str]]) -> tuple[int, str]:
+def _train_images(config, counted: dict[str, tuple[int, str]], built: dict) -> tuple[int, str]:
     """(training images, how known) of a run's data, read once per distinct data config."""
     key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
     if key not in counted:
         data = config.data.init_args
         try:
-            counted[key] = len(build_data(config).examples("train")), "images counted"
+            counted[key] = data_facts(config, built)[1], "images counted"
         except Exception:  # the data is not on this machine: the full set's size, or the subset's asked size
             subset = [i.init_args.get("images") for i in (data.get("interventions") or []) if i.init_args.get("images")]
             source = ((data.get("source") or {}).get("class_path") or config.data.class_path).rsplit(".", 1)[-1]
@@ -95,12 +95,13 @@ def gpu_rate(step: Step, spec: StudySpec) -> float:
     return spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
 
 
-def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int, str]]) -> tuple[float, str]:
+def estimate_gpu_hours(step: Step, spec: StudySpec, counted: dict[str, tuple[int, str]],
+                       built: dict | None = None) -> tuple[float, str]:
     """(GPU-hours, how): training images x epochs / images per second per GPU."""
     if step.args[0] in ("clip-pretrain", "clip-zeroshot"):
         return _clip_gpu_hours(step, spec)
     config = parsed(sizing_args(step.args))  # images, epochs and size: the same for every run of a recipe
-    images, how = _train_images(config, counted)
+    images, how = _train_images(config, counted, {} if built is None else built)
     throughput = gpu_rate(step, spec)
     epochs = config.trainer.max_epochs or 1
     return images * epochs / throughput / 3600, f"{images:,} {how} x {epochs} epochs / {throughput:,.0f} img/s/GPU"
@@ -119,12 +120,13 @@ def _clip_gpu_hours(step: Step, spec: StudySpec) -> tuple[float, str]:
     return images / throughput / 3600, f"{recipe['checkpoints']} checkpoints x {sum(ZERO_SHOT_IMAGES.values()):,} images nominal / {throughput:,.0f} img/s/GPU"
 
 
-def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step]) -> str:
-    """The jobs a submission creates: number, run, dependencies, resources, estimated GPU-hours."""
+def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step], built: dict | None = None) -> str:
+    """The jobs a submission creates: number, run, dependencies, resources, estimated GPU-hours
+    (``built``: the data already built while planning, ``reuse.data_facts``)."""
     numbers = {step.folder: i for i, step in enumerate(to_submit, 1)}
     lines, total, counted = [], 0.0, {}
     for step in to_submit:
-        hours, how = estimate_gpu_hours(step, spec, counted)
+        hours, how = estimate_gpu_hours(step, spec, counted, built)
         total += hours
         after = f"afterok:{numbers[step.needs]}" if step.needs in numbers else "-"
         resources = step.resources or Resources()

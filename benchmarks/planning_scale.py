@@ -1,0 +1,97 @@
+"""Planning a figure at full size: a full-size ImageNet tree (1,281,167 train files in 1,000 wnid
+folders and 50,000 val files, all hard links to one small JPEG: they cost directory entries, not
+disk; one source file per class), then the wall time and peak memory of the SLURM dry run of Figs. 3 and 4 (cold: the first
+run; again: the second) and of ``manifest`` of full ImageNet, each as its own process.
+
+    .venv/bin/python benchmarks/planning_scale.py [--tree /tmp/imagenet-full-size] [--studies fig03 fig04]
+
+Writes benchmarks/planning_scale.json (or $BENCHMARK_OUTPUT). The tree is kept for later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import photo_like_jpegs, write_results
+
+from pretrain_robustness.wordnet.synsets import imagenet1k_wnids
+
+REPO = Path(__file__).parents[1]
+TRAIN_IMAGES, VAL_PER_CLASS = 1_281_167, 50
+STUDIES = {"fig03": "configs/studies/fig03_imagenet_full.yaml", "fig04": "configs/studies/fig04_quantity_imagenet.yaml"}
+
+
+def write_tree(root: Path) -> Path:
+    """ILSVRC-2012's train and val layouts at full size (once; a finished tree has its marker)."""
+    marker = root / ".complete"
+    if marker.exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    sources = root / "sources"  # one per class: a file system allows some tens of thousands of links per file
+    sources.mkdir(exist_ok=True)
+    wnids = imagenet1k_wnids()
+    originals = photo_like_jpegs(sources, (64, 48), len(wnids))
+    base, extra = divmod(TRAIN_IMAGES, len(wnids))
+    for index, wnid in enumerate(wnids):
+        source = originals[index]
+        for split, count in (("train", base + (index < extra)), ("val", VAL_PER_CLASS)):
+            folder = root / split / wnid
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                target = folder / f"{wnid}_{i}.JPEG"
+                if not target.exists():
+                    os.link(source, target)
+    marker.touch()
+    return root
+
+
+def timed(command: list[str], cwd: Path) -> dict:
+    """Wall seconds and the peak resident memory of one command run as its own process."""
+    start = time.perf_counter()
+    wrapped = [sys.executable, "-c", "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+               "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)", *command]
+    done = subprocess.run(wrapped, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak = [line for line in done.stdout.splitlines() if line.startswith("PEAK_KB")]
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+    return {"seconds": round(seconds, 1), "peak_memory_gb": round(int(peak[-1].split()[1]) / 1024 ** 2, 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tree", default="/tmp/imagenet-full-size")
+    parser.add_argument("--studies", nargs="*", default=list(STUDIES))
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    tree = write_tree(Path(args.tree))
+    results: dict = {"train_files": TRAIN_IMAGES, "val_files": VAL_PER_CLASS * 1000,
+                     "tree_seconds": round(time.perf_counter() - start, 1)}
+    cli = [str(Path(sys.executable).with_name("pretrain-robustness"))]
+    with tempfile.TemporaryDirectory() as work:  # configs as committed, data/imagenet the full-size tree
+        work = Path(work)
+        (work / "configs").symlink_to(REPO / "configs")
+        (work / "data").mkdir()
+        (work / "data" / "imagenet").symlink_to(tree)
+        for name in args.studies:
+            dry_run = [*cli, "study", "--config", STUDIES[name], "--executor", "slurm", "--dry_run", "true",
+                       "--root", str(work / "runs")]
+            results[f"{name}_dry_run"] = {"cold": timed(dry_run, work), "again": timed(dry_run, work)}
+            print(name, results[f"{name}_dry_run"], flush=True)
+        manifest = [*cli, "manifest", "--config", "configs/recipes/pretrain_torchvision.yaml", "--config",
+                    "configs/pretrain/imagenet_full.yaml", "--output", str(work / "manifest.csv")]
+        results["manifest_full_imagenet"] = timed(manifest, work)
+        print("manifest", results["manifest_full_imagenet"], flush=True)
+    write_results(__file__, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
