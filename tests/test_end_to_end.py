@@ -185,6 +185,7 @@ def test_report_output_is_a_folder_of_the_reports_files(study, tmp_path):
     """--output names the folder the report's files go to; an .html path (the old meaning, which
     wrote the tables beside it, over another study's) is refused before anything is read."""
     folder, _ = study
+    main(["report", "--root", str(folder.parent), "--study", "demo"])  # the default folder, over the same runs
     main(["report", "--root", str(folder.parent), "--study", "demo", "--output", str(tmp_path / "demo-report")])
     assert sorted(p.name for p in (tmp_path / "demo-report").iterdir()) == [
         "comparisons.csv", "report.html", "trends.csv", "trends.md"]
