@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from ..files import atomic_write
 from .runs import checkpoint_path
 
 
@@ -27,15 +28,14 @@ class RunFolderCheckpointIO(TorchCheckpointIO):
 
 def write_atomically(checkpoint: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        with open(partial, "wb") as out:
+
+    def save(target: Path) -> None:
+        with open(target, "wb") as out:
             torch.save(checkpoint, out)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+
+    atomic_write(path, save)  # the project's one temporary-beside-then-rename writer
 
 
 def damage(path: Path) -> str | None:
