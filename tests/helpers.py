@@ -128,3 +128,15 @@ class TerminateAtBatch(Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+class ExitInValidation(Callback):
+    """submitit's ``sys.exit`` after a requeue, as it lands when SLURM's signal comes while the
+    model validates epoch ``epoch`` (0-based): a SystemExit raised from the validation loop."""
+
+    def __init__(self, epoch: int = 1):
+        self.epoch = epoch
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
+            raise SystemExit(-1)

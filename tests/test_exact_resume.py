@@ -1,6 +1,7 @@
 """A run killed with SIGKILL at a seeded draw of batches, then resumed with ``--ckpt_path last``,
 scores exactly what the uninterrupted run scores (metrics.csv equal), for pre-training and
-fine-tuning; the record keeps every attempt and the lock of the dead process is taken over."""
+fine-tuning, and so does a run stopped while it validates; the record keeps every attempt and the
+lock of the dead process is taken over."""
 
 import json
 import os
@@ -63,4 +64,14 @@ def test_killed_runs_resume_to_the_same_metrics(kind, tiny_data, tmp_path):
         record = json.loads((run / "run.json").read_text())
         assert record["status"] == "finished" and len(record["attempts"]) == 2
         assert record["attempts"][1]["resumed_from"].endswith(".ckpt") and not (run / ".lock").exists()
-    print(f"{kind}: killed at batches {kills} of {total}; every resumed run equals the reference")
+    # submitit's exit on SLURM's signal, landing while the first epoch validates (after its last batch)
+    stopped = subprocess.run([sys.executable, "-m", "pretrain_robustness.cli", *args, "--run.name", "stopped",
+                              "--trainer.callbacks+=tests.helpers.ExitInValidation", "--trainer.callbacks.epoch=0"],
+                             env=env, capture_output=True, text=True, timeout=600)
+    run = reference_dir.with_name("stopped")
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted", stopped.stderr[-2000:]
+    main([*args, "--run.name", "stopped", "--ckpt_path", "last"])
+    pd.testing.assert_frame_equal(pd.read_csv(run / "metrics.csv"), reference, check_exact=True,
+                                  obj=f"{kind} stopped while validating")
+    print(f"{kind}: killed at batches {kills} of {total}, and stopped while validating; every resumed run equals "
+          "the reference")

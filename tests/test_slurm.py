@@ -254,9 +254,9 @@ def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, t
     log = Path(job.log).read_text()
     assert "requeued" in log.lower(), log[-3000:]
     record = store.read_record(folder)
-    assert record["status"] == "finished" and record["epochs"] == 8
-    assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
-    assert sorted(pd.read_csv(folder / "metrics.csv")["epoch"].unique()) == list(range(1, 9))
+    assert (record["status"], record["epochs"]) == ("finished", 8), (record, log[-3000:])
+    assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], (record["attempts"], log[-3000:])
+    assert sorted(pd.read_csv(folder / "metrics.csv")["epoch"].unique()) == list(range(1, 9)), log[-3000:]
 
 
 def test_clip_pretraining_as_a_two_task_job(slurm, tmp_path):

@@ -5,6 +5,6 @@ from .global_batch import FixedGlobalBatch
 from .log_lines import EpochLogLines
 from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
-from .step_checkpoints import StepIntervalUnderDDP
+from .step_checkpoints import MidEpochCheckpoint, StepIntervalUnderDDP
 
-__all__ = ["EpochLogLines", "FixedGlobalBatch", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "StepIntervalUnderDDP"]
+__all__ = ["EpochLogLines", "FixedGlobalBatch", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "StepIntervalUnderDDP"]

@@ -24,21 +24,26 @@ class EpochLogLines(Callback):
     def __init__(self, every_minutes: float = 5.0):
         self.every = every_minutes * 60
         self.start = self.epoch_start = self.last_line = 0.0
+        self.first_epoch = self.batches = 0
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.start = time.monotonic()
         self.first_epoch = trainer.current_epoch
+        # a run resumed mid-epoch gets no on_train_epoch_start for the epoch it continues
+        self.on_train_epoch_start(trainer, pl_module)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.epoch_start = self.last_line = time.monotonic()
+        self.batches = 0  # trained since epoch_start (a resumed epoch's earlier batches are not timed)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         now = time.monotonic()
+        self.batches += 1
         if trainer.is_global_zero and now - self.last_line >= self.every:
             self.last_line = now
             loss = trainer.callback_metrics.get(f"{train_key(LOSS)}_step")
-            rate = (batch_idx + 1) / max(now - self.epoch_start, 1e-9)
+            rate = self.batches / max(now - self.epoch_start, 1e-9)
             print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: batch {batch_idx + 1}/"
                   f"{trainer.num_training_batches}, loss {float(loss):.4f}, {rate:.2f} batches/s" if loss is not None
                   else f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: batch {batch_idx + 1}", flush=True)

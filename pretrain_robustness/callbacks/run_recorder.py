@@ -22,6 +22,7 @@ from lightning.pytorch.loggers import WandbLogger
 from .. import store
 from ..store import RunStatus
 from ..datamodules.manifest import summary, write_manifest
+from .step_checkpoints import epoch_trained
 
 
 @runtime_checkable
@@ -53,16 +54,18 @@ class RunRecorder(Callback):
         self.run_dir, self.record = Path(run_dir), record
         self.evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
         self.checkpoint_epochs: int | None = None
-        self.batches_this_epoch = 0
+        self.batches_this_epoch, self.epoch_trained = 0, False
         self.last_beat = 0.0
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
         self.batches_this_epoch += 1
+        self.epoch_trained = epoch_trained(trainer, batch_idx)
         if trainer.is_global_zero and time.monotonic() - self.last_beat > store.HEARTBEAT_SECONDS:
             self._beat(trainer)
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.batches_this_epoch = 0
+        self.batches_this_epoch, self.epoch_trained = 0, False
         if trainer.is_global_zero:
             self._beat(trainer)
 
@@ -103,7 +106,7 @@ class RunRecorder(Callback):
                                                 allow_val_change=True)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.batches_this_epoch = 0
+        self.batches_this_epoch, self.epoch_trained = 0, False
         if trainer.is_global_zero:
             system = _system(pl_module)
             store.update_record(self.run_dir, effective_lr=system.effective_lr, global_batch=system.global_batch(),
@@ -157,9 +160,10 @@ class RunRecorder(Callback):
             # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
             status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
             self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500], release=False)
-        if self.batches_this_epoch > 0:
+        if self.batches_this_epoch > 0 and not self.epoch_trained:
             # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
             # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
+            # Not once the epoch's last batch has trained (step_checkpoints.py says why).
             self._save_interrupted(trainer)
         if trainer.is_global_zero:  # last, after the checkpoint; also when no record was written yet
             store.release_lock(self.run_dir)

@@ -2,7 +2,12 @@
 ``ModelCheckpoint`` broadcasts rank 0's clock verdict after every training step; under DDP this
 callback instead times the first steps of an attempt, turns the interval into a number of steps on
 rank 0 and broadcasts it once, then checkpoints every that many steps (no collective until then).
-One process keeps Lightning's time interval: it has no collective to save."""
+One process keeps Lightning's time interval: it has no collective to save.
+
+No mid-epoch checkpoint is taken once an epoch's last batch has trained: Lightning restores a
+checkpoint taken there (or during the validation after it) as an epoch already validated, so that
+epoch's metrics row and best checkpoint would never be written. Resume replays the epoch's batches
+after its newest earlier checkpoint instead, exactly."""
 
 from __future__ import annotations
 
@@ -11,6 +16,25 @@ import time
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+
+def epoch_trained(trainer: Trainer, batch_idx: int) -> bool:
+    """Whether training batch ``batch_idx`` (0-based, within its epoch) was the epoch's last."""
+    return batch_idx + 1 >= trainer.num_training_batches
+
+
+class MidEpochCheckpoint(ModelCheckpoint):
+    """Lightning's checkpoint on a step or time interval, skipped after an epoch's last batch."""
+
+    @property
+    def state_key(self) -> str:
+        # ModelCheckpoint's key holds its interval, which StepIntervalUnderDDP changes during a run:
+        # a resumed run would not find its state under the key it had when the checkpoint was taken
+        return self._generate_state_key(filename=self.filename)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
+        if not epoch_trained(trainer, batch_idx):
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
 
 class StepIntervalUnderDDP(Callback):

@@ -21,7 +21,8 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from .. import store
-from ..callbacks import EpochLogLines, FixedGlobalBatch, RunRecorder, SaveRunConfig, SeedEachBatch, StepIntervalUnderDDP
+from ..callbacks import (EpochLogLines, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
+                         StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
@@ -206,7 +207,7 @@ class ProjectCLI(LightningCLI):
             callbacks.append(FixedGlobalBatch(self._config().data.init_args.batch_size))
         minutes = self.run_spec.checkpoint_minutes
         if minutes:  # mid-epoch: what a kill -9 or a preemption costs at most
-            step_checkpoint = ModelCheckpoint(
+            step_checkpoint = MidEpochCheckpoint(
                 dirpath=checkpoints, filename=store.STEP_CHECKPOINT.removesuffix(".ckpt"), monitor=None, save_top_k=1,
                 enable_version_counter=False, train_time_interval=timedelta(minutes=minutes))
             callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
