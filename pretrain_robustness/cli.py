@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import warnings
+from argparse import ArgumentError
 
 from .analysis.publish import per_class_command, report_command
 from .clip.training import clip_pretrain_command
@@ -107,7 +108,10 @@ def entry(args: list[str] | None = None) -> int:
         if debug:
             raise
         print(f"error: {one_line(error)}", file=sys.stderr)
-        print("(add --debug for the traceback)", file=sys.stderr)
+        if isinstance(error, ArgumentError):  # the parsers raise (exit_on_error=False) so that this line comes first
+            print(f"(pretrain-robustness {argv[0]} --help lists its options)", file=sys.stderr)
+        else:
+            print("(add --debug for the traceback)", file=sys.stderr)
         return 1
     return 0
 
@@ -117,7 +121,7 @@ def one_line(error: BaseException) -> str:
     while error.__cause__ is not None and not str(error).strip():
         error = error.__cause__
     text = " ".join(str(error).split()) or type(error).__name__
-    plain = isinstance(error, (ValueError, FileNotFoundError, FileExistsError))
+    plain = isinstance(error, (ValueError, FileNotFoundError, FileExistsError, ArgumentError))
     return text if plain else f"{type(error).__name__}: {text}"
 
 

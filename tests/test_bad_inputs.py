@@ -326,6 +326,13 @@ def _(tiny, tmp):
     return ["study", "--config", str(tmp / "study.yaml")], "architectures"
 
 
+@case("a study YAML with architecture: for architectures:")
+def _(tiny, tmp):
+    text = (CONFIGS / "studies" / "demo.yaml").read_text().replace("\narchitectures:", "\narchitecture:")
+    (tmp / "study.yaml").write_text(text)
+    return ["study", "--config", str(tmp / "study.yaml")], "Option 'architecture' is not accepted"
+
+
 @case("fractaldb without its action")
 def _(tiny, tmp):
     return ["fractaldb"], "usage: pretrain-robustness fractaldb {search|render}"
@@ -337,14 +344,15 @@ def test_a_bad_input_names_itself(name, tiny_data, tmp_path, capsys, monkeypatch
     args, expected = MAKERS[name](tiny_data, tmp_path)
     try:
         status = entry(args)
-    except SystemExit as exit_info:  # the parser's own refusal (usage + "error: ...")
+    except SystemExit as exit_info:  # a refusal that is not ours
         status = exit_info.code
     err = capsys.readouterr().err
     assert status not in (0, None), f"{name}: accepted"
     assert "Traceback" not in err, f"{name}: a traceback instead of a message:\n{err[-1500:]}"
     assert expected in err, f"{name}: expected {expected!r} in:\n{err[-1500:]}"
-    if err.startswith("error: "):  # our own errors: the message is the first line
-        assert expected in err.splitlines()[0]
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors and expected in errors[0], f"{name}: not in the error line:\n{err[-1500:]}"
+    assert "usage:" not in err.split("error: ")[0], f"{name}: usage before the error line:\n{err[-1500:]}"
     mine = [lock for lock in tmp_path.rglob(".lock") if f'"pid": {os.getpid()}' in lock.read_text()]
     assert not mine, f"{name}: the refused run left its lock {mine}"  # and no folder holding only a lock
 

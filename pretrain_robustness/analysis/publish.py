@@ -97,7 +97,7 @@ def markdown_table(table) -> str:
 
 def report_command(args: list[str]) -> Path:
     """``report --study demo``: fit trends over a study's finished runs and write the HTML report."""
-    parser = ArgumentParser(prog="pretrain-robustness report", description=report_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness report", description=report_command.__doc__)
     parser.add_argument("--root", default="runs")
     parser.add_argument("--study", required=True)
     parser.add_argument("--transform", default="probit", choices=["probit", "logit", "linear"])
@@ -132,7 +132,7 @@ def per_class_command(args: list[str]) -> Path:
     iNaturalist 2021 run carries species, family, class, supercategory, common_name). With
     ``--wordnet`` each species is matched to ImageNet through WordNet and Figure 1 shows birds in
     families ImageNet shows at least one species of, coloured by that."""
-    parser = ArgumentParser(prog="pretrain-robustness per-class", description=per_class_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness per-class", description=per_class_command.__doc__)
     parser.add_argument("--pretrained", required=True, help="predictions CSV of the pre-trained, fine-tuned run")
     parser.add_argument("--scratch", required=True, help="predictions CSV of the run trained from scratch")
     parser.add_argument("--classes", type=str | None, default=None, help="CSV: y_true and the columns named below")

@@ -117,7 +117,7 @@ def params_of(given: dict, subset: dict) -> dict:
 
 
 def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="pretrain-robustness clip-pretrain", description=clip_pretrain_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness clip-pretrain", description=clip_pretrain_command.__doc__)
     parser.add_argument("--subset", required=True, help="a folder written by webdataset-subsets (holds subset.json)")
     parser.add_argument("--recipe", default="configs/clip_pretrain/laion_vit_b32.yaml")
     parser.add_argument("--root", default="runs")

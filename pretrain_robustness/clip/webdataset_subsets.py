@@ -146,7 +146,7 @@ def webdataset_subsets_command(args: list[str]) -> list[Path]:
     shards with its manifest, ready for open_clip_train (``subset.json`` names its --train-data)."""
     from glob import glob
 
-    parser = ArgumentParser(prog="pretrain-robustness webdataset-subsets", description=webdataset_subsets_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness webdataset-subsets", description=webdataset_subsets_command.__doc__)
     parser.add_argument("--shards", required=True, help="glob of the source tar shards")
     parser.add_argument("--sizes", type=list[int], required=True)
     parser.add_argument("--seed", type=int, default=0)

@@ -205,7 +205,7 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
 
 def clip_zeroshot_command(args: list[str]) -> Path:
     """``clip-zeroshot --run PRETRAIN_RUN --imagenet DIR [--imagenet_v2 DIR] [--imagenet_sketch DIR]``."""
-    parser = ArgumentParser(prog="pretrain-robustness clip-zeroshot", description=clip_zeroshot_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness clip-zeroshot", description=clip_zeroshot_command.__doc__)
     parser.add_argument("--run", required=True, help="a CLIP pre-training run folder (written by clip-pretrain)")
     parser.add_argument("--imagenet", type=str | None, default=None,
                         help="ImageNet root: val/<wnid>/*.JPEG, or val/*.JPEG with LOC_val_solution.csv")

@@ -208,7 +208,7 @@ def cache_command(args: list[str]) -> Path:
     resized once (``--data.init_args.pipeline fast`` then reads it); resumes an interrupted write."""
     from tqdm import tqdm
 
-    parser = ArgumentParser(prog="pretrain-robustness cache", description=cache_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness cache", description=cache_command.__doc__)
     parser.add_argument("--root", default="data", help="the folder that holds iwildcam_v2.0/")
     parser.add_argument("--image_size", type=int, default=448, help="the recipe's input size (WILDS: 448)")
     parser.add_argument("--splits", type=list[str], default=["train", *EVAL_SPLITS])

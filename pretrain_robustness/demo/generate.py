@@ -14,7 +14,7 @@ from .imagenet_folders import write_imagenet_train
 
 def demo_data_command(args: list[str]) -> Path:
     """``demo-data --root data/demo``: generate the embedded default data (skips what exists)."""
-    parser = ArgumentParser(prog="pretrain-robustness demo-data", description=demo_data_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness demo-data", description=demo_data_command.__doc__)
     parser.add_argument("--root", default="data/demo", help="output folder")
     parser.add_argument("--force", type=bool, default=False, help="regenerate even if present")
     cfg = parser.parse_args(args)

@@ -19,7 +19,7 @@ from .lightning_cli import ProjectCLI, run_cli
 def manifest_command(args: list[str]) -> Path:
     """``manifest --config RECIPE --config DISTRIBUTION [--output F]``: write a pre-training
     distribution's manifest and print its summary, without training."""
-    parser = ArgumentParser(prog="pretrain-robustness manifest", description=manifest_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness manifest", description=manifest_command.__doc__)
     parser.add_argument("--output", type=str | None, default=None, help="default: manifest-<condition>.csv")
     own, rest = _split_own_args(args, ["--output"])
     cfg = parser.parse_args(own)
@@ -55,7 +55,7 @@ def predictions_command(args: list[str]) -> Path:
     own, overrides = _split_own_args(args, ["--run", "--splits", "--ckpt", "--output"])
     overrides = [a for a in overrides if a not in ("-h", "--help")]
     own += [a for a in args if a in ("-h", "--help")]
-    parser = ArgumentParser(prog="pretrain-robustness predictions", description=predictions_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness predictions", description=predictions_command.__doc__)
     parser.add_argument("--run", required=True, help="run folder (holds config.yaml and checkpoints/)")
     parser.add_argument("--splits", type=list[str], default=["id_test", "ood_test"])
     parser.add_argument("--ckpt", default=store.LAST_CHECKPOINT, help="file name under checkpoints/, or a path")

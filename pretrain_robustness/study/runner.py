@@ -173,7 +173,7 @@ def _release_if_ended(folder: Path, states: dict[str, str]) -> None:
 def study_command(args: list[str]) -> Path | None:
     """``study --config configs/studies/demo.yaml``: run a whole study (``--executor local``) or
     submit it to SLURM (``--executor slurm``), then its report; ``--status true`` shows where it stands."""
-    parser = ArgumentParser(prog="pretrain-robustness study", description=study_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness study", description=study_command.__doc__)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_class_arguments(StudySpec, None)
     parser.add_argument("--dry_run", type=bool, default=False, help="print the runs (and the job graph), run nothing")

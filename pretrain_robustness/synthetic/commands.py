@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
@@ -23,9 +22,10 @@ def fractaldb_command(args: list[str]) -> Path:
         print(f"{usage}\n\n{' '.join(fractaldb_command.__doc__.split())}")
         raise SystemExit(0)
     if not args or args[0] not in ("search", "render"):
-        print(f"{usage}\nerror: the first argument must be search or render", file=sys.stderr)
-        raise SystemExit(2)
-    parser = ArgumentParser(prog=f"pretrain-robustness fractaldb {args[0]}", description=fractaldb_command.__doc__)
+        raise ValueError(f"fractaldb's first argument must be search or render, got {args[0] if args else 'none'} "
+                         f"({usage})")
+    parser = ArgumentParser(exit_on_error=False, prog=f"pretrain-robustness fractaldb {args[0]}",
+                            description=fractaldb_command.__doc__)
     parser.add_argument("--root", default="data/fractaldb", help="holds categories/ and images/")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
@@ -54,7 +54,7 @@ def diffusion_command(args: list[str]) -> Path:
     on SLURM arrays, K = $SLURM_ARRAY_TASK_ID). Re-running fills in what is missing."""
     from .diffusion import SamplerSettings, generate, generation_plan, load_pipeline
 
-    parser = ArgumentParser(prog="pretrain-robustness diffusion", description=diffusion_command.__doc__)
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness diffusion", description=diffusion_command.__doc__)
     parser.add_argument("--model_dir", required=True, help="local diffusers StableDiffusionPipeline folder")
     parser.add_argument("--output", default="data/diffusion")
     parser.add_argument("--images_per_class", type=int, default=150, help="150 -> 150K images; 1200 -> 1.2M")
