@@ -69,3 +69,20 @@ def test_resume_skips_a_truncated_checkpoint_and_a_bad_one_changes_nothing(tiny_
     record = store.read_record(run)
     assert record["status"] == "finished" and record["attempts"][-1]["resumed_from"] == str(intact)
     assert store.damage(last) is None  # written again, whole
+
+
+def test_a_run_is_continued_only_with_its_own_settings(tiny_data, tmp_path):
+    """A continuation with another learning rate would leave two runs' epochs in one folder, reported
+    as one run: refused, the folder byte-identical. Paths are not settings: moved data continues it."""
+    _fit(tiny_data, tmp_path)
+    run = next(tmp_path.rglob("run.json")).parent
+    before = _folder_bytes(run)
+    further = ["--ckpt_path", "last", "--run.extend", "true", "--trainer.max_epochs", "2"]
+    with pytest.raises(ValueError, match=r"other settings \(model\.optimizer\.init_args\.lr: .+ -> 0\.5\); nothing was"):
+        _fit(tiny_data, tmp_path, *further, "--model.optimizer.init_args.lr", "0.5")
+    assert _folder_bytes(run) == before
+    moved = tmp_path / "moved data"
+    moved.symlink_to(tiny_data, target_is_directory=True)
+    _fit(moved, tmp_path, *further)
+    record = store.read_record(run)
+    assert record["status"] == "finished" and record["epochs"] == 2

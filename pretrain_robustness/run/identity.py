@@ -47,3 +47,25 @@ def pretraining_identity(config: dict[str, Any], manifest_sha256: str | None) ->
     payload = identity_payload(config, manifest_sha256)
     canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:20], payload
+
+
+def changed_settings(before: dict[str, Any], after: dict[str, Any], extend: bool = False) -> list[str]:
+    """``key: before -> after`` for each setting that changes the weights (the identity's, without
+    the manifest) and differs between two resolved run configs; with ``extend`` (training a finished
+    run further) the length of training may differ."""
+    old, new = (_flat(json.loads(json.dumps(identity_payload(c, None), default=str))) for c in (before, after))
+    if extend:
+        for key in ("trainer.max_epochs", "trainer.max_steps"):
+            old.pop(key, None), new.pop(key, None)
+    return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(old.keys() | new.keys())
+            if old.get(key) != new.get(key)]
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as ``{"a.b": leaf}`` (lists are leaves)."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat

@@ -27,7 +27,7 @@ from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
 from .gpu_check import require_usable_gpu
-from .identity import pretraining_identity
+from .identity import changed_settings, pretraining_identity
 from .wandb_logger import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
@@ -43,7 +43,9 @@ class ProjectCLI(LightningCLI):
         self.command = [PROGRAM, *(sys.argv[1:] if args is None else args)]
         super().__init__(ImageClassifier, ClassificationDataModule, subclass_mode_data=True,
                          save_config_callback=SaveRunConfig, save_config_kwargs={"overwrite": True},
-                         seed_everything_default=0, args=args, run=run)
+                         seed_everything_default=0, args=args, run=run,
+                         # a parse error is raised, so the console prints it first (cli.entry)
+                         parser_kwargs={"exit_on_error": False})
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(store.RunSpec, "run")
@@ -93,6 +95,8 @@ class ProjectCLI(LightningCLI):
         """The checkpoint a fit continues from is checked before anything in the folder changes:
         ``last`` becomes the newest intact ``last*.ckpt`` (saying which newer ones were skipped)."""
         ckpt_path = config.get("ckpt_path")
+        if ckpt_path and not self.run_spec.overwrite:
+            self._same_settings(config)
         if ckpt_path == "last":
             chosen, skipped = store.resumable_checkpoint(self.run_dir)
             for note in skipped:
@@ -104,6 +108,19 @@ class ProjectCLI(LightningCLI):
                 config.ckpt_path = str(chosen)
         elif ckpt_path:
             store.check_checkpoint(ckpt_path)
+
+    def _same_settings(self, config) -> None:
+        """A run is continued only with the settings it was trained with (its config.yaml): otherwise
+        its folder would hold a mix of two runs under one name, reported as one."""
+        record, saved = store.read_record(self.run_dir), store.read_config(self.run_dir)
+        if not record or record.get("status") == store.RunStatus.QUEUED or saved is None:
+            return
+        changes = changed_settings(saved, config.as_dict(), extend=self.run_spec.extend)
+        if changes:
+            raise ValueError(f"{self.run_dir} holds a run trained with other settings ({'; '.join(changes)}); nothing "
+                             "was changed. Continue it with its own settings (fit --config <run>/config.yaml "
+                             "--ckpt_path last), train it again with --run.overwrite true (the old folder is kept), or "
+                             "train this one beside it with --run.name NAME")
 
     def _evaluation_name(self, config) -> str:
         """``<stage>-<checkpoint>-<settings hash>``: the same evaluation again replaces itself, one with

@@ -40,7 +40,7 @@ __all__ = ["BEST_CHECKPOINT", "CHECKPOINTS", "CONFIG", "EVALUATIONS", "EVALUATIO
            "append_metrics", "architecture_slug", "base_record", "checkpoint_path", "evaluation_dir",
            "find_pretraining", "find_runs", "git_commit", "has_checkpoint", "inherited_params", "latest_checkpoint",
            "new_record", "now", "open_clip_checkpoint_dir", "open_clip_checkpoints", "open_clip_folder", "open_clip_log", "predictions_path",
-           "read_metrics", "read_record", "run_dir", "run_name", "run_of_checkpoint", "sibling_run",
+           "read_config", "read_metrics", "read_record", "run_dir", "run_name", "run_of_checkpoint", "sibling_run",
            "update_evaluation", "update_record", "write_record"]
 
 RUN_RECORD, METRICS_FILE, MANIFEST, CONFIG = "run.json", "metrics.csv", "manifest.csv", "config.yaml"
@@ -140,6 +140,14 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 def read_record(run: Path) -> dict[str, Any] | None:
     """The run's ``run.json``, or ``None`` where there is none yet."""
     return _read_json(Path(run) / RUN_RECORD)
+
+
+def read_config(run: Path) -> dict[str, Any] | None:
+    """The run's resolved ``config.yaml`` (what its last attempt was started with), or ``None``."""
+    import yaml
+
+    path = Path(run) / CONFIG
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
 
 
 def write_record(run: Path, record: dict[str, Any]) -> None:
