@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+FULL_BELOW_BYTES = 1 << 20  # less free than this after a failed write: the write ran out of space
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -16,5 +20,18 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     try:
         write(temporary)
         os.replace(temporary, path)
+    except Exception as error:  # torch's zip writer says only "unexpected pos" when the disk fills
+        raise _failure(path, error) from error
     finally:  # a failed write (a full disk) leaves no partial file behind
         temporary.unlink(missing_ok=True)
+
+
+def _failure(path: Path, error: Exception) -> OSError:
+    """What failed, and whether the file system is full (measured before the partial file goes)."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if free is not None and free < FULL_BELOW_BYTES:
+        return OSError(errno.ENOSPC, f"writing {path} failed (its file system is full: {free:,} bytes free): {error}")
+    return OSError(getattr(error, "errno", None) or errno.EIO, f"writing {path} failed: {error}")

@@ -160,13 +160,17 @@ class RunRecorder(Callback):
             # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
             status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
             self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500], release=False)
-        if self.batches_this_epoch > 0 and not self.epoch_trained:
-            # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
-            # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
-            # Not once the epoch's last batch has trained (step_checkpoints.py says why).
-            self._save_interrupted(trainer)
-        if trainer.is_global_zero:  # last, after the checkpoint; also when no record was written yet
-            store.release_lock(self.run_dir)
+        try:
+            if self.batches_this_epoch > 0 and not self.epoch_trained:
+                # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when
+                # it is the newest "last*" file; the train loader's state says where in the epoch it stopped.
+                # Not once the epoch's last batch has trained (step_checkpoints.py says why).
+                self._save_interrupted(trainer)
+        except Exception as error:  # noqa: BLE001 - e.g. the full disk that ended the run: its error is the one to raise
+            print(f"no interrupt checkpoint ({error}); the run continues from its newest intact one", flush=True)
+        finally:
+            if trainer.is_global_zero:  # last, after the checkpoint; also when no record was written yet
+                store.release_lock(self.run_dir)
 
     def _save_interrupted(self, trainer: Trainer) -> None:
         """One process: Lightning's checkpoint. Several: rank 0 writes its own copy of the replicated
