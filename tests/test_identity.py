@@ -1,13 +1,16 @@
 """Pre-training reused by what it is: the identity covers what changes the weights, and a study
 finds an identical finished run of another study instead of training again."""
 
+import pytest
 import yaml
 
 from pretrain_robustness import store
 from pretrain_robustness.cli import main
 from pretrain_robustness.study.plan import plan
 from pretrain_robustness.study.spec import Condition, StudySpec
-from pretrain_robustness.study.reuse import reuse_pretraining, step_identities
+from pretrain_robustness.study.executors import LocalExecutor
+from pretrain_robustness.study.reuse import reuse_pretraining, runs_with_other_settings, step_identities
+from pretrain_robustness.study.runner import run_study
 
 from .test_configs import CONFIGS
 
@@ -62,3 +65,24 @@ def test_a_second_study_uses_the_first_ones_pretraining(tmp_path, tiny_data):
     second = plan(_spec(tmp_path, tiny_data, "b"))
     assert [s.kind for s in reuse_pretraining(second, step_identities(second), tmp_path / "runs",
                                               lambda f, r: r.get("status") == "queued")] == ["finetune"]
+
+
+def test_a_study_refuses_a_run_trained_with_other_settings(tmp_path, tiny_data, capsys):
+    """A condition changed under its old name would be reported with the old runs' results: the
+    study names each such folder and what differs, before anything runs. Paths are not settings."""
+    first = plan(_spec(tmp_path, tiny_data, "a"))
+    with pytest.raises(SystemExit):  # the resolved config, as a run saves it (LightningCLI's own dump)
+        main([*first[0].args, "--print_config"])
+    first[0].folder.mkdir(parents=True)
+    (first[0].folder / store.CONFIG).write_text(capsys.readouterr().out)
+    store.write_record(first[0].folder, {"status": "finished"})
+    assert runs_with_other_settings(first) == []
+    moved = tmp_path / "moved data"
+    moved.symlink_to(tiny_data, target_is_directory=True)
+    assert runs_with_other_settings(plan(_spec(tmp_path, moved, "a"))) == []
+    changed = _spec(tmp_path, tiny_data, "a", ["--model.optimizer.init_args.lr", "0.2"])
+    assert runs_with_other_settings(plan(changed)) == [
+        f"{first[0].folder} (model.optimizer.init_args.lr: 0.1 -> 0.2)"]
+    with pytest.raises(ValueError, match=r"1 run folder\(s\) of this study hold runs trained with other settings"):
+        run_study(changed, LocalExecutor())
+    assert store.read_record(first[0].folder)["status"] == "finished" and not (first[0].folder / ".lock").exists()

@@ -49,14 +49,22 @@ def pretraining_identity(config: dict[str, Any], manifest_sha256: str | None) ->
     return hashlib.sha256(canonical.encode()).hexdigest()[:20], payload
 
 
+# left unset, decided when a run starts (precision: bf16-mixed on a GPU), so its config.yaml holds the decision
+_DECIDED_AT_START = ("trainer.precision",)
+
+
 def changed_settings(before: dict[str, Any], after: dict[str, Any], extend: bool = False) -> list[str]:
     """``key: before -> after`` for each setting that changes the weights (the identity's, without
     the manifest) and differs between two resolved run configs; with ``extend`` (training a finished
     run further) the length of training may differ."""
     old, new = (_flat(json.loads(json.dumps(identity_payload(c, None), default=str))) for c in (before, after))
+    free = [key for key in _DECIDED_AT_START if new.get(key) is None]
     if extend:
-        for key in ("trainer.max_epochs", "trainer.max_steps"):
-            old.pop(key, None), new.pop(key, None)
+        free += ["trainer.max_epochs", "trainer.max_steps"]
+    if (after.get("run") or {}).get("batch_is_global"):  # the same global batch on any number of devices
+        free += ["trainer.devices", "trainer.num_nodes"]
+    for key in free:
+        old.pop(key, None), new.pop(key, None)
     return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(old.keys() | new.keys())
             if old.get(key) != new.get(key)]
 
