@@ -333,6 +333,17 @@ def _(tiny, tmp):
     return ["study", "--config", str(tmp / "study.yaml")], "Option 'architecture' is not accepted"
 
 
+@case("a study whose baseline is none of its conditions")
+def _(tiny, tmp):
+    return study_yaml(tmp, baseline="scratchh"), "baseline 'scratchh' is not one of its conditions ['scratch', 'imagenet-demo']"
+
+
+@case("a study whose id_split its fine-tuning data does not score")
+def _(tiny, tmp):
+    return study_yaml(tmp, conditions=[{"name": "scratch"}], extra_args=["--data.init_args.root", str(tiny)],
+                      id_split="id_tset"), "id_split 'id_tset' is not a split its fine-tuning data scores; it has ['id_val'"
+
+
 @case("fractaldb without its action")
 def _(tiny, tmp):
     return ["fractaldb"], "usage: pretrain-robustness fractaldb {search|render}"

@@ -108,6 +108,9 @@ EXPERIMENTS["finetune-iwildcam-clip"] = (
     ["--model.architecture", "clip:{data}/clip/tiny-clip.json", "--model.clip_weights", "{data}/clip/tiny-clip.pt",
      "--data.init_args.root", "{data}", "--data.init_args.image_size", "32", "--data.init_args.batch_size", "4",
      "--data.init_args.num_workers", "0"])
+EXPERIMENTS["finetune-iwildcam-clip-448"] = (  # the tiny 32 px CLIP at twice its size, as 224 px CLIP at 448
+    [*EXPERIMENTS["finetune-iwildcam-clip"][0], "finetune/iwildcam_clip_448.yaml"],
+    [*EXPERIMENTS["finetune-iwildcam-clip"][1], "--model.clip_image_size", "64", "--data.init_args.image_size", "64"])
 STUDIES = sorted((CONFIGS / "studies").glob("*.yaml"))
 
 
@@ -230,8 +233,9 @@ def _tiny_study(tmp_path, tiny_data, **change):
         "source": {"init_args": {"root": str(tiny_data / "imagenet")}}, "val_per_class": 2, "num_workers": 0}}}))
     configs = [str(CONFIGS / "recipes/pretrain_torchvision.yaml"), str(CONFIGS / "demo/pretrain.yaml"), str(pretrain)]
     finetune = tmp_path / "f.yaml"
-    finetune.write_text("{}")
-    return StudySpec(**{"study": "s", "architectures": ["resnet18"], "finetune": [str(finetune)], "root": str(tmp_path / "runs"),
+    finetune.write_text(yaml.safe_dump({"data": {"init_args": {"root": str(tiny_data)}}}))
+    finetunes = [str(CONFIGS / "recipes/finetune_wilds.yaml"), str(CONFIGS / "demo/finetune.yaml"), str(finetune)]
+    return StudySpec(**{"study": "s", "architectures": ["resnet18"], "finetune": finetunes, "root": str(tmp_path / "runs"),
                         "conditions": [Condition("scratch"), Condition("imagenet", pretrain=configs, params={"family": "R"})],
                         **change})
 

@@ -9,7 +9,8 @@ from pretrain_robustness.cli import main
 from pretrain_robustness.study.plan import plan
 from pretrain_robustness.study.spec import Condition, StudySpec
 from pretrain_robustness.study.executors import LocalExecutor
-from pretrain_robustness.study.reuse import reuse_pretraining, runs_with_other_settings, step_identities
+from pretrain_robustness.study.checks import runs_with_other_settings
+from pretrain_robustness.study.reuse import reuse_pretraining, step_identities
 from pretrain_robustness.study.runner import run_study
 
 from .test_configs import CONFIGS
@@ -24,7 +25,7 @@ def _spec(tmp_path, tiny_data, study, extra=(), val_per_class=2):
     finetune = tmp_path / "f.yaml"
     finetune.write_text("{}")
     return StudySpec(study=study, architectures=["resnet18"], finetune=[str(finetune)], root=str(tmp_path / "runs"),
-                     conditions=[Condition("imagenet", pretrain=configs)], extra_args=list(extra))
+                     conditions=[Condition("imagenet", pretrain=configs)], extra_args=list(extra), baseline="imagenet")
 
 
 def _identity(spec):

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
+
+from .. import store
 
 # data arguments that never change the trained weights (paths, speed, checks, evaluation only)
 _DATA_ARGS_OUTSIDE = {"root", "source", "val_source", "num_workers", "decode_check", "eval_batch_size"}
@@ -67,6 +70,15 @@ def changed_settings(before: dict[str, Any], after: dict[str, Any], extend: bool
         old.pop(key, None), new.pop(key, None)
     return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(old.keys() | new.keys())
             if old.get(key) != new.get(key)]
+
+
+def settings_changed_in(run: Path, config: dict[str, Any], extend: bool = False) -> list[str]:
+    """:func:`changed_settings` between the run in folder ``run`` (its config.yaml: what its last
+    attempt started with) and ``config``; none where no run exists there yet (or one only queued)."""
+    record, saved = store.read_record(run), store.read_config(run)
+    if not record or record.get("status") == store.RunStatus.QUEUED or saved is None:
+        return []
+    return changed_settings(saved, config, extend)
 
 
 def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:

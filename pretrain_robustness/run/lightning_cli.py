@@ -27,7 +27,7 @@ from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
 from .gpu_check import require_usable_gpu
-from .identity import changed_settings, pretraining_identity
+from .identity import pretraining_identity, settings_changed_in
 from .wandb_logger import make_logger, new_run_id
 
 PROGRAM = "pretrain-robustness"
@@ -95,8 +95,11 @@ class ProjectCLI(LightningCLI):
         """The checkpoint a fit continues from is checked before anything in the folder changes:
         ``last`` becomes the newest intact ``last*.ckpt`` (saying which newer ones were skipped)."""
         ckpt_path = config.get("ckpt_path")
-        if ckpt_path and not self.run_spec.overwrite:
-            self._same_settings(config)
+        changes = settings_changed_in(self.run_dir, config.as_dict(), self.run_spec.extend) if ckpt_path else []
+        if changes and not self.run_spec.overwrite:  # two runs' epochs in one folder would be reported as one run
+            raise ValueError(f"{self.run_dir} holds a run trained with other settings ({'; '.join(changes)}); nothing "
+                             "was changed. Continue it with its own (fit --config <run>/config.yaml --ckpt_path last), "
+                             "train it again with --run.overwrite true, or beside it with --run.name NAME")
         if ckpt_path == "last":
             chosen, skipped = store.resumable_checkpoint(self.run_dir)
             for note in skipped:
@@ -108,19 +111,6 @@ class ProjectCLI(LightningCLI):
                 config.ckpt_path = str(chosen)
         elif ckpt_path:
             store.check_checkpoint(ckpt_path)
-
-    def _same_settings(self, config) -> None:
-        """A run is continued only with the settings it was trained with (its config.yaml): otherwise
-        its folder would hold a mix of two runs under one name, reported as one."""
-        record, saved = store.read_record(self.run_dir), store.read_config(self.run_dir)
-        if not record or record.get("status") == store.RunStatus.QUEUED or saved is None:
-            return
-        changes = changed_settings(saved, config.as_dict(), extend=self.run_spec.extend)
-        if changes:
-            raise ValueError(f"{self.run_dir} holds a run trained with other settings ({'; '.join(changes)}); nothing "
-                             "was changed. Continue it with its own settings (fit --config <run>/config.yaml "
-                             "--ckpt_path last), train it again with --run.overwrite true (the old folder is kept), or "
-                             "train this one beside it with --run.name NAME")
 
     def _evaluation_name(self, config) -> str:
         """``<stage>-<checkpoint>-<settings hash>``: the same evaluation again replaces itself, one with

@@ -11,7 +11,7 @@ from .. import store
 from ..store import RunStatus
 from ..run.lightning_cli import build_data
 from .job_sizes import parsed
-from ..run.identity import changed_settings, pretraining_identity
+from ..run.identity import pretraining_identity
 from .plan import Step, with_init
 
 
@@ -59,18 +59,3 @@ def reuse_pretraining(steps: list[Step], identities: dict[Path, str], root: Path
                 break
     return [with_init(s, moved[s.needs]) if s.needs in moved else s for s in steps if s.folder not in moved]
 
-
-def runs_with_other_settings(steps: list[Step]) -> list[str]:
-    """``<folder> (<differences>)`` for each step whose folder holds a run (finished or not) trained
-    with other settings than the step's, e.g. a condition changed under its old name: the study
-    would report (or continue) that run as the step's."""
-    found = []
-    for step in steps:
-        record = store.read_record(step.folder) or {}
-        saved = store.read_config(step.folder) if step.args[0] == "fit" else None
-        if saved is None or record.get("status") in (None, RunStatus.QUEUED):
-            continue
-        changes = changed_settings(saved, parsed(tuple(step.args)).as_dict())
-        if changes:
-            found.append(f"{step.folder} ({'; '.join(changes)})")
-    return found

@@ -26,7 +26,8 @@ from .job_sizes import report_resources, size_steps
 from .resources import ACTIVE_STATES
 from .plan import Step, per_class_runs, plan
 from .spec import StudySpec, check_clip_data, check_spec
-from .reuse import reuse_pretraining, runs_with_other_settings, step_identities
+from .checks import check_report_splits, runs_with_other_settings
+from .reuse import reuse_pretraining, step_identities
 from .status_table import is_active, job_graph, job_id, run_state, status_table
 
 
@@ -61,10 +62,10 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     steps = plan(spec, cluster=executor.name == "slurm")
     if executor.name == "slurm":
         steps = size_steps(spec, steps)
-    _check_settings(steps, dry_run)
     states = _scheduler_states(executor, steps)
     built: dict = {}  # each distinct dataset built once per planning: for identities and estimates
-    identities = _identities(steps, dry_run, built)
+    identities = _identities(steps, dry_run, built)  # reads the pre-training data: a missing folder is named
+    _check_planned(spec, steps, dry_run)
     steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
     states = _scheduler_states(executor, steps)
     todo = [s for s in steps if run_state(s.folder, states)[0] not in (RunStatus.FINISHED, *store.ACTIVE)]
@@ -96,17 +97,21 @@ def _check_ready(spec: StudySpec, dry_run: bool) -> None:
         print(f"(not ready to run: {error})")
 
 
-def _check_settings(steps: list[Step], dry_run: bool) -> None:
-    """A run in the store is the step's only if it was trained with the step's settings."""
-    other = runs_with_other_settings(steps)
-    if not other:
-        return
-    message = (f"{len(other)} run folder(s) of this study hold runs trained with other settings than the study now "
-               f"gives them (a condition changed under its old name?): {'; '.join(other)}. Give the changed condition "
-               "a new name (its runs get new folders), or set those folders aside")
-    if not dry_run:
-        raise ValueError(message)
-    print(f"(not ready to run: {message})")
+def _check_planned(spec: StudySpec, steps: list[Step], dry_run: bool) -> None:
+    """A run in the store is the step's only if it was trained with the step's settings; the report
+    reads splits the fine-tuning data has (a dry run says what is wrong and goes on)."""
+    try:
+        other = runs_with_other_settings(steps)
+        if other:
+            raise ValueError(f"{len(other)} run folder(s) of this study hold runs trained with other settings than the "
+                             f"study now gives them (a condition changed under its old name?): {'; '.join(other)}. "
+                             "Give the changed condition a new name (its runs get new folders), or set those folders "
+                             "aside")
+        check_report_splits(spec, steps)
+    except (OSError, ValueError) as error:
+        if not dry_run:
+            raise
+        print(f"(not ready to run: {error})")
 
 
 def _identities(steps: list[Step], dry_run: bool, built: dict) -> dict[Path, str]:

@@ -42,7 +42,8 @@ class StudySpec:
         finetune: configs composing every fine-tuning run.
         seeds: every run is repeated per seed (training seed; a condition drawn at random, e.g.
             random classes or a budget subset, is drawn again with its seed + this seed).
-        baseline: condition whose trend effective robustness is measured against.
+        baseline: condition whose trend effective robustness is measured against (one of
+            ``conditions``, or of a ``report_includes`` study; ``null`` where ``ood_split`` is null).
         demo_data: if set, generate the embedded demo data under this folder first.
         extra_args: appended to every run's command line (e.g. ``--trainer.precision=bf16-mixed``).
         architecture_configs: configs added to the pre-training runs of one architecture, after
@@ -61,7 +62,8 @@ class StudySpec:
         choices: where the paper leaves a choice open, what this study takes and the alternative,
             each ``{choice, taken, alternative}``; the report prints them under each figure.
         report_includes: other studies whose finished runs join this study's report (Fig. 12 plots
-            CLIP against the scratch and ImageNet runs of the Fig. 3 study, not trained again).
+            CLIP against the scratch and ImageNet runs of the Fig. 3 study, not trained again);
+            ``study:condition[,condition]`` takes those conditions only (Fig. 8: Fig. 3's ImageNet line).
         clip: the CLIP conditions' settings (Fig. 20): ``{recipe, gpus, zero_shot: {imagenet,
             imagenet_v2, imagenet_sketch[, batch_size, workers]}}``; ``gpus``: per node when run here
             (torchrun); in a SLURM job each task is one GPU (``resources.pretrain``).
@@ -77,7 +79,7 @@ class StudySpec:
     finetune: list[str]
     root: str = "runs"
     seeds: list[int] = field(default_factory=lambda: [0])
-    baseline: str = "scratch"
+    baseline: str | None = "scratch"  # None: a study without an OOD split (no trends to compare)
     transform: str = "probit"
     id_split: str = "id_test"
     ood_split: str | None = "ood_test"  # None: a task without a shift (Kalibhat et al.); scores only
@@ -129,6 +131,7 @@ def check_spec(spec: StudySpec) -> None:
     if bad_tasks:
         raise ValueError(f"study {spec.study!r}: task names become folder names; use letters, digits, '-', '_' "
                          f"or '.', got {bad_tasks}")
+    _check_baseline(spec)
     if spec.per_class is not None:
         check_per_class(spec)
     if any(c.clip_subset for c in spec.conditions):
@@ -151,6 +154,19 @@ def check_spec(spec: StudySpec) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
                                     f"(paths are relative to {Path.cwd()})")
+
+
+def _check_baseline(spec: StudySpec) -> None:
+    """The baseline is one of the study's conditions (or of a study in ``report_includes``, whose
+    conditions the report checks); a study without an OOD split has no trends and so needs none."""
+    names = [c.name for c in spec.conditions]
+    if spec.baseline is None and spec.ood_split is None or spec.baseline in names:
+        return
+    if spec.baseline is not None and spec.report_includes:
+        return
+    needs = "a baseline condition" if spec.ood_split is not None else "no baseline (baseline: null), or one of them"
+    raise ValueError(f"study {spec.study!r}: baseline {spec.baseline!r} is not one of its conditions {names}; "
+                     f"it needs {needs}")
 
 
 def _refuse_duplicates(study: str, what: str, names: list[str]) -> None:
