@@ -74,7 +74,7 @@ def test_vits_by_name():
     assert isinstance(build_network("vit_b_32", 5).heads.head, torch.nn.Linear) and head_prefix("vit_b_32") == "heads.head."
     assert build_network("timm:vit_tiny_patch16_224", 5).head.out_features == 5
     assert head_prefix("timm:vit_tiny_patch16_224") == "head."
-    with pytest.raises(ValueError, match="clip_weights and head_init are for clip"):
+    with pytest.raises(ValueError, match="clip_weights, head_init and clip_image_size are for clip"):
         build_network("resnet18", 5, clip_weights="openai")
 
 
@@ -92,3 +92,24 @@ def test_fine_tuning_a_clip_encoder_on_iwildcam(tiny_clip, tiny_data, tmp_path):
     run = runs / "default" / "finetune" / "clip-tiny" / "clip-tiny-clip-seed0"  # the folder name says the encoder
     record = json.loads((run / "run.json").read_text())
     assert record["status"] == "finished" and record["params"]["source"] == "random"
+
+
+def test_a_vit_fine_tunes_at_another_input_size_with_open_clips_resized_position_embeddings(tiny_clip):
+    """WILDS' 448 px for a 224 px CLIP (Fig. 12's alternative), here 64 px for the 32 px tiny ViT: the
+    position embeddings are open_clip's own bicubic resize of the saved ones, every other weight is
+    the saved one, and the network takes (and trains on) the larger input."""
+    from open_clip.model import resize_pos_embed
+
+    architecture, checkpoint, model = tiny_clip
+    network = build_network(architecture, 3, checkpoint, "random", clip_image_size=64)
+    assert network.preprocess[0] == 64
+    reference = open_clip.create_model("tiny-clip", force_image_size=64)
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+    resize_pos_embed(saved, reference)
+    loaded = network.visual.state_dict()
+    assert torch.equal(loaded["positional_embedding"], saved["visual.positional_embedding"])
+    assert loaded["positional_embedding"].shape[0] == (64 // 8) ** 2 + 1
+    assert all(torch.equal(v, saved[f"visual.{k}"]) for k, v in loaded.items() if k != "positional_embedding")
+    loss = F.cross_entropy(network(torch.randn(2, 3, 64, 64)), torch.tensor([0, 2]))
+    loss.backward()
+    assert network.visual.positional_embedding.grad is not None

@@ -32,16 +32,16 @@ def check_architecture(architecture: str) -> None:
 
 
 def build_network(architecture: str, num_classes: int, clip_weights: str | None = None, head_init: str = "random",
-                  class_names: list[str] | None = None) -> nn.Module:
+                  class_names: list[str] | None = None, clip_image_size: int | None = None) -> nn.Module:
     """A randomly initialised torchvision (or ``timm:``) ``architecture`` with a ``num_classes``-way
     head, or a CLIP image encoder (``clip:``, see ``clip_backbone``) with its weights and a new head."""
     check_architecture(architecture)
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
     if is_clip(architecture):
-        return build_clip_classifier(architecture, num_classes, clip_weights, head_init, class_names)
-    if clip_weights or head_init != "random":
-        raise ValueError(f"clip_weights and head_init are for clip: architectures, not {architecture!r}")
+        return build_clip_classifier(architecture, num_classes, clip_weights, head_init, class_names, clip_image_size)
+    if clip_weights or head_init != "random" or clip_image_size:
+        raise ValueError(f"clip_weights, head_init and clip_image_size are for clip: architectures, not {architecture!r}")
     if architecture.startswith(TIMM):
         import timm
 

@@ -44,6 +44,8 @@ class ImageClassifier(LightningModule):
         head_init: ``random``, or ``zero_shot`` (clip: the head starts as CLIP's zero-shot classifier
             over the data's class names).
         class_names: the data's class names in label order (linked from the datamodule).
+        clip_image_size: for a ``clip:`` ViT, another input size than its own (e.g. WILDS' 448 px):
+            its position embeddings are resized on load, as open_clip does; ``None``: its own size.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class ImageClassifier(LightningModule):
         clip_weights: str | None = None,
         head_init: str = "random",
         class_names: list[str] | None = None,
+        clip_image_size: int | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "class_names"])
@@ -79,7 +82,8 @@ class ImageClassifier(LightningModule):
         """The network by name, its backbone from the pre-training checkpoint (the head is new), and
         with ``train_only_head`` everything but the head frozen."""
         hp = self.hparams
-        self.network = build_network(hp.architecture, hp.num_classes, hp.clip_weights, hp.head_init, class_names)
+        self.network = build_network(hp.architecture, hp.num_classes, hp.clip_weights, hp.head_init, class_names,
+                                     hp.get("clip_image_size"))
         self.init_record = load_backbone(self.network, hp.architecture, hp.init_checkpoint) if hp.init_checkpoint else None
         if self.train_only_head:
             prefix = head_prefix(hp.architecture)

@@ -71,17 +71,24 @@ def model_name(architecture: str) -> str:
     return name
 
 
-def load_clip(model: str, weights: str | None):
-    """The open_clip model with ``weights`` (a file path or a cached pretrained tag; None: random)."""
+def load_clip(model: str, weights: str | None, image_size: int | None = None):
+    """The open_clip model with ``weights`` (a file path or a cached pretrained tag; None: random).
+    ``image_size``: another input size than the model's own (e.g. WILDS' 448 px for a 224 px CLIP):
+    open_clip builds the encoder for it and resizes a ViT's position embeddings on load (bicubic);
+    a ResNet's attention pool has no such resize, so it keeps its own size."""
     import open_clip
 
+    resnet_layers = ((open_clip.get_model_config(model) or {}).get("vision_cfg") or {}).get("layers")
+    if image_size is not None and isinstance(resnet_layers, (list, tuple)):  # a ViT's "layers" is one number
+        raise ValueError(f"clip_image_size: open_clip resizes the position embeddings of ViT encoders only; {model} is "
+                         "a ResNet (its attention pool's embedding is fixed to its own input size)")
     quick_gelu = False
     if weights and not Path(weights).is_file():
         if os.sep in weights or weights.endswith((".pt", ".bin", ".safetensors")):
             raise FileNotFoundError(f"CLIP checkpoint not found: {weights}")
         path, quick_gelu = cached_weights(model, weights)
         weights = str(path)
-    return open_clip.create_model(model, pretrained=weights, force_quick_gelu=quick_gelu)
+    return open_clip.create_model(model, pretrained=weights, force_quick_gelu=quick_gelu, force_image_size=image_size)
 
 
 def preprocess(model) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
@@ -124,12 +131,13 @@ def zero_shot_weights(model, model_name: str, class_names: list[str]) -> torch.T
 
 
 def build_clip_classifier(architecture: str, num_classes: int, weights: str | None, head_init: str = "random",
-                          class_names: list[str] | None = None) -> ClipClassifier:
-    """``clip:<model>`` with ``weights``; ``head_init``: ``random`` or ``zero_shot`` (needs ``class_names``)."""
+                          class_names: list[str] | None = None, image_size: int | None = None) -> ClipClassifier:
+    """``clip:<model>`` with ``weights``; ``head_init``: ``random`` or ``zero_shot`` (needs ``class_names``);
+    ``image_size``: see :func:`load_clip`."""
     if head_init not in ("random", "zero_shot"):
         raise ValueError(f"head_init must be 'random' or 'zero_shot', got {head_init!r}")
     name = model_name(architecture)
-    model = load_clip(name, weights)
+    model = load_clip(name, weights, image_size)
     network = ClipClassifier(model.visual, model.visual.output_dim, num_classes, *preprocess(model))
     if head_init == "zero_shot":
         if not class_names or len(class_names) != num_classes:
