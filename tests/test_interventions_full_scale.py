@@ -6,7 +6,7 @@ import pytest
 
 from pretrain_robustness.datamodules.interventions import (
     BreedsDiversity, ClassBalancedSubset, CoarsenLabels, RandomClasses, SemanticSubset)
-from pretrain_robustness.datamodules.sampling import sample_per_class
+from pretrain_robustness.datamodules.sampling import balanced_counts, sample_per_class
 from pretrain_robustness.wordnet.breeds import breeds_wnids
 from pretrain_robustness.wordnet.hierarchy import load
 
@@ -70,3 +70,30 @@ def test_granularity_and_semantics_at_full_scale(imagenet_table):
 def test_too_few_images_says_how_many(imagenet_table):
     with pytest.raises(ValueError, match="asked for 1301 images of class n01440764, but it has 1300"):
         sample_per_class(imagenet_table, {"n01440764": 1301}, seed=0)
+
+
+def test_balanced_counts_fill_small_classes_and_split_the_rest_evenly():
+    assert balanced_counts({"a": 3, "b": 10, "c": 10}, 15) == {"a": 3, "b": 6, "c": 6}
+    assert balanced_counts({"a": 3, "b": 10, "c": 11}, 16) == {"a": 3, "b": 6, "c": 7}  # the larger share: c
+    assert balanced_counts({"a": 5, "b": 5}, 10) == {"a": 5, "b": 5}
+    with pytest.raises(ValueError, match="cannot draw 11 images from classes holding 10"):
+        balanced_counts({"a": 5, "b": 5}, 11)
+
+
+def test_animal_and_object_sets_of_equal_size(capsys):
+    """Fig. 6 (section 4.3: 'similar in total sample size'), on a table with ImageNet's uneven class
+    sizes (732 to 1,300): the object set is drawn down to the animal set's count, every class
+    as evenly as its size allows; the animal set is whole."""
+    sizes = np.random.default_rng(0).integers(732, 1301, len(load().classes))
+    classes = np.repeat(np.array(load().classes), sizes)
+    table = pd.DataFrame({"path": [f"train/{c}/{i}.JPEG" for i, c in enumerate(classes)], "source_class": classes})
+    animal = SemanticSubset("animal", images_of="object")(table)
+    object_ = SemanticSubset("object", images_of="animal", seed=1)(table)
+    assert len(animal) == len(SemanticSubset("animal")(table)) and len(object_) == len(animal)
+    full = SemanticSubset("object")(table).groupby("source_class").size()
+    kept = object_.groupby("source_class").size()
+    assert object_["path"].is_unique and kept.index.nunique() == 602 and (kept <= full[kept.index]).all()
+    unsaturated = kept[kept < full[kept.index]]
+    assert unsaturated.max() - unsaturated.min() <= 1 and (kept[kept == full[kept.index]] <= unsaturated.max()).all()
+    printed = capsys.readouterr().out
+    assert f"object {len(SemanticSubset('object')(table)):,} images in 602 classes, animal {len(animal):,}" in printed

@@ -60,12 +60,25 @@ def _read_runs(root: Path, study: str, wandb_project: str | None,
     tidy, left_out = run_table.scan_local_runs(root, study)
     if tidy.empty and not len(left_out):
         raise FileNotFoundError(f"no runs (run.json) under {Path(root) / study}")
-    for other in includes or []:  # another study's runs join this report (e.g. Fig. 12 on Fig. 3's)
-        more, more_left_out = run_table.scan_local_runs(root, other)
-        if more.empty:
-            raise FileNotFoundError(f"report_includes: study {other!r} has no readable runs under {Path(root) / other}")
+    for included in includes or []:  # another study's runs join this report (e.g. Fig. 12 on Fig. 3's)
+        more, more_left_out = _included_runs(root, included)
         tidy, left_out = pd.concat([tidy, more], ignore_index=True), pd.concat([left_out, more_left_out], ignore_index=True)
     return tidy, left_out
+
+
+def _included_runs(root: Path, included: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``study`` (all its runs) or ``study:condition[,condition...]`` (those conditions' runs only,
+    e.g. Fig. 3's ImageNet line beside a study that has its own scratch runs)."""
+    other, _, named = included.partition(":")
+    conditions = [c for c in named.split(",") if c]
+    more, left_out = run_table.scan_local_runs(root, other)
+    if conditions:
+        more = more[more["condition"].isin(conditions)]
+        left_out = left_out[left_out["run"].astype(str).apply(lambda run: Path(run).parent.name in conditions)]
+    if more.empty:
+        raise FileNotFoundError(f"report_includes: {included!r} has no readable runs under {Path(root) / other} "
+                                f"(run that study first{'; conditions ' + str(conditions) if conditions else ''})")
+    return more, left_out
 
 
 def _write_external(built, external_lines: list, output: Path) -> list[Path]:

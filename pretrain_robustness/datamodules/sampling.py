@@ -33,6 +33,23 @@ def even_split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+def balanced_counts(sizes: dict[str, int], total: int) -> dict[str, int]:
+    """``total`` images over classes of ``sizes`` as evenly as their sizes allow: a class smaller than
+    its even share keeps all its images and the others share the rest (water-filling); shares
+    differ by at most one (the larger ones to the larger classes)."""
+    if total > sum(sizes.values()):
+        raise ValueError(f"cannot draw {total} images from classes holding {sum(sizes.values())}")
+    counts, left = {}, total
+    by_size = sorted(sizes, key=lambda c: (sizes[c], c))
+    for i, name in enumerate(by_size):
+        counts[name] = min(sizes[name], left // (len(by_size) - i))
+        left -= counts[name]
+    for name in sorted(sizes):  # the remainder of the floor divisions, one image each
+        if left and counts[name] < sizes[name]:
+            counts[name], left = counts[name] + 1, left - 1
+    return counts
+
+
 def hold_out(table: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
     """Mark ``per_class`` random images of every label as ``split = val``, the rest ``train``."""
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..sampling import even_split, sample_per_class
+from ..sampling import balanced_counts, even_split, sample_per_class
 from .base import Intervention
 
 
@@ -50,20 +50,40 @@ class SemanticSubset(Intervention):
     """Keep the ImageNet classes under WordNet ``animal`` (``group="animal"``, 398 classes) or the
     others (``"object"``, 602), as in Ramanujan et al. section 4.3.
 
+    Section 4.3 compares "2 broad categories that are similar in total sample size": with
+    ``images_of`` naming the other group, a group larger than it is subsampled, as evenly over its
+    classes as their sizes allow, to the other group's image count in the same source.
+
     Args:
         group: ``animal`` or ``object``.
+        images_of: ``None`` (every image of the group), or the group whose image count to match.
+        seed: seeds the subsample's draw per class.
     """
 
     group: Literal["animal", "object"]
+    images_of: Literal["animal", "object"] | None = None
+    seed: int = 0
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         from ...wordnet.hierarchy import is_animal, load
 
-        if self.group not in SEMANTIC_FAMILY:
-            raise ValueError(f"unknown semantic group {self.group!r}; expected 'animal' or 'object'")
+        for name in (self.group, self.images_of or self.group):
+            if name not in SEMANTIC_FAMILY:
+                raise ValueError(f"unknown semantic group {name!r}; expected 'animal' or 'object'")
         h = load()
         animals = {w for w in table["source_class"].unique() if is_animal(w, h)}  # once per class, not per image
-        return table[table["source_class"].isin(animals) == (self.group == "animal")].reset_index(drop=True)
+        in_animals = table["source_class"].isin(animals)
+        kept = table[in_animals == (self.group == "animal")].reset_index(drop=True)
+        if self.images_of is None or self.images_of == self.group:
+            return kept
+        target = int((in_animals == (self.images_of == "animal")).sum())
+        print(f"semantic subset: {self.group} {len(kept):,} images in {kept['source_class'].nunique()} classes, "
+              f"{self.images_of} {target:,}; {self.group} "
+              + (f"subsampled to {target:,}" if len(kept) > target else "kept whole (not the larger)"), flush=True)
+        if len(kept) <= target:
+            return kept
+        sizes = kept.groupby("source_class").size().to_dict()
+        return sample_per_class(kept, balanced_counts(sizes, target), self.seed)
 
     def condition_params(self) -> dict[str, Any]:
         return {"group": self.group, "family": SEMANTIC_FAMILY[self.group]}
