@@ -70,3 +70,20 @@ def test_a_condition_too_small_for_a_trend_is_named_and_left_out(tmp_path, capsy
     assert "condition 'imagenet' has no trend and is left out: a trend needs at least 3 points, got 2" in md
     with pytest.raises(ValueError, match="baseline condition 'imagenet' has no trend: a trend needs at least 3"):
         main(["report", "--root", str(tmp_path), "--study", "study", "--baseline", "imagenet"])
+
+
+def test_an_included_studys_named_conditions_join_the_report(tmp_path):
+    """``report_includes: [fig03:imagenet-full]``: the other study's ImageNet runs join the report,
+    its scratch runs (the same as this study's own) do not."""
+    from pretrain_robustness.analysis.publish import write_report
+
+    for folder, conditions in (("own", ["scratch"]), ("fig03", ["scratch", "imagenet-full"])):
+        for condition in conditions:
+            for architecture in ("resnet18", "resnet50", "densenet121"):
+                _write_local_run(tmp_path / folder, condition, architecture, "finished")
+        (tmp_path / folder / "study").rename(tmp_path / f"{folder}-study")
+    write_report(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-full"])
+    trends = pd.read_csv(tmp_path / "own-study" / "trends.csv")
+    assert dict(zip(trends["condition"], trends["runs"])) == {"imagenet-full": 3, "scratch": 3}
+    with pytest.raises(FileNotFoundError, match="'fig03-study:imagenet-ful' has no readable runs"):
+        write_report(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-ful"])
