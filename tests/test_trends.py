@@ -56,6 +56,20 @@ def test_bootstrap_matches_the_testbed_on_a_fixed_input(n):
     assert np.allclose(low, ref_low, rtol=0, atol=1e-10) and np.allclose(high, ref_high, rtol=0, atol=1e-10)
 
 
+def test_a_trends_band_is_the_testbeds_at_its_plotters_seed_by_default():
+    """The testbed's model_scatter_plot draws its band with seed 720257663 on a 200-point grid over
+    the plot's x limits: a trend over those limits (grid_range) has the testbed's band exactly."""
+    rng = np.random.default_rng(3)
+    id_scores = rng.uniform(0.2, 0.6, 12)
+    ood_scores = np.clip(0.7 * id_scores + rng.normal(scale=0.03, size=12), 0.01, 0.99)
+    trend = fit_trend(id_scores, ood_scores, "probit", grid_range=(0.1, 0.7))
+    tx, ty = transforms.forward(id_scores, "probit"), transforms.forward(ood_scores, "probit")
+    grid = np.linspace(*transforms.forward(np.array([0.1, 0.7]), "probit"), 200)
+    ref_low, ref_high = _testbed_band(tx, ty, grid, 1000, 720257663)
+    assert np.allclose(transforms.forward(trend.band_low, "probit"), ref_low, rtol=0, atol=1e-9)
+    assert np.allclose(transforms.forward(trend.band_high, "probit"), ref_high, rtol=0, atol=1e-9)
+
+
 def test_resampling_draws_are_the_testbeds():
     rng = np.random.RandomState(5)
     loop = np.stack([rng.choice(37, 37) for _ in range(50)])

@@ -180,7 +180,9 @@ def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left
     notes = [f"{len(points)} (architecture, epoch) points from {points['run'].nunique()} finished fine-tuning runs; "
              "points per fit in the table",
              f"x: {x}, y: {y}, axes {transform}-scaled; shaded: 95% bootstrap band of "
-             "the line (1,000 resamples of the points, Taori et al.'s testbed procedure)",
+             "the line (1,000 resamples of the points, Taori et al.'s testbed procedure with its plotter's seed, "
+             "720257663), over the points' ID range (the testbed: the plot's x limits); scores are clipped to "
+             "[0.0001, 0.9999] before the transform (the testbed does not clip)",
              f"effective robustness vs the '{baseline}' trend in {name} points: er_points = mean over a condition's "
              "points of observed OOD minus the baseline's prediction; er_trend = mean gap between the two lines over "
              "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
