@@ -76,3 +76,11 @@ def test_a_study_without_an_ood_split_names_no_missing_baseline():
         names = [c["name"] for c in study["conditions"]]
         assert study.get("baseline") in names or study.get("report_includes") or (
             study.get("baseline") is None and study.get("ood_split") is None), name
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_every_config_a_choice_names_exists(name):
+    """A choice's alternative is one config away: the config it names is there."""
+    for choice in STUDIES[name].get("choices", []):
+        for path in re.findall(r"configs/[\w/.-]+\.yaml", f"{choice['taken']} {choice['alternative']}"):
+            assert (REPO / path).is_file(), f"{name}: {choice['choice']!r} names {path}, which does not exist"
