@@ -5,21 +5,52 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 FULL_BELOW_BYTES = 1 << 20  # less free than this after a failed write: the write ran out of space
 
 
+# Ctrl+C and what SLURM sends before a time limit, a preemption or a requeue (submitit: USR2)
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2}
+
+
+@contextmanager
+def signals_held():
+    """Hold ``HELD_SIGNALS`` until the block is done, then deliver them: a handler that raises, as
+    submitit's exit before a requeue does, never lands inside a write, where torch.save turns it
+    into an "unexpected pos" error and the run would read as failed instead of interrupted. (A
+    thread's signal mask would not do: the kernel hands a process' signal to any thread that does
+    not block it, and Python then runs its handler in the main thread all the same.)"""
+    if threading.current_thread() is not threading.main_thread():  # handlers are the main thread's only
+        yield
+        return
+    arrived: list[int] = []
+    held = {s: signal.getsignal(s) for s in HELD_SIGNALS if signal.getsignal(s) is not None}
+    for signum in held:
+        signal.signal(signum, lambda number, frame: arrived.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(arrived):  # each once, in the order they came
+            signal.raise_signal(signum)
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write`` on a temporary name beside ``path`` (per process), then rename it into place:
     readers see the old file or the whole new one, and a resumed job treats a file as done only
-    once it is complete."""
+    once it is complete. Signals wait until the file is in place (:func:`signals_held`)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        write(temporary)
-        os.replace(temporary, path)
+        with signals_held():
+            write(temporary)
+            os.replace(temporary, path)
     except Exception as error:  # torch's zip writer says only "unexpected pos" when the disk fills
         raise _failure(path, error) from error
     finally:  # a failed write (a full disk) leaves no partial file behind

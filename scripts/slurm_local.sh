@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# A one-node SLURM cluster on localhost, for the tests and for trying `study --executor slurm`:
-# Debian's slurm-wlm + munge as plain daemons (no systemd), their files under $SLURM_LOCAL_DIR.
-#   bash scripts/slurm_local.sh start    # installs slurm-wlm and munge when missing (root or sudo), starts the daemons
-#   bash scripts/slurm_local.sh status   # daemons and node state; exit 1 when not up
+# A SLURM cluster on localhost, for the tests and for trying `study --executor slurm`: Debian's
+# slurm-wlm + munge as plain daemons (no systemd), their files under $SLURM_LOCAL_DIR.
+#   bash scripts/slurm_local.sh start [--nodes N]  # installs slurm-wlm and munge when missing (root or
+#                                                  # sudo), starts the daemons: one node (default) or N
+#   bash scripts/slurm_local.sh status   # daemons and node states; exit 1 when not up
 #   bash scripts/slurm_local.sh stop     # stops the daemons by their recorded PIDs
 # Then: export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf PATH=$SLURM_LOCAL_DIR/bin:$PATH
 # (bin/ holds `sacct`, a stand-in for SLURM's accounting, see below).
-# Idempotent: `start` on a running cluster only reports it.
+# N nodes: one slurmd per node, each in its own UTS namespace (`unshare --uts`) so that the tasks on it
+# see its host name, each on its own port, the machine's CPUs and memory split between them. The first
+# node is named after this machine (its name resolves: Lightning and torch.distributed take a job's
+# first node as MASTER_ADDR), the others <host>-n<i> (slurmctld reaches them by NodeAddr=127.0.0.1).
+# Idempotent: `start` on a running cluster of that size only reports it.
 set -euo pipefail
 DIR=${SLURM_LOCAL_DIR:-/tmp/pretrain-robustness-slurm}
-# non-default ports, so a machine's own SLURM (6817/6818) is never touched
+# non-default ports, so a machine's own SLURM (6817/6818) is never touched; node i listens on SLURMD_PORT + i - 1
 CTLD_PORT=${SLURM_LOCAL_CTLD_PORT:-16817}
 SLURMD_PORT=${SLURM_LOCAL_SLURMD_PORT:-16818}
 export SLURM_CONF=$DIR/slurm.conf
 
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+
+node_name() {  # of node $1 (from 1)
+  if [ "$1" -eq 1 ]; then hostname -s; else echo "$(hostname -s)-n$1"; fi
+}
+
+configured_nodes() {  # the node names of the written config
+  [ -f "$DIR/slurm.conf" ] && sed -n 's/^NodeName=\([^ ]*\).*/\1/p' "$DIR/slurm.conf" || true
+}
 
 install_packages() {
   command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 && return
@@ -26,16 +39,19 @@ install_packages() {
 }
 
 write_config() {
-  local node cpus mem_mb
-  node=$(hostname -s); cpus=$(nproc)
-  mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+  local nodes=$1 cpus mem_mb node_lines="" names="" i
+  cpus=$(( $(nproc) / nodes )); [ "$cpus" -ge 1 ] || cpus=1
+  mem_mb=$(( ($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024) / nodes ))
+  for i in $(seq 1 "$nodes"); do
+    node_lines+="NodeName=$(node_name "$i") NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i - 1 )) CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN"$'\n'
+    names+="${names:+,}$(node_name "$i")"
+  done
   mkdir -p "$DIR"/{state,spool,log,bin}
   cat > "$DIR/slurm.conf" <<EOF
-# written by scripts/slurm_local.sh: one node, localhost, root, no accounting database
+# written by scripts/slurm_local.sh: $nodes node(s) on localhost, root, no accounting database
 ClusterName=pretrain-robustness-local
-SlurmctldHost=$node(127.0.0.1)
+SlurmctldHost=$(hostname -s)(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
-SlurmdPort=$SLURMD_PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -54,15 +70,16 @@ DefMemPerCPU=$(( mem_mb / cpus ))
 MinJobAge=3600
 ReturnToService=2
 StateSaveLocation=$DIR/state
-SlurmdSpoolDir=$DIR/spool
+SlurmdSpoolDir=$DIR/spool/%n
 SlurmctldPidFile=$DIR/slurmctld.pid
-SlurmdPidFile=$DIR/slurmd.pid
+SlurmdPidFile=$DIR/slurmd-%n.pid
 SlurmctldLogFile=$DIR/log/slurmctld.log
-SlurmdLogFile=$DIR/log/slurmd.log
+SlurmdLogFile=$DIR/log/slurmd-%n.log
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
-NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
-PartitionName=local Nodes=$node Default=YES MaxTime=INFINITE State=UP
+# the nodes share one machine: each slurmd takes its CPUs and memory from its line, not the hardware
+SlurmdParameters=config_overrides
+${node_lines}PartitionName=local Nodes=$names Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
@@ -99,33 +116,57 @@ start_munge() {
 }
 
 start() {
+  local nodes=$1 name i
   install_packages
   mkdir -p "$DIR"
-  [ -f "$DIR/slurm.conf" ] || write_config
+  if pid_alive "$DIR/slurmd.pid"; then  # started by this script before --nodes (one pid file for slurmd)
+    stop >/dev/null
+  fi
+  if [ "$(configured_nodes | wc -l)" -ne "$nodes" ]; then
+    if pid_alive "$DIR/slurmctld.pid"; then
+      echo "slurm_local: running with $(configured_nodes | wc -l) node(s); stop it first to start it with $nodes" >&2
+      exit 1
+    fi
+    rm -rf "$DIR/state" "$DIR/spool"  # the other cluster's jobs and node states
+  fi
+  pid_alive "$DIR/slurmctld.pid" || write_config "$nodes"
   write_sacct
   start_munge
   if ! pid_alive "$DIR/slurmctld.pid"; then
     slurmctld -D -i -f "$DIR/slurm.conf" >>"$DIR/log/slurmctld.out" 2>&1 &
     echo $! > "$DIR/slurmctld.pid"
   fi
-  if ! pid_alive "$DIR/slurmd.pid"; then
-    slurmd -D -f "$DIR/slurm.conf" >>"$DIR/log/slurmd.out" 2>&1 &
-    echo $! > "$DIR/slurmd.pid"
-  fi
+  for i in $(seq 1 "$nodes"); do
+    name=$(node_name "$i")
+    mkdir -p "$DIR/spool/$name"
+    if ! pid_alive "$DIR/slurmd-$name.pid"; then
+      # its own UTS namespace: its tasks see its host name (unshare execs sh, sh execs slurmd: one pid)
+      unshare --uts sh -c "hostname $name && exec slurmd -D -f $DIR/slurm.conf -N $name" \
+        >>"$DIR/log/slurmd-$name.out" 2>&1 &
+      echo $! > "$DIR/slurmd-$name.pid"
+    fi
+  done
   for _ in $(seq 1 60); do
-    if sinfo --noheader --format=%t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
-      echo "slurm_local: up (SLURM_CONF=$SLURM_CONF; add $DIR/bin to PATH for sacct)"
+    if [ "$(sinfo --noheader --Node --format=%t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -eq "$nodes" ]; then
+      echo "slurm_local: up, $nodes node(s) (SLURM_CONF=$SLURM_CONF; add $DIR/bin to PATH for sacct)"
       return
     fi
     sleep 0.5
   done
-  echo "slurm_local: the node did not become idle in 30 s; logs in $DIR/log" >&2
+  echo "slurm_local: the nodes did not become idle in 30 s; logs in $DIR/log" >&2
   tail -5 "$DIR"/log/*.log >&2 || true
   exit 1
 }
 
+daemons() {  # their pid files' names: each node's slurmd, slurmctld, munged
+  local name
+  for name in $(configured_nodes); do echo "slurmd-$name"; done
+  echo slurmctld munged
+}
+
 stop() {
-  for name in slurmd slurmctld munged; do
+  local name
+  for name in $(daemons) slurmd; do  # slurmd: a cluster started by this script before --nodes
     if pid_alive "$DIR/$name.pid"; then
       kill "$(cat "$DIR/$name.pid")"
       for _ in $(seq 1 20); do pid_alive "$DIR/$name.pid" || break; sleep 0.25; done
@@ -136,18 +177,22 @@ stop() {
 }
 
 status() {
-  local up=0
-  for name in munged slurmctld slurmd; do
+  local up=0 name
+  for name in $(daemons); do
     if pid_alive "$DIR/$name.pid"; then echo "$name: running (pid $(cat "$DIR/$name.pid"))"
     else echo "$name: stopped"; up=1; fi
   done
-  [ $up -eq 0 ] && sinfo --format='%P %a %D %t %c %m' || true
+  [ $up -eq 0 ] && sinfo --Node --format='%N %P %t %c %m' || true
   return $up
 }
 
 case "${1:-}" in
-  start) start ;;
+  start)
+    nodes=1
+    [ "${2:-}" = "--nodes" ] && nodes=${3:-}
+    [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || { echo "slurm_local: --nodes takes a positive number, got '$nodes'" >&2; exit 2; }
+    start "$nodes" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--nodes N] | stop | status" >&2; exit 2 ;;
 esac

@@ -86,3 +86,28 @@ def test_a_run_is_continued_only_with_its_own_settings(tiny_data, tmp_path):
     _fit(moved, tmp_path, *further)
     record = store.read_record(run)
     assert record["status"] == "finished" and record["epochs"] == 2
+
+
+def test_a_signal_during_a_checkpoint_write_waits_until_the_file_is_whole(tmp_path):
+    """submitit's SIGUSR2 handler (sys.exit before a requeue) raised inside torch.save's writes gives
+    torch's "unexpected pos" error and a run recorded as failed: the signal is held until the
+    checkpoint is whole and in place, then its handler runs."""
+    import signal
+
+    def exit_like_submitit(signum, frame):
+        raise SystemExit(-1)
+
+    previous = signal.signal(signal.SIGUSR2, exit_like_submitit)
+    path = tmp_path / "checkpoints" / "last.ckpt"
+
+    class SignalMidWrite(dict):  # torch.save pickles it: the signal arrives while the file is being written
+        def __reduce__(self):
+            os.kill(os.getpid(), signal.SIGUSR2)
+            return dict, (dict(self),)
+
+    try:
+        with pytest.raises(SystemExit):
+            store.write_atomically({"state": SignalMidWrite(weights=torch.ones(1000))}, path)
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+    assert store.damage(path) is None and torch.equal(torch.load(path, weights_only=False)["state"]["weights"], torch.ones(1000))

@@ -1,5 +1,7 @@
-"""Studies on a real SLURM scheduler: a one-node cluster on localhost (scripts/slurm_local.sh:
-Debian's slurmctld + slurmd + munged), jobs submitted through submitit by ``study --executor slurm``."""
+"""Studies on a real SLURM scheduler: a two-node cluster on localhost (``scripts/slurm_local.sh start
+--nodes 2``: Debian's slurmctld, one slurmd per node in its own UTS namespace, munged), one CPU per
+node; jobs submitted through submitit by ``study --executor slurm``. A multi-task job spans both
+nodes: its rank 1 runs on the second node, under that node's host name."""
 
 import json
 import os
@@ -15,6 +17,7 @@ import yaml
 from pretrain_robustness import store
 from pretrain_robustness.analysis.publish import write_report
 from pretrain_robustness.cli import main
+from pretrain_robustness.run.tools import predictions_command
 from pretrain_robustness.study.executors import SlurmExecutor
 from pretrain_robustness.study.resources import ACTIVE_STATES, Resources
 
@@ -25,12 +28,19 @@ SLURM_DIR = Path(os.environ.get("SLURM_LOCAL_DIR", "/tmp/pretrain-robustness-slu
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker owns the local cluster
 
 
+NODES = [socket.gethostname().split(".")[0], f"{socket.gethostname().split('.')[0]}-n2"]  # slurm_local.sh's names
+
+
 @pytest.fixture(scope="module")
 def slurm():
-    """The local cluster, started if it is not up (and stopped again afterwards if it was not)."""
+    """The local two-node cluster, started if it is not up (a one-node one is restarted with two; it is
+    stopped again afterwards if it was not up)."""
     script = REPO / "scripts" / "slurm_local.sh"
-    was_up = subprocess.run(["bash", str(script), "status"], capture_output=True).returncode == 0
-    started = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=600)
+    status = subprocess.run(["bash", str(script), "status"], capture_output=True, text=True)
+    was_up = status.returncode == 0
+    if was_up and f"slurmd-{NODES[1]}:" not in status.stdout:
+        subprocess.run(["bash", str(script), "stop"], capture_output=True, check=True)
+    started = subprocess.run(["bash", str(script), "start", "--nodes", "2"], capture_output=True, text=True, timeout=600)
     assert started.returncode == 0, started.stdout + started.stderr
     saved = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
     os.environ["SLURM_CONF"] = str(SLURM_DIR / "slurm.conf")
@@ -149,10 +159,11 @@ def config_batch(folder: Path) -> int:
     return yaml.safe_load((folder / "config.yaml").read_text())["data"]["init_args"]["batch_size"]
 
 
-def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
-    """A fine-tuning run as a 2-task srun job (DDP over gloo): the F1 it records on every split
-    equals a 1-process evaluation of the same weights."""
-    resources = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
+    """A fine-tuning run as a job over two nodes, one task each (DDP over gloo, MASTER_ADDR the first
+    node): the F1 it records on every split equals a 1-process evaluation of the same weights; one
+    record, written by global rank 0 on the first node."""
+    resources = TWO_NODES
     root = tmp_path / "runs"
     folder = root / "ddp" / "finetune" / "scratch" / "resnet18-seed0"
     args = ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
@@ -165,9 +176,12 @@ def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     assert record["status"] == "finished" and record["world_size"] == 2
     assert record["global_batch"] == config_batch(folder) == 2 * record["batch_per_device"]  # the batch is global
     config = yaml.safe_load((folder / "config.yaml").read_text())
-    assert str(config["trainer"]["devices"]) == "2" and config["trainer"]["strategy"] == "ddp"
+    assert (str(config["trainer"]["devices"]), config["trainer"]["num_nodes"], config["trainer"]["strategy"]) == (
+        "1", 2, "ddp")
+    assert record["host"] == NODES[0] and json.loads((folder / store.RUN_RECORD).read_text())["attempts"][0]["host"] == NODES[0]
+    _assert_ran_on_both_nodes(job)
     main(["test", "--config", str(folder / "config.yaml"), "--trainer.logger", "false", "--trainer.devices", "1",
-          "--trainer.strategy", "auto", "--ckpt_path", str(store.checkpoint_path(folder))])
+          "--trainer.num_nodes", "1", "--trainer.strategy", "auto", "--ckpt_path", str(store.checkpoint_path(folder))])
     ddp = pd.read_csv(folder / "metrics.csv")
     ddp = ddp[ddp["epoch"] == ddp["epoch"].max()].set_index("split")
     evaluation = next((folder / "evaluations").glob("test-last-*"))
@@ -178,16 +192,26 @@ def test_two_task_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
         assert single.loc[split, "f1_macro"] == ddp.loc[split, "f1_macro"], split
         assert single.loc[split, "accuracy"] == ddp.loc[split, "accuracy"], split
     assert json.loads((evaluation / "evaluation.json").read_text())["status"] == "finished"
+    # per-example predictions of the two-node run's checkpoint, here in one process (its config says 2 nodes)
+    predictions = pd.read_csv(predictions_command(["--run", str(folder), "--splits", "[id_test]"]))
+    assert len(predictions) == single.loc["id_test", "n"]
 
 
 def _ddp_fit(tiny_data, root: Path, *extra: str) -> list[str]:
     return ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
             "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
             "--trainer.max_epochs", "2", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "faults",
-            *TWO_TASKS.trainer_args(), *extra]
+            *TWO_NODES.trainer_args(), *extra]
 
 
-TWO_TASKS = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+TWO_NODES = Resources(accelerator="cpu", nodes=2, tasks_per_node=1, cpus_per_task=1, mem="2G", time="00:20:00")
+
+
+def _assert_ran_on_both_nodes(job) -> None:
+    """Each task's log: submitit's line naming its host, node and global rank."""
+    logs = " ".join(p.read_text() for p in Path(job.log).parent.glob("*_log.out"))
+    for rank, node in enumerate(NODES):
+        assert f"hostname={node}, local_rank=0(1), node={rank}(2), global_rank={rank}(2)" in logs, logs[-3000:]
 
 
 def _ended_within(job, seconds: float, started: float) -> str:
@@ -200,8 +224,8 @@ def _ended_within(job, seconds: float, started: float) -> str:
 
 
 def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_path, monkeypatch):
-    """An exception on rank 1 mid-epoch (an unreadable image) ends both tasks at once (srun
-    --kill-on-bad-exit), its error in the job's log; rank 0 keeps a checkpoint without a barrier
+    """An exception on rank 1 (the second node) mid-epoch (an unreadable image) ends both tasks at once
+    (srun --kill-on-bad-exit), its error in the job's log; rank 0 keeps a checkpoint without a barrier
     that rank 1 would never reach. Then rank 0 refusing (before DDP starts) to train in
     a folder in use: that job ends at once too, ranks 1.. included."""
     monkeypatch.chdir(REPO)  # the job imports tests.ddp_faults from here
@@ -210,7 +234,7 @@ def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_pa
     fault = ["--trainer.callbacks+=tests.ddp_faults.FailOnRank", "--trainer.callbacks.rank=1",
              "--trainer.callbacks.step=3"]
     start = time.time()
-    job = SlurmExecutor(tmp_path / "jobs").submit(folder, _ddp_fit(tiny_data, root, *fault), TWO_TASKS, [], "fault")
+    job = SlurmExecutor(tmp_path / "jobs").submit(folder, _ddp_fit(tiny_data, root, *fault), TWO_NODES, [], "fault")
     assert _ended_within(job, 60, start) == "FAILED"
     logs = {p.name: p.read_text() for p in Path(job.log).parent.glob("*_log.out")}  # one per task
     assert any("rank 1: cannot read image at step 3 (injected)" in text for text in logs.values()), logs
@@ -222,55 +246,65 @@ def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_pa
                                 "heartbeat": store.now()})
     store.acquire_lock(in_use)
     job = SlurmExecutor(tmp_path / "jobs").submit(in_use, _ddp_fit(tiny_data, root, "--run.condition", "busy"),
-                                                  TWO_TASKS, [], "refused")
+                                                  TWO_NODES, [], "refused")
     assert _ended_within(job, 60, time.time()) == "FAILED"  # rank 0 refused; rank 1 did not wait for it
     logs = " ".join(p.read_text() for p in Path(job.log).parent.glob("*_log.out"))
     assert f"is in use by pid {os.getpid()}" in logs, logs[-3000:]
     store.release_lock(in_use)
 
 
-def test_a_job_at_its_time_limit_requeues_itself_and_resumes(slurm, tiny_data, tmp_path):
-    """SLURM signals a job (USR2, submitit's) before its time limit or a preemption: the job asks
-    to be requeued, and the requeued job (same id) continues the run from its checkpoint."""
-    config = yaml.safe_load(_study(tmp_path, tiny_data, pretrain_epochs=8).read_text())
+def test_a_two_node_job_at_its_time_limit_requeues_itself_and_resumes_exactly(slurm, tiny_data, tmp_path):
+    """SLURM signals a two-node pre-training job (USR2, submitit's) before its time limit or a
+    preemption: global rank 0 asks for the requeue and keeps its mid-epoch checkpoint (rank 1 does
+    not exit by itself), and the requeued job (same id, both nodes) continues the run from it: its
+    metrics equal those of the same job never interrupted."""
+    config = yaml.safe_load(_study(tmp_path, tiny_data, pretrain_epochs=4).read_text())
     root = tmp_path / "runs"
-    folder = root / "requeue" / "pretrain" / "imagenet-demo" / "resnet18-seed0"
-    args = ["fit", *[a for c in config["conditions"][1]["pretrain"] for a in ("--config", c)],
-            "--run.root", str(root), "--run.study", "requeue", "--model.architecture", "resnet18"]
-    resources = Resources(accelerator="cpu", cpus_per_task=1, mem="2G", time="00:20:00")
-    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "requeue")
+    folder, reference = (root / "requeue" / "pretrain" / "imagenet-demo" / name for name in ("resnet18-seed0", "reference"))
+    args = ["fit", *[a for c in config["conditions"][1]["pretrain"] for a in ("--config", c)], "--run.root", str(root),
+            "--run.study", "requeue", "--model.architecture", "resnet18", *TWO_NODES.trainer_args()]
+    executor = SlurmExecutor(tmp_path / "jobs")
+    uninterrupted = executor.submit(reference, [*args, "--run.name", "reference"], TWO_NODES, [], "reference")
+    job = executor.submit(folder, args, TWO_NODES, [uninterrupted.id], "requeue")  # after it: one CPU per node
     store.record_submission(folder, {"id": job.id, "log": job.log}, {"kind": "pretrain"})
     deadline = time.time() + 300
     while not (store.has_checkpoint(folder) and (store.read_record(folder) or {}).get("progress", {}).get("epoch", 0) >= 2):
         assert time.time() < deadline, store.read_record(folder)
-        time.sleep(1)
+        time.sleep(0.5)
     subprocess.run(["scancel", "--signal", "USR2", job.id], check=True)  # what SLURM sends at --signal=USR2@90
     # SLURM holds a requeued job for about 2 minutes before it may start again; the test does not wait that long
     deadline = time.time() + 120
     while _states([job.id]).get(job.id) != "PENDING" and time.time() < deadline:
         time.sleep(0.5)
     subprocess.run(["scontrol", "update", f"JobId={job.id}", "StartTime=now"], check=True)
-    assert _wait([job.id], timeout=600) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    assert _wait([job.id, uninterrupted.id], timeout=600) == {job.id: "COMPLETED", uninterrupted.id: "COMPLETED"}, \
+        Path(job.log).read_text()[-3000:]
     log = Path(job.log).read_text()
     assert "requeued" in log.lower(), log[-3000:]
     record = store.read_record(folder)
-    assert (record["status"], record["epochs"]) == ("finished", 8), (record, log[-3000:])
+    assert (record["status"], record["epochs"], record["world_size"]) == ("finished", 4, 2), (record, log[-3000:])
     assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], (record["attempts"], log[-3000:])
-    assert sorted(pd.read_csv(folder / "metrics.csv")["epoch"].unique()) == list(range(1, 9)), log[-3000:]
+    assert record["attempts"][0]["status"] == "interrupted", (record["attempts"], log[-3000:])  # also mid-write
+    assert "task 0: Killed" not in log, log[-3000:]  # rank 0 left by itself (not SIGKILLed after a hung broadcast)
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), pd.read_csv(reference / "metrics.csv"),
+                                  check_exact=True)
+    _assert_ran_on_both_nodes(job)
 
 
-def test_clip_pretraining_as_a_two_task_job(slurm, tmp_path):
-    """Fig. 20's CLIP pre-training step as a study submits it: a 2-task job whose tasks each run
-    open_clip's trainer for their own SLURM rank (gloo on the CPU), one run record kept by rank 0."""
+def test_clip_pretraining_as_a_two_node_job(slurm, tmp_path):
+    """Fig. 20's CLIP pre-training step as a study submits it: a job over two nodes whose tasks each
+    run open_clip's trainer for their own SLURM rank (gloo on the CPU, rendezvous on the first node),
+    one run record kept by rank 0."""
     from .test_webdataset_subsets import tiny_clip_setup
 
     _, _, recipe = tiny_clip_setup(tmp_path, [64], batch_size=8, gpus=2)
     folder = tmp_path / "runs" / "fig20" / "pretrain" / "laion-64" / "clip-tiny-clip-seed0"
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
             str(tmp_path / "runs"), "--study", "fig20", "--condition", "laion-64", "--seed", "0", "--in_task", "true"]
-    resources = Resources(accelerator="cpu", tasks_per_node=2, cpus_per_task=1, mem="3G", time="00:20:00")
+    resources = Resources(accelerator="cpu", nodes=2, tasks_per_node=1, cpus_per_task=1, mem="3G", time="00:20:00")
     job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "clip")
     assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    _assert_ran_on_both_nodes(job)
     record = store.read_record(folder)
     assert record["status"] == "finished" and record["params"] == {"source": "webdataset", "pairs": 64}
     log = (folder / "open_clip" / "run" / "out.log").read_text()

@@ -1,5 +1,6 @@
 """Callbacks that write what a run did: its record and metrics, its config, its predictions."""
 
+from .ddp_signals import SigtermWithoutCollective
 from .exact_resume import SeedEachBatch
 from .global_batch import FixedGlobalBatch
 from .log_lines import EpochLogLines
@@ -7,4 +8,5 @@ from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
 from .step_checkpoints import MidEpochCheckpoint, StepIntervalUnderDDP
 
-__all__ = ["EpochLogLines", "FixedGlobalBatch", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "StepIntervalUnderDDP"]
+__all__ = ["EpochLogLines", "FixedGlobalBatch", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "SigtermWithoutCollective",
+           "StepIntervalUnderDDP"]

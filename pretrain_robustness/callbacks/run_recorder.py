@@ -156,6 +156,9 @@ class RunRecorder(Callback):
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         if trainer.state.fn != "fit":
             return
+        if trainer.world_size > 1:  # this process is ending: SLURM's SIGTERM must not stop it half-way
+            # (nor start Lightning's handler, if the fit failed before SigtermWithoutCollective replaced it)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if trainer.is_global_zero and store.read_record(self.run_dir):  # first: the record is what matters most
             # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
             status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
@@ -179,14 +182,8 @@ class RunRecorder(Callback):
         path = store.checkpoint_path(self.run_dir, store.INTERRUPT_CHECKPOINT)
         if trainer.world_size == 1:
             trainer.save_checkpoint(path)
-        elif trainer.is_global_zero:
-            # the other ranks' exit makes srun send SIGTERM, whose Lightning handler would broadcast to
-            # them mid-write: SIGTERM waits until the file is whole (SIGKILL follows anyway)
-            previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            try:  # never a truncated file under the name resume reads
-                store.write_atomically(trainer._checkpoint_connector.dump_checkpoint(weights_only=False), path)
-            finally:
-                signal.signal(signal.SIGTERM, previous)
+        elif trainer.is_global_zero:  # written whole or not at all (SIGTERM is ignored from on_exception on)
+            store.write_atomically(trainer._checkpoint_connector.dump_checkpoint(weights_only=False), path)
 
 
 class SaveRunConfig(SaveConfigCallback):

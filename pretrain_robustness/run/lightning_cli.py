@@ -22,7 +22,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from . import recipes
 from .. import store
 from ..callbacks import (EpochLogLines, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
-                         StepIntervalUnderDDP)
+                         SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
@@ -209,6 +209,7 @@ class ProjectCLI(LightningCLI):
             ModelCheckpoint(dirpath=checkpoints, filename=store.BEST_CHECKPOINT, monitor=monitor, mode="max",
                             auto_insert_metric_name=False),
             SeedEachBatch(self._config().seed_everything or 0),
+            SigtermWithoutCollective(),
         ]
         if self.run_spec.batch_is_global:
             callbacks.append(FixedGlobalBatch(self._config().data.init_args.batch_size))

@@ -69,6 +69,8 @@ def predictions_command(args: list[str]) -> Path:
     output = Path(cfg.output) if cfg.output else store.predictions_path(run, ckpt)
     run_cli(["predict", "--config", str(run / store.CONFIG), "--ckpt_path", str(ckpt), "--trainer.logger", "false",
              "--model.init_checkpoint", "null",  # the weights come from ckpt, not from the pre-training run
+             # one process, whatever the run trained on (a multi-node config would wait for its other nodes)
+             "--trainer.devices", "1", "--trainer.num_nodes", "1", "--trainer.strategy", "auto",
              "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
              f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
              "--return_predictions", "false", *overrides])
