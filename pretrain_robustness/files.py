@@ -29,7 +29,7 @@ def signals_held():
         yield
         return
     arrived: list[int] = []
-    held = {s: signal.getsignal(s) for s in HELD_SIGNALS if signal.getsignal(s) is not None}
+    held = {s: handler for s in HELD_SIGNALS if (handler := signal.getsignal(s)) is not None}  # None: not Python's
     for signum in held:
         signal.signal(signum, lambda number, frame: arrived.append(number))
     try:

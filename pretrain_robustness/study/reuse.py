@@ -15,10 +15,15 @@ from ..run.identity import pretraining_identity
 from .plan import Step, with_init
 
 
+def data_key(config) -> str:
+    """A run's data settings as one string: runs whose data is the same share it."""
+    return json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+
+
 def data_facts(config, facts: dict[str, tuple[str | None, int]]) -> tuple[str | None, int]:
     """(manifest sha256 or None, training images) of a run's data, built once per distinct data config
     and planning (``facts``): the identities and the GPU-hour estimates read the same build."""
-    key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+    key = data_key(config)
     if key not in facts:
         data = build_data(config)
         facts[key] = getattr(data, "manifest_sha256", None), len(data.examples("train"))
@@ -34,7 +39,7 @@ def step_identities(steps: list[Step], facts: dict | None = None) -> dict[Path, 
         if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == RunStatus.FINISHED:
             continue
         config = parsed(tuple(step.args))
-        if json.dumps(config.data.as_dict(), sort_keys=True, default=str) not in facts:
+        if data_key(config) not in facts:
             print(f"reading the pre-training data of {step.description} ...", flush=True)
         identities[step.folder] = pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0]
     return identities
@@ -58,4 +63,3 @@ def reuse_pretraining(steps: list[Step], identities: dict[Path, str], root: Path
                 moved[step.folder] = other
                 break
     return [with_init(s, moved[s.needs]) if s.needs in moved else s for s in steps if s.folder not in moved]
-

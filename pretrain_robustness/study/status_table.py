@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from .. import store
 from ..store import RunStatus
 from .resources import ACTIVE_STATES, Resources
-from .reuse import data_facts
+from .reuse import data_facts, data_key
 from .job_sizes import loader_warning, parsed, report_resources, sizing_args
 from .plan import Step
 from .spec import StudySpec
@@ -76,7 +75,7 @@ def status_table(steps: list[Step], job_states: dict[str, str]) -> str:
 
 def _train_images(config, counted: dict[str, tuple[int, str]], built: dict) -> tuple[int, str]:
     """(training images, how known) of a run's data, read once per distinct data config."""
-    key = json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+    key = data_key(config)
     if key not in counted:
         data = config.data.init_args
         try:

@@ -74,13 +74,14 @@ class SemanticSubset(Intervention):
         animals = {w for w in table["source_class"].unique() if is_animal(w, h)}  # once per class, not per image
         in_animals = table["source_class"].isin(animals)
         kept = table[in_animals == (self.group == "animal")].reset_index(drop=True)
-        if self.images_of is None or self.images_of == self.group:
+        if self.images_of in (None, self.group):
             return kept
         target = int((in_animals == (self.images_of == "animal")).sum())
+        larger = len(kept) > target
         print(f"semantic subset: {self.group} {len(kept):,} images in {kept['source_class'].nunique()} classes, "
               f"{self.images_of} {target:,}; {self.group} "
-              + (f"subsampled to {target:,}" if len(kept) > target else "kept whole (not the larger)"), flush=True)
-        if len(kept) <= target:
+              + (f"subsampled to {target:,}" if larger else "kept whole (not the larger)"), flush=True)
+        if not larger:
             return kept
         sizes = kept.groupby("source_class").size().to_dict()
         return sample_per_class(kept, balanced_counts(sizes, target), self.seed)
