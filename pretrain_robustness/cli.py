@@ -17,6 +17,7 @@ from .datamodules.iwildcam import cache_command
 from .demo.generate import demo_data_command
 from .run.lightning_cli import ARGS_WARNING, ProjectCLI
 from .run.tools import manifest_command, predictions_command
+from .study.data_check import check_data_command
 from .study.runner import study_command
 from .synthetic.commands import diffusion_command, fractaldb_command
 
@@ -28,6 +29,7 @@ LIGHTNING_COMMANDS = {
 }
 PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one line of help)
     "study": (study_command, "run every run of a study (one figure), then write its report"),
+    "check-data": (check_data_command, "is every dataset a study reads there, complete and readable?"),
     "report": (report_command, "fit trends over a study's runs and write the HTML report"),
     "per-class": (per_class_command, "per-class pre-training gain figures from two runs' predictions"),
     "predictions": (predictions_command, "one CSV row per example for a run's checkpoint"),

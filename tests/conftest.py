@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
+# listings cached by the tests (sources/listing_cache.py) stay out of the user's ~/.cache
+os.environ["PRETRAIN_ROBUSTNESS_CACHE"] = tempfile.mkdtemp(prefix="pretrain-robustness-test-cache-")
+atexit.register(shutil.rmtree, os.environ["PRETRAIN_ROBUSTNESS_CACHE"], True)
 if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core: torch threads share the cores, not oversubscribe
     _THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     os.environ["OMP_NUM_THREADS"] = str(_THREADS)  # the runs tests start as subprocesses too

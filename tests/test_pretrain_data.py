@@ -1,17 +1,19 @@
 """Source -> interventions -> manifest -> dataset, on the ILSVRC-layout miniature."""
 
+import hashlib
 import subprocess
 import sys
 from argparse import ArgumentError
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from pretrain_robustness.datamodules import PretrainDataModule
 from pretrain_robustness.datamodules.classification import ImageReadError, read_image
 from pretrain_robustness.datamodules.interventions import ClassBalancedSubset, SelectClasses
-from pretrain_robustness.datamodules.manifest import manifest_hash
+from pretrain_robustness.datamodules.manifest import MANIFEST_COLUMNS, manifest_hash
 from pretrain_robustness.datamodules.sources import ImageNetTrain
 
 
@@ -46,6 +48,19 @@ def test_manifest_and_hash(tiny_data):
     image, label, index = data.dataset("train")[0]
     assert image.shape == (3, 32, 32) and index == 0
     assert manifest_hash(manifest) == manifest_hash(manifest.sample(frac=1, random_state=0))
+
+
+@pytest.mark.parametrize("change", [{}, {"class_name": ["a,b", "x"]}, {"class_name": ['say "hi"', "x"]},
+                                    {"class_name": ["a\nb", "x"]}, {"class_name": ["a\rb", "x"]},
+                                    {"class_name": [float("nan"), "x"]}, {"class_name": ["", " é "]},
+                                    {"label_name": [3, 4]}, {"label": [1.0, 2.0]}])
+def test_the_manifest_hash_is_pandas_csv_byte_for_byte(change):
+    """The hash is the identity of runs: its fast path gives pandas' CSV bytes, or steps aside."""
+    manifest = pd.DataFrame({"path": ["b/2.jpg", "a/1.jpg"], "source_class": ["n1", "n2"], "class_name": ["x", "y"],
+                             "label": [0, 1], "label_name": ["n1", "n2"], "split": ["train", "val"]}).assign(**change)
+    for frame in (manifest, manifest.head(0)):
+        canonical = frame[MANIFEST_COLUMNS].sort_values("path", kind="stable")
+        assert manifest_hash(frame) == hashlib.sha256(canonical.to_csv(index=False).encode()).hexdigest()
 
 
 @pytest.mark.slow

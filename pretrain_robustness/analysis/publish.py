@@ -11,6 +11,7 @@ from jsonargparse import ArgumentParser
 from .browser import check_page
 from ..metrics import F1_MACRO, METRICS
 from ..datamodules.sources.imagenet import ImageNetTrain
+from ..datamodules.sources.listing_cache import cached_table
 from ..wordnet.species_match import DEFAULT_DATA_NOUN, data_noun_path, match_species, read_data_noun
 from . import external_baseline, figures_groups, groups, report, run_table
 
@@ -184,7 +185,7 @@ def write_per_class(pretrained: str, scratch: str, classes: str | None, split: s
     notes = [f"pre-trained: {pretrained}", f"scratch: {scratch}", f"{len(class_table)} classes"]
     if wordnet:
         matches = match_species(class_table, read_data_noun(wordnet))
-        counts = ImageNetTrain(imagenet).table()["source_class"].value_counts() if imagenet else None
+        counts = cached_table(ImageNetTrain(imagenet))["source_class"].value_counts() if imagenet else None
         class_table = groups.representation(class_table, matches, counts,
                                             pd.read_csv(corrected) if corrected else None)
         class_table.to_csv(output.with_suffix(".matches.csv"), index=False)

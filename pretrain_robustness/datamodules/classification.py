@@ -54,13 +54,18 @@ def default_workers() -> int:
     return max(0, (int(cpus) if cpus else min(task_cpus(), 9)) - 1)
 
 
-def decode_all(paths: Sequence[Path], workers: int | None = None) -> None:
-    """Decode every image once on this task's cores (progress bar); an :class:`ImageReadError`
-    names the unreadable files, before any training is spent on them."""
-    workers = workers or task_cpus()
+def decode_errors(paths: Sequence[Path], workers: int | None = None) -> list[str]:
+    """Decode each image once on this task's cores (progress bar): the errors of those that cannot be read."""
+    workers = min(workers or task_cpus(), max(1, len(paths) // 64))
     with ProcessPoolExecutor(workers) as pool:
-        errors = [e for e in tqdm(pool.map(_decode_error, paths, chunksize=64), total=len(paths),
-                                  desc="decoding every image", unit="image", mininterval=10) if e]
+        return [e for e in tqdm(pool.map(_decode_error, paths, chunksize=64), total=len(paths),
+                                desc=f"decoding {len(paths):,} images", unit="image", mininterval=10) if e]
+
+
+def decode_all(paths: Sequence[Path], workers: int | None = None) -> None:
+    """Decode every image once on this task's cores; an :class:`ImageReadError` names the unreadable
+    files, before any training is spent on them."""
+    errors = decode_errors(paths, workers)
     if errors:
         raise ImageReadError(f"{len(errors)} of {len(paths)} images cannot be read; first: {errors[0]}")
 
@@ -174,6 +179,10 @@ class ClassificationDataModule(LightningDataModule):
     def examples(self, split: str) -> pd.DataFrame:
         """One row per example of ``split`` in dataset order: at least ``filename`` and ``y``."""
         raise NotImplementedError
+
+    def train_size(self) -> int:
+        """Training examples (a study's GPU-hour estimates)."""
+        return len(self.examples("train"))
 
     def collate_fn(self) -> Callable | None:
         """How examples become a batch (``None``: PyTorch's default)."""

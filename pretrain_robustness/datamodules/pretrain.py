@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from .interventions import Intervention, condition_params
 from .manifest import assign_labels, manifest_hash, summary
 from .sampling import hold_out
 from .sources import TableSource
+from .sources.listing_cache import cached_table
 
 
 class PretrainDataModule(ClassificationDataModule):
@@ -91,7 +93,7 @@ class PretrainDataModule(ClassificationDataModule):
 
     @staticmethod
     def _build_manifest(source, interventions, val_source, val_per_class: int, seed: int) -> pd.DataFrame:
-        table = source.table()
+        table = cached_table(source)
         for intervention in interventions:
             table = intervention(table)
         if "label_name" not in table:
@@ -101,7 +103,7 @@ class PretrainDataModule(ClassificationDataModule):
         if val_source is not None:
             if val_per_class:
                 raise ValueError("give either val_source or val_per_class > 0, not both")
-            return pd.concat([table.assign(split="train"), _validation_rows(val_source.table(), table)],
+            return pd.concat([table.assign(split="train"), _validation_rows(cached_table(val_source), table)],
                              ignore_index=True)
         return hold_out(table, val_per_class, seed) if val_per_class else table.assign(split="train")
 
@@ -111,11 +113,14 @@ class PretrainDataModule(ClassificationDataModule):
         drawn = {"draw_offset": self.draw_offset} if self.draw_offset else {}
         return {**condition_params(self.interventions), **drawn, "classes": self.num_classes, "images": len(train)}
 
+    def train_size(self) -> int:
+        return int((self.manifest["split"] == "train").sum())
+
     def examples(self, split: str) -> pd.DataFrame:
         rows = self.manifest[self.manifest["split"] == split].reset_index(drop=True)
         if rows.empty:
             raise ValueError(f"split {split!r} of the pre-training manifest has no images")
-        return rows.assign(filename=rows["path"].map(lambda p: Path(p).name), y=rows["label"])
+        return rows.assign(filename=[os.path.basename(p) for p in rows["path"]], y=rows["label"])
 
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)

@@ -21,11 +21,13 @@ def sample_per_class(table: pd.DataFrame, counts: dict[str, int], seed: int) -> 
         name, (wanted, has) = next(iter(sorted(short.items())))
         raise ValueError(f"asked for {wanted} images of class {name}, but it has {has} "
                          f"({len(short)} classes are short; the smallest class has {available.min()})")
+    table = table[table["source_class"].isin(counts)]
+    rows = table.groupby("source_class").indices  # class -> its row positions, in table order
     picks = []
-    for name, group in table[table["source_class"].isin(counts)].groupby("source_class"):
+    for name in sorted(counts):  # groupby's order: by class name
         rng = np.random.default_rng([seed, zlib.crc32(str(name).encode())])
-        picks.append(group.iloc[np.sort(rng.choice(len(group), counts[name], replace=False))])
-    return pd.concat(picks).reset_index(drop=True)
+        picks.append(rows[name][np.sort(rng.choice(len(rows[name]), counts[name], replace=False))])
+    return table.take(np.concatenate(picks) if picks else []).reset_index(drop=True)
 
 
 def even_split(total: int, parts: int) -> list[int]:

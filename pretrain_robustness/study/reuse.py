@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .. import store
 from ..store import RunStatus
+from ..datamodules.manifest import summary
+from ..datamodules.sources.listing_cache import remembered
 from ..run.lightning_cli import build_data
 from .job_sizes import parsed
 from ..run.identity import pretraining_identity
@@ -22,12 +24,24 @@ def data_key(config) -> str:
 
 def data_facts(config, facts: dict[str, tuple[str | None, int]]) -> tuple[str | None, int]:
     """(manifest sha256 or None, training images) of a run's data, built once per distinct data config
-    and planning (``facts``): the identities and the GPU-hour estimates read the same build."""
+    and planning (``facts``): the identities and the GPU-hour estimates read the same build. Kept
+    from the last planning while the folders and files its sources read and the code are unchanged
+    (``listing_cache.remembered``): planning a study again builds no manifest."""
     key = data_key(config)
     if key not in facts:
-        data = build_data(config)
-        facts[key] = getattr(data, "manifest_sha256", None), len(data.examples("train"))
+        built = []
+        sha, images, summary = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
+        if summary and not built:
+            print(f"pre-training distribution: {summary} (manifest sha256 {sha[:12]}; as read before, its folders "
+                  "unchanged)", flush=True)
+        facts[key] = sha, images
     return facts[key]
+
+
+def _built_facts(config) -> list:
+    data = build_data(config)
+    manifest = getattr(data, "manifest", None)
+    return [getattr(data, "manifest_sha256", None), data.train_size(), summary(manifest) if manifest is not None else None]
 
 
 def step_identities(steps: list[Step], facts: dict | None = None) -> dict[Path, str]:

@@ -27,6 +27,7 @@ from .resources import ACTIVE_STATES
 from .plan import Step, per_class_runs, plan
 from .spec import StudySpec, check_clip_data, check_spec
 from .checks import check_report_splits, runs_with_other_settings
+from .data_check import DataNotReady, check_study_data, require_ready
 from .reuse import reuse_pretraining, step_identities
 from .status_table import is_active, job_graph, job_id, run_state, status_table
 
@@ -60,6 +61,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     pre-training), then the report; returns the plan."""
     _check_ready(spec, dry_run)
     steps = plan(spec, cluster=executor.name == "slurm")
+    _check_data(spec, steps, dry_run)
     if executor.name == "slurm":
         steps = size_steps(spec, steps)
     states = _scheduler_states(executor, steps)
@@ -92,6 +94,17 @@ def _check_ready(spec: StudySpec, dry_run: bool) -> None:
         external_baseline.load_all(spec.external_baseline)
         check_clip_data(spec)
     except (OSError, ValueError) as error:
+        if not dry_run:
+            raise
+        print(f"(not ready to run: {error})")
+
+
+def _check_data(spec: StudySpec, steps: list[Step], dry_run: bool) -> None:
+    """Every dataset the study reads is there, complete and readable (check-data), before any run."""
+    checks = check_study_data(spec, steps)
+    try:
+        require_ready(spec, checks)
+    except DataNotReady as error:
         if not dry_run:
             raise
         print(f"(not ready to run: {error})")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .table_source import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, images_in, is_file, nonempty, read_text, require_dir, subfolders
 
 DOMAINS = ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
 
@@ -29,12 +29,11 @@ class DomainNet(TableSource):
     def _domain(self, domain: str) -> pd.DataFrame:
         folder = require_dir(self.root / domain, f"DomainNet domain {domain!r}", "<domain>/<class>/<image>")
         if self.split is None:
-            rows = [(str(p), c.name, c.name, domain) for c in sorted(folder.iterdir()) if c.is_dir()
-                    for p in images_in(c)]
+            rows = [(p, c.name, c.name, domain) for c in subfolders(folder) for p in images_in(c)]
         else:
             listing = self.root / f"{domain}_{self.split}.txt"
-            if not listing.is_file():
+            if not is_file(listing):
                 raise FileNotFoundError(f"DomainNet split file not found: {listing}")
-            relative = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+            relative = [line.split()[0] for line in read_text(listing).splitlines() if line.strip()]
             rows = [(str(self.root / r), Path(r).parts[1], Path(r).parts[1], domain) for r in relative]
         return nonempty(rows, ["path", "source_class", "class_name", "domain"], folder)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .table_source import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, images_in, nonempty, require_dir, subfolders
 
 
 class ImageFolderSource(TableSource):
@@ -15,5 +15,5 @@ class ImageFolderSource(TableSource):
 
     def table(self) -> pd.DataFrame:
         root = require_dir(self.root, "image folder", "one sub-folder of images per class")
-        rows = [(str(p), d.name, d.name) for d in sorted(root.iterdir()) if d.is_dir() for p in images_in(d)]
+        rows = [(p, d.name, d.name) for d in subfolders(root) for p in images_in(d)]
         return nonempty(rows, ["path", "source_class", "class_name"], root)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from ...wordnet.synsets import class_name
-from .table_source import TableSource, images_in, nonempty, require_dir
+from .table_source import TableSource, images_in, is_dir, is_file, nonempty, read_text, require_dir, subfolders
 
 WNID = re.compile(r"^n\d{8}$")
 
 
 def _wnid_folder_rows(folder: Path) -> list[tuple[str, str]]:
     """``(path, wnid)`` of every image in ``folder/<wnid>/``."""
-    return [(str(p), d.name) for d in sorted(folder.iterdir()) if d.is_dir() and WNID.match(d.name)
-            for p in images_in(d)]
+    return [(p, d.name) for d in subfolders(folder) if WNID.match(d.name) for p in images_in(d)]
 
 
 def _with_class_names(rows: list[tuple[str, str]], where: Path) -> pd.DataFrame:
@@ -35,6 +35,9 @@ class ImageNetTrain(TableSource):
     def __init__(self, root: str):
         self.root = Path(root)
 
+    def layout(self) -> str:
+        return f"{require_dir(self.root / 'train', 'ImageNet train folder', 'train/<wnid>/')} (ILSVRC-2012: <wnid>/<image>.JPEG)"
+
     def table(self) -> pd.DataFrame:
         train = require_dir(self.root / "train", "ImageNet train folder",
                             "the ILSVRC-2012 train layout: train/<wnid>/<image>.JPEG, folders named like n01440764")
@@ -52,11 +55,17 @@ class ImageNetVal(TableSource):
     def __init__(self, root: str):
         self.root = Path(root)
 
+    def layout(self) -> str:
+        val = self.root / "val"
+        if val.is_dir() and any(WNID.match(d.name) for d in subfolders(val)):
+            return f"{val} (<wnid>/<image>.JPEG, torchvision's, after valprep.sh)"
+        return f"{val} (flat ILSVRC2012_val_*.JPEG with {self.root / 'LOC_val_solution.csv'}, the Kaggle release)"
+
     def table(self) -> pd.DataFrame:
         val = self.root / "val"
-        rows = _wnid_folder_rows(val) if val.is_dir() else []
-        if not rows and (self.root / "LOC_val_solution.csv").is_file() and val.is_dir():
-            solution = pd.read_csv(self.root / "LOC_val_solution.csv")
+        rows = _wnid_folder_rows(val) if is_dir(val) else []
+        if not rows and is_file(self.root / "LOC_val_solution.csv") and val.is_dir():
+            solution = pd.read_csv(io.StringIO(read_text(self.root / "LOC_val_solution.csv")))
             wnids = solution["PredictionString"].str.split().str[0]
             rows = [(str(val / f"{image_id}.JPEG"), wnid) for image_id, wnid in zip(solution["ImageId"], wnids)]
         if not rows:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...wordnet.synsets import imagenet1k_wnids
 from .imagenet import _wnid_folder_rows, _with_class_names
-from .table_source import TableSource
+from .table_source import TableSource, is_dir
 
 
 class ImageNetSketch(TableSource):
@@ -21,15 +21,20 @@ class ImageNetSketch(TableSource):
     def __init__(self, root: str):
         self.root = Path(root)
 
+    def _folder(self) -> tuple[Path, list[tuple[str, str]]]:
+        for folder in (self.root / "sketch", self.root / "ImageNet-Sketch" / "sketch", self.root):
+            rows = _wnid_folder_rows(folder) if is_dir(folder) else []
+            if rows:
+                return folder, rows
+        raise FileNotFoundError(f"ImageNet-Sketch not found under {self.root}: expected sketch/<wnid>/*.JPEG "
+                                "(folders named like n01440764)")
+
+    def layout(self) -> str:
+        return f"{self._folder()[0]} (<wnid>/sketch_<n>.JPEG)"
+
     def table(self) -> pd.DataFrame:
         index = {wnid: i for i, wnid in enumerate(imagenet1k_wnids())}
-        for folder in (self.root / "sketch", self.root / "ImageNet-Sketch" / "sketch", self.root):
-            rows = _wnid_folder_rows(folder) if folder.is_dir() else []
-            if rows:
-                break
-        else:
-            raise FileNotFoundError(f"ImageNet-Sketch not found under {self.root}: expected sketch/<wnid>/*.JPEG "
-                                    "(folders named like n01440764)")
+        folder, rows = self._folder()
         unknown = sorted({wnid for _, wnid in rows} - set(index))
         if unknown:
             raise ValueError(f"ImageNet-Sketch under {folder}: {len(unknown)} class folder(s) are not ImageNet-1k "

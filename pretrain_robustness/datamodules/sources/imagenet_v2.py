@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...wordnet.synsets import class_name, imagenet1k_wnids
-from .table_source import TableSource, images_in, nonempty
+from .table_source import TableSource, images_in, is_dir, nonempty, subfolders
 
 VARIANTS = {"matched-frequency": "imagenetv2-matched-frequency-format-val",
             "threshold-0.7": "imagenetv2-threshold0.7-format-val",
@@ -22,7 +22,7 @@ VARIANTS = {"matched-frequency": "imagenetv2-matched-frequency-format-val",
 
 
 def _class_folders(folder: Path) -> list[Path]:
-    return [d for d in folder.iterdir() if d.is_dir() and d.name.isdigit()] if folder.is_dir() else []
+    return [d for d in subfolders(folder) if d.name.isdigit()] if is_dir(folder) else []
 
 
 class ImageNetV2(TableSource):
@@ -45,6 +45,9 @@ class ImageNetV2(TableSource):
             f"index 0-999>/<image>.jpeg (the released tar), ImageNetV2-{self.variant}/..., or the class folders "
             "directly in it")
 
+    def layout(self) -> str:
+        return f"{self.folder()} (<class index>/<image>.jpeg, {self.variant})"
+
     def table(self) -> pd.DataFrame:
         folder, wnids = self.folder(), imagenet1k_wnids()
         rows = []
@@ -52,6 +55,6 @@ class ImageNetV2(TableSource):
             index = int(class_folder.name)
             if not 0 <= index < len(wnids):
                 raise ValueError(f"ImageNet-V2 folder {class_folder}: class index {index} is outside 0-999")
-            rows += [(str(p), index, wnids[index]) for p in images_in(class_folder)]
+            rows += [(p, index, wnids[index]) for p in images_in(class_folder)]
         table = nonempty(rows, ["path", "label", "source_class"], folder)
         return table.assign(class_name=table["source_class"].map(class_name))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .table_source import TableSource, detect_dir, images_in, nonempty
+from .listing_cache import cached_table
+from .table_source import TableSource, detect_dir, detect_layout, images_in, is_file, nonempty, read_text, subfolders
 
 RANKS_2021 = ["kingdom", "phylum", "class", "order", "family", "genus", "species"]
 
@@ -29,18 +30,23 @@ class INaturalist2017(TableSource):
     def __init__(self, root: str, annotations: str | None = None):
         self.root, self.annotations = Path(root), annotations
 
+    def _layouts(self) -> dict[str, str]:
+        return {"train_val_images": "as shipped: <supercategory>/<species>/<image>.jpg", "2017": "torchvision's name for it"}
+
+    def layout(self) -> str:
+        base, layout = detect_layout(self.root, self._layouts(), "iNaturalist 2017")
+        return f"{base} ({layout}){f'; images listed in {self.annotations}' if self.annotations else ''}"
+
     def table(self) -> pd.DataFrame:
-        base = detect_dir(self.root, {"train_val_images": "as shipped: <supercategory>/<species>/<image>.jpg",
-                                      "2017": "torchvision's name for it"}, "iNaturalist 2017")
-        rows = [(str(p), species.name, species.name, superc.name)
-                for superc in sorted(base.iterdir()) if superc.is_dir()
-                for species in sorted(superc.iterdir()) if species.is_dir() for p in images_in(species)]
+        base = detect_dir(self.root, self._layouts(), "iNaturalist 2017")
+        rows = [(p, species.name, species.name, superc.name)
+                for superc in subfolders(base) for species in subfolders(superc) for p in images_in(species)]
         table = nonempty(rows, ["path", "source_class", "class_name", "supercategory"], base)
         return self._select(table, base) if self.annotations else table
 
     def _select(self, table: pd.DataFrame, base: Path) -> pd.DataFrame:
         """Keep the images a COCO-format annotation file (train2017.json) lists."""
-        listed = json.loads(Path(self.annotations).read_text())["images"]
+        listed = json.loads(read_text(Path(self.annotations)))["images"]
         # file names there read "train_val_images/<supercategory>/<species>/<file>"
         wanted = {"/".join(Path(image["file_name"]).parts[-3:]) for image in listed}
         relative = table["path"].map(lambda p: "/".join(Path(p).parts[-3:]))
@@ -72,18 +78,25 @@ class INaturalist2021(TableSource):
             raise ValueError(f"unknown iNaturalist 2021 version {version!r}")
         self.root, self.version, self.annotations = Path(root), version, annotations
 
+    def _layouts(self) -> dict[str, str]:
+        return {SHIPPED_2021[self.version]: "as shipped: <NNNNN>_<Kingdom>_..._<Genus>_<species>/<image>.jpg",
+                self.version: "torchvision's name for it"}
+
+    def layout(self) -> str:
+        base, layout = detect_layout(self.root, self._layouts(), f"iNaturalist {self.version}")
+        annotations = self._annotation_file()
+        return f"{base} ({layout}){f'; checked against {annotations}' if annotations else ''}"
+
     def table(self) -> pd.DataFrame:
-        shipped = SHIPPED_2021[self.version]
-        base = detect_dir(self.root, {shipped: "as shipped: <NNNNN>_<Kingdom>_..._<Genus>_<species>/<image>.jpg",
-                                      self.version: "torchvision's name for it"}, f"iNaturalist {self.version}")
+        base = detect_dir(self.root, self._layouts(), f"iNaturalist {self.version}")
         rows = []
-        for folder in sorted(d for d in base.iterdir() if d.is_dir()):
+        for folder in subfolders(base):
             pieces = folder.name.split("_")
             if len(pieces) != 8 or not pieces[0].isdigit():
                 raise ValueError(f"unexpected iNaturalist 2021 category folder {folder.name!r}: expected "
                                  "NNNNN_Kingdom_Phylum_Class_Order_Family_Genus_species")
             taxon = pieces[1:7] + [f"{pieces[6]} {pieces[7]}"]
-            rows += [(str(p), folder.name, taxon[-1], *taxon) for p in images_in(folder)]
+            rows += [(p, folder.name, taxon[-1], *taxon) for p in images_in(folder)]
         table = nonempty(rows, ["path", "source_class", "class_name", *RANKS_2021], base)
         annotations = self._annotation_file()
         return with_annotations(table, annotations) if annotations else table
@@ -93,8 +106,8 @@ class INaturalist2021(TableSource):
             return None
         if self.annotations == "auto":
             path = self.root / ANNOTATIONS_2021[self.version]
-            return path if path.is_file() else None
-        if not Path(self.annotations).is_file():
+            return path if is_file(path) else None
+        if not is_file(Path(self.annotations)):
             raise FileNotFoundError(f"iNaturalist 2021 annotation file not found: {self.annotations}")
         return Path(self.annotations)
 
@@ -102,7 +115,7 @@ class INaturalist2021(TableSource):
 def read_categories_2021(path: Path) -> pd.DataFrame:
     """The categories of an iNat 2021 annotation file: one row per ``image_dir_name`` with the
     ranks (species = "genus specific_epithet"), ``supercategory`` and ``common_name``."""
-    document = json.loads(Path(path).read_text())
+    document = json.loads(read_text(Path(path)))
     categories = pd.DataFrame(document.get("categories") or [])
     needed = {"image_dir_name", "supercategory", "common_name", *RANKS_2021[:-1], "specific_epithet"}
     missing = needed - set(categories.columns)
@@ -125,7 +138,7 @@ def with_annotations(table: pd.DataFrame, path: Path) -> pd.DataFrame:
             row = differ.iloc[0]
             raise ValueError(f"iNaturalist 2021 folder {row['source_class']!r} says {rank} {row[rank]!r}, but {path} "
                              f"says {categories.at[row['source_class'], rank]!r}")
-    listed = {"/".join(Path(image["file_name"]).parts[-2:]) for image in json.loads(Path(path).read_text())["images"]}
+    listed = {"/".join(Path(image["file_name"]).parts[-2:]) for image in json.loads(read_text(Path(path)))["images"]}
     on_disk = table["source_class"] + "/" + table["path"].map(lambda p: Path(p).name)
     missing = listed - set(on_disk)
     if missing:
@@ -145,8 +158,8 @@ class INaturalist2021Heldout(TableSource):
     def table(self) -> pd.DataFrame:
         from ..sampling import sample_per_class
 
-        full = INaturalist2021(self.root, "2021_train").table()
-        mini = INaturalist2021(self.root, "2021_train_mini").table()
+        full = cached_table(INaturalist2021(self.root, "2021_train"))
+        mini = cached_table(INaturalist2021(self.root, "2021_train_mini"))
         key = lambda t: t["source_class"] + "/" + t["path"].map(lambda p: Path(p).name)  # noqa: E731
         rest = full[~key(full).isin(set(key(mini)))]
         return sample_per_class(rest, {c: self.per_class for c in rest["source_class"].unique()}, self.seed)

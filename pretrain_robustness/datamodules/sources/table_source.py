@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
+
+from .listing_cache import record_file, record_folder
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
@@ -16,18 +19,62 @@ class TableSource:
     def table(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    def layout(self) -> str:
+        """Where the images are and in which layout (``check-data``'s table); raises as ``table`` does
+        when there is no layout it reads."""
+        return str(getattr(self, "root", ""))
 
-def images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+# Listing helpers: each records what the table depends on (listing_cache.py). os.scandir and plain
+# strings, not pathlib: listing full ImageNet through Path objects took 10x as long (sorting them
+# compares their parts; str() rebuilds them).
+
+
+def images_in(folder: str | Path) -> list[str]:
+    """The paths of the images in ``folder``, sorted by name."""
+    record_folder(folder)
+    folder = str(folder)
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+    return [os.path.join(folder, name) for name in names]
+
+
+def subfolders(folder: str | Path) -> list[Path]:
+    """The folders in ``folder``, sorted by name."""
+    record_folder(folder)
+    with os.scandir(folder) as entries:
+        return [Path(folder) / name for name in sorted(e.name for e in entries if e.is_dir())]
+
+
+def is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; the table then depends on its parent (where it would appear)."""
+    record_folder(path.parent)
+    return path.is_dir()
+
+
+def is_file(path: Path) -> bool:
+    record_folder(path.parent)
+    return path.is_file()
+
+
+def read_text(path: Path) -> str:
+    """An annotation or split file's text."""
+    record_file(path)
+    return Path(path).read_text()
 
 
 def detect_dir(root: Path, candidates: dict[str, str], what: str) -> Path:
     """The first of ``candidates`` (folder under ``root`` -> the layout it is) that exists: datasets
     arrive extracted as their publishers ship them or renamed as torchvision expects. None: an error
     naming every accepted layout and what ``root`` holds."""
-    for name in candidates:
-        if (root / name).is_dir():
-            return root / name
+    return detect_layout(root, candidates, what)[0]
+
+
+def detect_layout(root: Path, candidates: dict[str, str], what: str) -> tuple[Path, str]:
+    """:func:`detect_dir`'s folder, and the layout it is."""
+    for name, layout in candidates.items():
+        if is_dir(root / name):
+            return root / name, layout
     accepted = "; ".join(f"{root / name}/ ({layout})" for name, layout in candidates.items())
     found = sorted(p.name for p in root.iterdir())[:12] if root.is_dir() else None
     holds = f"it holds {found}" if found is not None else "it does not exist"
@@ -35,7 +82,7 @@ def detect_dir(root: Path, candidates: dict[str, str], what: str) -> Path:
 
 
 def require_dir(path: Path, what: str, layout: str) -> Path:
-    if not path.is_dir():
+    if not is_dir(path):
         raise FileNotFoundError(f"{what} not found: expected {path} ({layout})")
     return path
 

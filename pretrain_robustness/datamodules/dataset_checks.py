@@ -1,0 +1,151 @@
+"""Is a dataset there, complete and readable? One check per dataset a run reads: where it was found and
+in which layout, the images found against the count its publishers give, the images an annotation
+or split file lists that the disk lacks, and a decoded sample (or every image).
+
+Published counts: ILSVRC-2012 (Russakovsky et al. 2015, Table 2); iNat 2017 and 2021 (the
+competitions' READMEs: train2017.json 579,184, val2017.json 95,986; 2021 train 2,686,843, train_mini
+500,000, val 100,000); ImageNet-V2 (Recht et al. 2019: 10,000 per variant); ImageNet-Sketch (Wang et
+al. 2019: 50,889); iWildCam-WILDS v2.0 (Koh et al. 2021, Table 8's split sizes). DomainNet's are
+its split files' lines.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .classification import decode_errors
+from .sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal, INaturalist2017, INaturalist2021
+from .sources.listing_cache import cached_table
+
+SAMPLE = 1000  # images decoded per dataset by default (seeded): a broken copy shows, in seconds
+INAT_2021 = {"2021_train": 2_686_843, "2021_train_mini": 500_000, "2021_valid": 100_000}
+INAT_2017 = {"train2017.json": 579_184, "val2017.json": 95_986, None: 579_184 + 95_986}
+IWILDCAM_SPLITS = {"train": 129_809, "id_val": 7_314, "id_test": 8_154, "val": 14_961, "test": 42_791}  # WILDS' names
+
+
+@dataclass
+class DatasetCheck:
+    """What was found of one dataset. ``problems`` make it not ready; ``warnings`` do not (a subset
+    on purpose is legitimate)."""
+
+    name: str
+    where: str = ""
+    found: int | None = None
+    published: int | None = None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list, repr=False)
+    decoded: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+    def verdict(self) -> str:
+        if self.problems:
+            return "not ready: " + "; ".join(self.problems)
+        return "ready" + (f" ({'; '.join(self.warnings)})" if self.warnings else "")
+
+    def decoded_note(self) -> str:
+        return f"; {self.decoded:,} images decoded" if self.decoded else ""
+
+    def compare(self, published: int | None, what: str = "") -> None:
+        self.published = published
+        if published is not None and self.found != published:
+            self.warnings.append(f"{what}{self.found:,} images, {self.found - published:+,} against the published "
+                                 f"{published:,}")
+
+
+def _name(source) -> tuple[str, int | None]:
+    """A source's display name and published image count (None: no published count applies)."""
+    if isinstance(source, ImageNetTrain):
+        return "ImageNet-1k train", 1_281_167
+    if isinstance(source, ImageNetVal):
+        return "ImageNet-1k val", 50_000
+    if isinstance(source, INaturalist2021):
+        return f"iNaturalist {source.version}", INAT_2021[source.version]
+    if isinstance(source, INaturalist2017):
+        listed = Path(source.annotations).name if source.annotations else None
+        return f"iNaturalist 2017 ({listed or 'every image'})", INAT_2017.get(listed)
+    if isinstance(source, ImageNetV2):
+        return f"ImageNet-V2 {source.variant}", 10_000
+    if isinstance(source, ImageNetSketch):
+        return "ImageNet-Sketch", 50_889
+    if isinstance(source, DomainNet):
+        return f"DomainNet {'+'.join(source.domains)} ({source.split or 'every image'})", None
+    return type(source).__name__, None
+
+
+def check_source(source) -> DatasetCheck:
+    """A table source: its layout, its table (annotation checks included) and its count."""
+    name, published = _name(source)
+    check = DatasetCheck(name)
+    try:
+        check.where = source.layout()
+        table = cached_table(source)
+    except (OSError, ValueError) as error:
+        check.problems.append(str(error))
+        return check
+    check.found, check.paths = len(table), table["path"].tolist()
+    check.compare(published)
+    if isinstance(source, DomainNet) and source.split:  # its published counts are its split files' lines
+        check.published = check.found
+        _check_listed(check, check.paths, f"the {source.split} split file(s)")
+    return check
+
+
+def check_iwildcam(root: str | Path) -> DatasetCheck:
+    """WILDS' download layout: ``iwildcam_v2.0/`` with RELEASE_v2.0.txt, metadata.csv and train/;
+    the rows per split against WILDS' split sizes, and metadata rows whose image is not in train/."""
+    from .iwildcam import WILDS_SPLIT_OF, check_metadata
+
+    folder = Path(root) / "iwildcam_v2.0"
+    check = DatasetCheck("iWildCam-WILDS v2.0", f"{folder} (WILDS' download: metadata.csv, train/<image>.jpg)")
+    try:
+        for needed in (folder / "RELEASE_v2.0.txt", folder / "metadata.csv", folder / "train"):
+            if not needed.exists():
+                raise FileNotFoundError(f"{needed} not found")
+        check_metadata(folder)
+    except (OSError, ValueError) as error:
+        check.problems.append(str(error))
+        return check
+    metadata = pd.read_csv(folder / "metadata.csv", usecols=["split", "filename"])
+    check.found, check.published = len(metadata), sum(IWILDCAM_SPLITS.values())
+    ours = {wilds: name for name, wilds in WILDS_SPLIT_OF.items()}
+    counts = metadata["split"].value_counts()
+    differ = [f"{ours.get(s, s)} {counts.get(s, 0):,} ({counts.get(s, 0) - n:+,})" for s, n in IWILDCAM_SPLITS.items()
+              if counts.get(s, 0) != n]
+    if differ:
+        check.warnings.append(f"split sizes differ from WILDS': {', '.join(differ)}")
+    on_disk = set(os.listdir(folder / "train"))
+    check.paths = [str(folder / "train" / f) for f in metadata["filename"] if f in on_disk]
+    _report_missing(check, sorted(set(metadata["filename"]) - on_disk), "metadata.csv")
+    return check
+
+
+def _check_listed(check: DatasetCheck, paths: list[str], listed_in: str) -> None:
+    missing = [p for p in paths if not os.path.isfile(p)]
+    check.paths = [p for p in paths if os.path.isfile(p)] if missing else paths
+    _report_missing(check, missing, listed_in)
+
+
+def _report_missing(check: DatasetCheck, missing: list[str], listed_in: str) -> None:
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:3])
+        check.problems.append(f"{len(missing):,} images listed in {listed_in} are not on disk, e.g. {shown}")
+
+
+def decode_sample(check: DatasetCheck, every: bool = False, seed: int = 0) -> None:
+    """Decode ``SAMPLE`` of the dataset's images (seeded), or every one; unreadable ones make it not ready."""
+    paths = check.paths
+    if not every and len(paths) > SAMPLE:
+        paths = [paths[i] for i in sorted(np.random.default_rng(seed).choice(len(paths), SAMPLE, replace=False))]
+    errors = decode_errors([Path(p) for p in paths]) if paths else []
+    check.decoded = len(paths)
+    if errors:
+        check.problems.append(f"{len(errors)} of {len(paths):,} images decoded cannot be read, e.g. {errors[0]}")

@@ -1,0 +1,103 @@
+"""``check-data``: every dataset a study reads, found or not, counted against its publishers' count,
+its listed images on disk and a sample decoded, before any run (study/data_check.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pretrain_robustness.cli import entry, main
+from pretrain_robustness.datamodules.dataset_checks import check_iwildcam, check_source, decode_sample
+from pretrain_robustness.datamodules.sources import DomainNet, INaturalist2021
+from pretrain_robustness.study.data_check import DataNotReady
+
+from .fake_sources import write_domainnet, write_inaturalist_2021
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+def _workdir(tmp_path: Path, data: Path, monkeypatch) -> Path:
+    """The demo study as committed, its data/demo the miniature ``data`` (iWildCam + ImageNet layouts)."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "configs").symlink_to(CONFIGS)
+    (work / "data" / "demo").symlink_to(data)
+    monkeypatch.chdir(work)
+    return work
+
+
+def test_the_demo_study_is_ready_and_says_how_far_from_the_published_counts(tiny_data, tmp_path, monkeypatch, capsys):
+    _workdir(tmp_path, tiny_data, monkeypatch)
+    main(["check-data", "--config", "configs/studies/demo.yaml"])
+    out = " ".join(capsys.readouterr().out.split())  # the table's columns, one space apart
+    train_images = sum(1 for _ in (tiny_data / "imagenet" / "train").rglob("*.JPEG"))
+    assert f"ImageNet-1k train {train_images:,} 1,281,167 ready ({train_images:,} images, " \
+           f"{train_images - 1_281_167:+,} against the published 1,281,167)" in out
+    metadata = pd.read_csv(tiny_data / "iwildcam_v2.0" / "metadata.csv")
+    train = (metadata["split"] == "train").sum()
+    assert f"iWildCam-WILDS v2.0 {len(metadata):,} 203,029 ready (split sizes differ from WILDS': " \
+           f"train {train:,} ({train - 129_809:+,})" in out
+    assert "at data/demo/imagenet/train (ILSVRC-2012: <wnid>/<image>.JPEG); " in out
+    assert f"{min(1000, train_images):,} images decoded" in out and "study 'demo': ready" in out
+
+
+def _damaged_copy(tiny_data: Path, tmp_path: Path) -> tuple[Path, str, Path]:
+    """A copy with one iWildCam image gone (metadata.csv still lists it) and one ImageNet JPEG cut short."""
+    data = tmp_path / "damaged"
+    shutil.copytree(tiny_data / "iwildcam_v2.0", data / "iwildcam_v2.0")
+    shutil.copytree(tiny_data / "imagenet", data / "imagenet")
+    gone = pd.read_csv(data / "iwildcam_v2.0" / "metadata.csv")["filename"].iloc[5]
+    (data / "iwildcam_v2.0" / "train" / gone).unlink()
+    broken = sorted((data / "imagenet" / "train").rglob("*.JPEG"))[7]
+    broken.write_bytes(broken.read_bytes()[:200])
+    return data, gone, broken
+
+
+def test_missing_and_unreadable_images_make_the_study_not_ready(tiny_data, tmp_path, monkeypatch, capsys):
+    data, gone, broken = _damaged_copy(tiny_data, tmp_path)
+    _workdir(tmp_path, data, monkeypatch)
+    assert entry(["check-data", "--config", "configs/studies/demo.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert f"not ready: 1 images listed in metadata.csv are not on disk, e.g. {gone}" in captured.out
+    named = f"data/demo/imagenet/train/{broken.parent.name}/{broken.name}"  # as the study's config names the root
+    assert f"not ready: 1 of 256 images decoded cannot be read, e.g. cannot read image {named}: " in captured.out
+    assert "study 'demo': not ready: iWildCam-WILDS v2.0, ImageNet-1k train" in captured.out
+    assert "\nerror: study 'demo' is not ready to run, 2 of 2 datasets are not" in captured.err
+
+
+def test_a_study_whose_data_is_not_ready_starts_no_run(tiny_data, tmp_path, monkeypatch, capsys):
+    data, _, _ = _damaged_copy(tiny_data, tmp_path)
+    work = _workdir(tmp_path, data, monkeypatch)
+    args = ["study", "--config", "configs/studies/demo.yaml", "--demo_data", "null", "--root", str(work / "runs")]
+    main([*args, "--dry_run", "true"])  # the dry run says so and goes on
+    assert "(not ready to run: study 'demo' is not ready to run, 2 of 2 datasets" in capsys.readouterr().out
+    with pytest.raises(DataNotReady, match="2 of 2 datasets are not"):
+        main(args)
+    assert not (work / "runs").exists()
+
+
+def test_missing_folders_split_files_and_the_inaturalist_counts(tmp_path):
+    missing = check_source(INaturalist2021(str(tmp_path / "nowhere"), "2021_train_mini"))
+    assert not missing.ready and "train_mini/ (as shipped" in missing.verdict() and missing.where == ""
+    inat = check_source(INaturalist2021(str(write_inaturalist_2021(tmp_path / "inat", "2021_train_mini", shipped=True)),
+                                        "2021_train_mini"))
+    assert (inat.name, inat.found, inat.published, inat.ready) == ("iNaturalist 2021_train_mini", 9, 500_000, True)
+    assert inat.where.endswith("train_mini (as shipped: <NNNNN>_<Kingdom>_..._<Genus>_<species>/<image>.jpg); "
+                               f"checked against {tmp_path / 'inat' / 'train_mini.json'}")
+    root = write_domainnet(tmp_path / "domainnet", ("sketch",), per_class=3)
+    listed = (root / "sketch_train.txt").read_text().splitlines()[0].split()[0]
+    (root / listed).unlink()
+    domainnet = check_source(DomainNet(str(root), ["sketch"], "train"))
+    assert (domainnet.found, domainnet.published) == (4, 4)
+    assert domainnet.problems == [f"1 images listed in the train split file(s) are not on disk, e.g. {root / listed}"]
+    decode_sample(domainnet)
+    assert domainnet.decoded == 3 and domainnet.ready is False
+
+
+def test_iwildcam_without_its_release_file(tmp_path):
+    (tmp_path / "iwildcam_v2.0").mkdir()
+    check = check_iwildcam(tmp_path)
+    assert check.problems == [f"{tmp_path / 'iwildcam_v2.0' / 'RELEASE_v2.0.txt'} not found"]
