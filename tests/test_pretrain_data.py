@@ -223,3 +223,27 @@ def test_missing_val_layout_is_named(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="LOC_val_solution.csv"):
         ImageNetVal(str(tmp_path)).table()
+
+
+def test_a_planned_manifest_is_read_instead_of_the_dataset_and_checked_by_its_hash(tiny_data, tmp_path, monkeypatch):
+    """A study's job reads the manifest its submission wrote (no listing on the compute node): the same
+    manifest, labels and hash; an edited file, or one without its hash, is refused."""
+    from pretrain_robustness.datamodules.manifest import write_manifest
+    from pretrain_robustness.datamodules.sources import listing_cache
+
+    args = dict(val_per_class=2, image_size=32, batch_size=8, num_workers=0)
+    built = PretrainDataModule(ImageNetTrain(str(tiny_data / "imagenet")), [ClassBalancedSubset(64, seed=1)], **args)
+    planned = tmp_path / "planned.csv"
+    write_manifest(built.manifest, planned)
+    monkeypatch.setattr(listing_cache, "_in_memory", {})
+    monkeypatch.setattr(ImageNetTrain, "table", lambda self: pytest.fail("the dataset was listed again"))
+    read = PretrainDataModule(ImageNetTrain(str(tiny_data / "imagenet")), [ClassBalancedSubset(64, seed=1)], **args,
+                              manifest_file=str(planned), manifest_sha256=built.manifest_sha256)
+    pd.testing.assert_frame_equal(read.manifest, built.manifest[MANIFEST_COLUMNS])
+    assert (read.manifest_sha256, read.class_names, read.condition_params()) == (
+        built.manifest_sha256, built.class_names, built.condition_params())
+    with pytest.raises(ValueError, match="needs manifest_sha256"):
+        PretrainDataModule(ImageNetTrain("nowhere"), manifest_file=str(planned), **args)
+    planned.write_text(planned.read_text().replace(",train\n", ",val\n", 1))
+    with pytest.raises(ValueError, match=f"hashes to .*, not to the {built.manifest_sha256[:12]} its run was planned with"):
+        PretrainDataModule(ImageNetTrain("nowhere"), manifest_file=str(planned), manifest_sha256=built.manifest_sha256, **args)

@@ -114,6 +114,12 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
     assert finetune["attempts"][0]["started"] >= pretrain["finished"]  # the dependency held
     assert finetune["pretrain_run"] == str((root / "pretrain/imagenet-demo/resnet18-seed0").resolve())
     assert pretrain["identity"]  # the run computed the identity the study planned with
+    # the job read the manifest its submission built, not the dataset: the same images, by hash
+    planned = store.planned_manifest(tmp_path / "runs", pretrain["manifest"]["sha256"])
+    assert planned.is_file() and f"--data.init_args.manifest_file {planned}" in out
+    log = Path(pretrain["job"]["log"]).read_text()
+    assert f"(manifest sha256 {pretrain['manifest']['sha256'][:12]}, as planned in {planned})" in log
+    assert planned.read_bytes() == (root / "pretrain/imagenet-demo/resnet18-seed0" / store.MANIFEST).read_bytes()
     local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local")
     for name in ("trends.csv", "comparisons.csv", "trends.md"):
         assert (root / name).read_bytes() == local.with_name(name).read_bytes(), name

@@ -49,6 +49,21 @@ def summary(manifest: pd.DataFrame) -> str:
             f"{counts.min()}-{counts.max()} images per class, {held} validation images")
 
 
+def read_manifest(path: Path, sha256: str) -> pd.DataFrame:
+    """A manifest written by :func:`write_manifest`, refused unless it still hashes to ``sha256``
+    (the hash its run was planned with: an edited or truncated file would train other images)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"the planned manifest {path} is not there (submit the study again, or drop "
+                                "--data.init_args.manifest_file to read the dataset itself)")
+    strings = {c: str for c in MANIFEST_COLUMNS if c != "label"}
+    manifest = pd.read_csv(path, dtype={**strings, "label": "int64"}, keep_default_na=False)
+    found = manifest_hash(manifest)
+    if found != sha256:
+        raise ValueError(f"the planned manifest {path} hashes to {found[:12]}, not to the {sha256[:12]} its run was "
+                         "planned with: it changed after the submission (submit the study again)")
+    return manifest
+
+
 def write_manifest(manifest: pd.DataFrame, path: Path, sha256: str | None = None) -> str:
     """Write the manifest CSV and return its hash (``sha256``: the caller's :func:`manifest_hash` of this
     manifest, not computed again; a full ImageNet manifest takes seconds to serialise)."""

@@ -15,7 +15,7 @@ from .classification import ClassificationDataModule, IndexedImageDataset, PathI
 from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
                                imagenet_train_tensor_transform, imagenet_train_transform)
 from .interventions import Intervention, condition_params
-from .manifest import assign_labels, manifest_hash, summary
+from .manifest import assign_labels, manifest_hash, read_manifest, summary
 from .sampling import hold_out
 from .sources import TableSource
 from .sources.listing_cache import cached_table
@@ -41,6 +41,9 @@ class PretrainDataModule(ClassificationDataModule):
         draw_offset: added to the seed of every intervention that draws at random (random classes,
             budget subsets, BREEDS subclasses): another draw of the same condition. A study's
             repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
+        manifest_file, manifest_sha256: a manifest built when the run was planned (a study's
+            submission writes it for its jobs): read instead of listing ``source`` again, and
+            refused unless it hashes to ``manifest_sha256``.
         pipeline: ``tensor``: torchvision decoding (PIL only where it cannot) and the recipe's
             transforms on uint8 tensors (``transforms.v2``); ``pil``: the recipe's PIL transforms
             (torchvision's reference code path); ``device``: workers read the bytes and draw the
@@ -69,6 +72,8 @@ class PretrainDataModule(ClassificationDataModule):
         decode_check: bool = False,
         draw_offset: int = 0,
         pipeline: str = "tensor",
+        manifest_file: str | None = None,
+        manifest_sha256: str | None = None,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area = image_size, min_crop_area
@@ -82,12 +87,16 @@ class PretrainDataModule(ClassificationDataModule):
                              "use pipeline 'tensor' with them, not 'device'")
         self.pipeline = pipeline
         self.interventions = [_redrawn(i, draw_offset) for i in interventions or []]
-        self.manifest = self._build_manifest(source, self.interventions, val_source, val_per_class, seed)
+        if manifest_file and not manifest_sha256:
+            raise ValueError("manifest_file needs manifest_sha256: the hash the run was planned with")
+        self.manifest = (read_manifest(Path(manifest_file), manifest_sha256) if manifest_file else
+                         self._build_manifest(source, self.interventions, val_source, val_per_class, seed))
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
         self.num_classes = len(self.class_names)
         self.manifest_sha256 = manifest_hash(self.manifest)
-        print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]})")
+        where = f", as planned in {manifest_file}" if manifest_file else ""
+        print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]}{where})")
         if decode_check:
             self.decode_check_paths = [Path(p) for p in self.manifest["path"]]
 

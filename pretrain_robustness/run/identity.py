@@ -19,7 +19,8 @@ from typing import Any
 from .. import store
 
 # data arguments that never change the trained weights (paths, speed, checks, evaluation only)
-_DATA_ARGS_OUTSIDE = {"root", "source", "val_source", "num_workers", "decode_check", "eval_batch_size"}
+_DATA_ARGS_OUTSIDE = {"root", "source", "val_source", "num_workers", "decode_check", "eval_batch_size",
+                      "manifest_file", "manifest_sha256"}  # where the manifest was read from: its hash is inside
 # with a manifest, these are already in its hash
 _DATA_ARGS_IN_MANIFEST = {"interventions", "val_per_class", "seed", "draw_offset"}
 _MODEL_ARGS_OUTSIDE = {"init_checkpoint", "eval_split_names", "num_classes"}  # num_classes: the manifest's

@@ -13,6 +13,9 @@ the run-folder format; the Lightning callback, the study runner and the analysis
     ``open_clip/run/``  a CLIP pre-training run: open_clip_train's ``out.log`` and
                        ``checkpoints/epoch_<k>.pt`` (its ``--logs``/``--name``)
 
+``<root>/manifests/<sha256>.csv``: a pre-training manifest as a study's submission built it; its jobs
+read it instead of listing the dataset again (``--data.init_args.manifest_file``).
+
 Its lock and heartbeat are :mod:`.liveness`'s, its attempts :mod:`.attempts`', its status words
 :class:`.states.RunStatus`.
 """
@@ -39,7 +42,7 @@ __all__ = ["BEST_CHECKPOINT", "CHECKPOINTS", "CONFIG", "EVALUATIONS", "EVALUATIO
            "OPEN_CLIP_CHECKPOINT", "OPEN_CLIP_LOGS", "OPEN_CLIP_NAME", "RUN_RECORD", "RunSpec", "STEP_CHECKPOINT",
            "append_metrics", "architecture_slug", "base_record", "checkpoint_path", "evaluation_dir",
            "find_pretraining", "find_runs", "git_commit", "has_checkpoint", "inherited_params", "latest_checkpoint",
-           "new_record", "now", "open_clip_checkpoint_dir", "open_clip_checkpoints", "open_clip_folder", "open_clip_log", "predictions_path",
+           "new_record", "now", "open_clip_checkpoint_dir", "open_clip_checkpoints", "open_clip_folder", "open_clip_log", "planned_manifest", "predictions_path",
            "read_config", "read_metrics", "read_record", "run_dir", "run_name", "run_of_checkpoint", "sibling_run",
            "update_evaluation", "update_record", "write_record"]
 
@@ -271,6 +274,11 @@ def evaluation_dir(run: Path, name: str) -> Path:
     """Where an evaluation of a run's checkpoint (``validate``/``test``) keeps its record and metrics,
     apart from the fit's history."""
     return Path(run) / EVALUATIONS / name
+
+
+def planned_manifest(root: Path, sha256: str) -> Path:
+    """Where a study's submission leaves the manifest with hash ``sha256`` for its jobs."""
+    return Path(root) / "manifests" / f"{sha256}.csv"
 
 
 def find_pretraining(root: Path, identity: str) -> list[Path]:

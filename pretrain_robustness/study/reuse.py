@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .. import store
 from ..store import RunStatus
-from ..datamodules.manifest import summary
+from ..datamodules.manifest import summary, write_manifest
+from ..files import atomic_write
 from ..datamodules.sources.listing_cache import remembered
 from ..run.lightning_cli import build_data
 from .job_sizes import parsed
@@ -42,6 +43,24 @@ def _built_facts(config) -> list:
     data = build_data(config)
     manifest = getattr(data, "manifest", None)
     return [getattr(data, "manifest_sha256", None), data.train_size(), summary(manifest) if manifest is not None else None]
+
+
+def with_planned_manifest(step: Step, facts: dict, root: Path) -> list[str]:
+    """A pre-training step's arguments for its job, which then reads the manifest this planning built
+    (written once per manifest to ``store.planned_manifest``, checked by its hash when read) instead
+    of listing the dataset again on a compute node."""
+    if step.kind != "pretrain" or step.args[0] != "fit":
+        return step.args
+    config = parsed(tuple(step.args))
+    sha = facts.get(data_key(config), (None,))[0]
+    if not sha:
+        return step.args
+    path = store.planned_manifest(root, sha)
+    if not path.is_file():
+        data = build_data(config)  # its listing is cached: planning read it moments ago
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda p: write_manifest(data.manifest, p, data.manifest_sha256))
+    return [*step.args, "--data.init_args.manifest_file", str(path), "--data.init_args.manifest_sha256", sha]
 
 
 def step_identities(steps: list[Step], facts: dict | None = None) -> dict[Path, str]:

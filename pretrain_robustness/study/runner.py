@@ -28,7 +28,7 @@ from .plan import Step, per_class_runs, plan
 from .spec import StudySpec, check_clip_data, check_spec
 from .checks import check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
-from .reuse import reuse_pretraining, step_identities
+from .reuse import reuse_pretraining, step_identities, with_planned_manifest
 from .status_table import is_active, job_graph, job_id, run_state, status_table
 
 
@@ -78,7 +78,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
         if executor.name == "slurm":
             print(job_graph(spec, steps, todo, built))
         return steps
-    jobs = _submit_runs(spec, executor, steps, todo, states, identities)
+    jobs = _submit_runs(spec, executor, steps, todo, states, identities, built)
     pending = sorted({j for j in jobs.values() if j})
     report = executor.submit_report(_report(spec), pending, f"{spec.study}/report")
     if report:
@@ -138,7 +138,7 @@ def _identities(steps: list[Step], dry_run: bool, built: dict) -> dict[Path, str
 
 
 def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step], states: dict[str, str],
-                 identities: dict[Path, str]) -> dict[Path, str | None]:
+                 identities: dict[Path, str], built: dict) -> dict[Path, str | None]:
     """Run or submit each step to do, after its pre-training; returns the jobs that may still run
     (queued or running ones of this plan and of reused pre-training, and those submitted now)."""
     folders = {s.folder for s in steps} | {s.needs for s in steps if s.needs}
@@ -155,9 +155,10 @@ def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step],
             print(f"{head}: {why_not}; skipped", flush=True)
             continue
         _release_if_ended(step.folder, states)
-        print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(step.args)}", flush=True)
+        args = with_planned_manifest(step, built, Path(spec.root)) if executor.name == "slurm" else step.args
+        print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(args)}", flush=True)
         try:
-            job = executor.submit(step.folder, step.args, step.resources, after, step.name)
+            job = executor.submit(step.folder, args, step.resources, after, step.name)
         except store.RunLockedError as locked:  # another process took it meanwhile: the other runs still go on
             print(f"    skipped: {locked}", flush=True)
             continue
