@@ -63,11 +63,13 @@ def write_inaturalist_2021(root: Path, version: str = "2021_train_mini", per_cla
     return root
 
 
-def write_domainnet(root: Path, domains=("clipart", "sketch"), per_class: int = 3) -> Path:
-    """Every third image of a class is in ``<domain>_test.txt``, the rest in ``_train.txt``."""
+def write_domainnet(root: Path, domains=("clipart", "sketch"), per_class: int = 3,
+                    classes=("aircraft_carrier", "zebra")) -> Path:
+    """Every third image of a class is in ``<domain>_test.txt``, the rest in ``_train.txt``; labels
+    numbered as DomainNet's files number them (names in order, without regard to case)."""
     for domain in domains:
         lines = {"train": [], "test": []}
-        for label, cls in enumerate(("aircraft_carrier", "zebra")):
+        for label, cls in enumerate(sorted(classes, key=str.lower)):
             for i, path in enumerate(_images(root / domain / cls, per_class, stem=f"{domain}_{label:03d}")):
                 lines["test" if i % 3 == 2 else "train"].append(f"{domain}/{cls}/{path.name} {label}")
         for split, rows in lines.items():

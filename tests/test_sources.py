@@ -142,6 +142,25 @@ def test_domainnet_finetuning_splits(tmp_path):
         DomainNetDataModule(str(tmp_path), "infograph", ood_domains=["real"])
 
 
+def test_domainnet_labels_are_its_split_files(tmp_path):
+    """DomainNet numbers its classes without regard to case (The_Eiffel_Tower between tennis_racquet and
+    tiger); Python's sort would put it first and mislabel every class before it."""
+    from pretrain_robustness.datamodules import DomainNetDataModule
+
+    write_domainnet(tmp_path, ("infograph", "sketch"), per_class=3, classes=("zebra", "The_Eiffel_Tower", "aircraft_carrier"))
+    data = DomainNetDataModule(str(tmp_path), "infograph", ["sketch"], image_size=16, num_workers=0)
+    assert data.class_names == ["aircraft_carrier", "The_Eiffel_Tower", "zebra"]
+    sketch = data.examples("ood_sketch")
+    listed = dict(line.split() for line in (tmp_path / "sketch_test.txt").read_text().splitlines())
+    assert (sketch["y"] == [int(listed[str(Path(p).relative_to(tmp_path))]) for p in sketch["path"]]).all()
+    (tmp_path / "infograph_train.txt").write_text(  # a class a train split lacks (painting's t-shirt) keeps its label
+        "".join(line + "\n" for line in (tmp_path / "infograph_train.txt").read_text().splitlines() if "zebra" not in line))
+    assert DomainNetDataModule(str(tmp_path), "infograph", ["sketch"], num_workers=0).class_names[2] == "zebra"
+    (tmp_path / "sketch_test.txt").write_text((tmp_path / "sketch_test.txt").read_text().replace(" 2\n", " 1\n"))
+    with pytest.raises(ValueError, match=r"split files disagree: source_class 'zebra' goes with more than one label: \[1, 2\]"):
+        DomainNetDataModule(str(tmp_path), "infograph", ["sketch"], num_workers=0)
+
+
 def test_inaturalist_2021_heldout_evaluation_set(tmp_path):
     from pretrain_robustness.datamodules.sources import INaturalist2021Heldout
 

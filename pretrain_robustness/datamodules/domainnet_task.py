@@ -13,8 +13,8 @@ from .sources.domainnet import DOMAINS, DomainNet
 
 class DomainNetDataModule(ClassificationDataModule):
     """Train on ``id_domain``'s official train split; evaluate ``id_test`` (its test split) and
-    ``ood_<domain>`` (each OOD domain's test split). Labels are the 345 class folders in name
-    order, which is the order of the labels in DomainNet's split files.
+    ``ood_<domain>`` (each OOD domain's test split). Labels are the split files' own (345 classes;
+    a class has one label in every file, else an error names it).
 
     Args:
         root: folder holding ``<domain>/`` and ``<domain>_<train|test>.txt``.
@@ -44,7 +44,7 @@ class DomainNetDataModule(ClassificationDataModule):
                        "id_test": DomainNet(root, [id_domain], "test").table(),
                        **{f"ood_{d}": DomainNet(root, [d], "test").table() for d in ood_domains}}
         self.eval_split_names = [s for s in self.tables if s != "train"]
-        self.class_names = sorted(set().union(*(t["source_class"] for t in self.tables.values())))
+        self.class_names = _class_names(self.tables)
         self.num_classes = len(self.class_names)
         for split, table in self.tables.items():
             missing = [p for p in table["path"] if not Path(p).is_file()]
@@ -56,8 +56,7 @@ class DomainNetDataModule(ClassificationDataModule):
         if split not in self.tables:
             raise ValueError(f"unknown DomainNet split {split!r}; expected one of {sorted(self.tables)}")
         rows = self.tables[split]
-        label_of = {name: i for i, name in enumerate(self.class_names)}
-        return rows.assign(filename=rows["path"].map(lambda p: Path(p).name), y=rows["source_class"].map(label_of))
+        return rows.assign(filename=rows["path"].map(lambda p: Path(p).name), y=rows["label"])
 
     def dataset(self, split: str) -> IndexedImageDataset:
         rows = self.examples(split)
@@ -66,3 +65,16 @@ class DomainNetDataModule(ClassificationDataModule):
         else:
             transform = imagenet_eval_transform(self.image_size)
         return IndexedImageDataset(PathImages(rows["path"]), rows["y"].tolist(), transform)
+
+
+def _class_names(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Class folder of each label, as the split files number them (a label no split uses: ``label <i>``)."""
+    labelled = pd.concat(tables.values())[["source_class", "label"]].drop_duplicates()
+    for column, other in (("source_class", "label"), ("label", "source_class")):
+        twice = labelled[labelled.duplicated(column, keep=False)]
+        if len(twice):
+            first = twice.sort_values([column, other]).iloc[0][column]
+            raise ValueError(f"DomainNet's split files disagree: {column} {first!r} goes with more than one "
+                             f"{other}: {sorted(twice.loc[twice[column] == first, other].tolist())}")
+    name_of = dict(zip(labelled["label"], labelled["source_class"]))
+    return [name_of.get(label, f"label {label}") for label in range(int(labelled["label"].max()) + 1)]

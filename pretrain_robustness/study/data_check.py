@@ -56,7 +56,11 @@ def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
     """Every dataset the study reads, once: its runs' data (one parse per distinct data config), the
     CLIP zero-shot test sets and the per-class figures' ImageNet."""
     found: dict[str, callable] = {}
-    for args in dict.fromkeys(sizing_args(s.args) for s in steps if s.args[0] == "fit"):
+    groups: dict[tuple, tuple] = {}
+    for step in steps:
+        if step.args[0] == "fit":
+            groups.setdefault(sizing_args(step.args), tuple(step.args))
+    for args in groups.values():  # a step of each data config, parsed as the planning parses it (cached)
         try:
             config = parsed(args)
         except (ArgumentError, ValueError) as error:  # the run's own error, where the study parses it for itself

@@ -1,5 +1,8 @@
-"""DomainNet: ``root/<domain>/<class>/<image>`` for the six domains, with the official split
-files ``root/<domain>_<train|test>.txt`` (lines ``<domain>/<class>/<file> <label>``)."""
+"""DomainNet as its site ships it: ``<domain>.zip`` extracted to ``root/<domain>/<class>/<image>`` for
+the six domains, beside the split files ``root/<domain>_<train|test>.txt`` (lines ``<domain>/<class>/<file>
+<label>``). The labels are the split files' own: they order the 345 classes without regard to case
+("tennis_racquet", "The_Eiffel_Tower", "tiger"), not as Python sorts names. Not every domain's train
+split has every class (painting_train.txt lacks t-shirt)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ DOMAINS = ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
 
 
 class DomainNet(TableSource):
-    """Columns: path, source_class (class folder), class_name, domain."""
+    """Columns: path, source_class (class folder), class_name, domain; with a split, also label
+    (the split file's)."""
 
     def __init__(self, root: str, domains: list[str] | None = None, split: str | None = "train"):
         self.root, self.domains, self.split = Path(root), list(domains or DOMAINS), split
@@ -34,6 +38,8 @@ class DomainNet(TableSource):
             listing = self.root / f"{domain}_{self.split}.txt"
             if not is_file(listing):
                 raise FileNotFoundError(f"DomainNet split file not found: {listing}")
-            relative = [line.split()[0] for line in read_text(listing).splitlines() if line.strip()]
-            rows = [(str(self.root / r), Path(r).parts[1], Path(r).parts[1], domain) for r in relative]
+            lines = [line.split() for line in read_text(listing).splitlines() if line.strip()]
+            rows = [(str(self.root / path), Path(path).parts[1], Path(path).parts[1], domain, int(label))
+                    for path, label in lines]
+            return nonempty(rows, ["path", "source_class", "class_name", "domain", "label"], folder)
         return nonempty(rows, ["path", "source_class", "class_name", "domain"], folder)
