@@ -33,6 +33,10 @@ def _shards(folder, shards=4, per_shard=25):
             info = tarfile.TarInfo("lonely.jpg")  # an image without a caption is no sample
             info.size = 3
             tar.addfile(info, io.BytesIO(b"abc"))
+        # img2dataset writes these beside each shard
+        (folder / f"{s:05d}_stats.json").write_text(json.dumps({"count": per_shard + 3, "successes": per_shard,
+                                                                "failed_to_download": 3, "failed_to_resize": 0}))
+        (folder / f"{s:05d}.parquet").write_bytes(b"PAR1")
     return paths
 
 
@@ -123,3 +127,19 @@ def test_clip_pretraining_on_a_subset_through_open_clips_trainer(tmp_path, capsy
     bad.write_text(recipe.read_text().replace("samples_seen: 64", "samples_seen: 65"))
     with pytest.raises(ValueError, match="must split into 2 equal parts"):
         main([*args, "--recipe", str(bad)])
+
+
+def test_an_img2dataset_folder_as_written_and_a_shard_copied_short(tmp_path, capsys):
+    """The whole output folder of img2dataset (tars, .parquet and _stats.json beside each) is read as it
+    is: only the tars are shards; a shard holding fewer samples than its _stats.json says is named."""
+    shards = _shards(tmp_path / "laion", shards=2, per_shard=10)
+    with tarfile.open(shards[1]) as tar:  # a copy cut short: the last three samples are gone
+        kept = [(m, tar.extractfile(m).read()) for m in tar.getmembers()[:-10]]
+    with tarfile.open(shards[1], "w") as tar:
+        for member, data in kept:
+            tar.addfile(member, io.BytesIO(data))
+    main(["webdataset-subsets", "--shards", str(tmp_path / "laion" / "*"), "--sizes", "[5]", "--output", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert "17 image-text samples in 2 shards" in out
+    assert f"warning: {shards[1]} holds 7 samples, 00001_stats.json says 10" in out
+    assert str(shards[0]) + " holds" not in out

@@ -2,7 +2,10 @@
 (Ramanujan et al. Appendix D, Figure 20: CLIP pre-trained on 10M, 50M and 100M samples).
 
 A shard is a tar file; a sample is the members sharing a key (webdataset's rule: the member's path up
-to the first dot of its file name), here an image (jpg, jpeg, png, webp) and its caption (txt).
+to the first dot of its file name), here an image (jpg, jpeg, png, webp) and its caption (txt). Shards
+as img2dataset writes them are read as they are: ``<key>.jpg``/``.txt``/``.json`` members, and beside each
+``NNNNN.tar`` its ``NNNNN.parquet`` and ``NNNNN_stats.json`` (whose ``successes`` count the samples the
+shard should hold: a shard that holds fewer was copied short, and is named).
 
 Subsets are nested and reproducible: every sample gets a priority, a hash of (seed, shard file name,
 key), and a subset of n samples is the n with the smallest priorities, so the 10M subset lies inside
@@ -63,6 +66,18 @@ def list_samples(shards: list[Path]) -> pd.DataFrame:
     if not rows:
         raise FileNotFoundError(f"no image-text samples (<key>.jpg + <key>.txt) in {len(shards)} shard(s)")
     return pd.DataFrame(rows, columns=["shard", "key", "position"])
+
+
+def short_shards(shards: list[Path], samples: pd.DataFrame) -> list[str]:
+    """Shards holding fewer samples than img2dataset's ``<shard>_stats.json`` says it wrote into them."""
+    found = samples.groupby("shard").size()
+    short = []
+    for shard in shards:
+        stats = Path(shard).with_name(f"{Path(shard).stem}_stats.json")
+        wrote = json.loads(stats.read_text()).get("successes") if stats.is_file() else None
+        if wrote is not None and found.get(Path(shard).name, 0) < wrote:
+            short.append(f"{shard} holds {found.get(Path(shard).name, 0):,} samples, {stats.name} says {wrote:,}")
+    return short
 
 
 def priorities(samples: pd.DataFrame, seed: int) -> np.ndarray:
@@ -153,11 +168,13 @@ def webdataset_subsets_command(args: list[str]) -> list[Path]:
     parser.add_argument("--output", required=True)
     parser.add_argument("--samples_per_shard", type=int, default=10_000)
     cfg = parser.parse_args(args)
-    shards = [Path(p) for p in sorted(glob(cfg.shards))]
+    shards = [Path(p) for p in sorted(glob(cfg.shards)) if p.endswith(".tar")]  # not img2dataset's .parquet, _stats.json
     if not shards:
-        raise FileNotFoundError(f"no shards match {cfg.shards}")
+        raise FileNotFoundError(f"no .tar shards match {cfg.shards}")
     samples = list_samples(shards)
     print(f"{len(samples):,} image-text samples in {len(shards)} shards", flush=True)
+    for line in short_shards(shards, samples):
+        print(f"warning: {line} (copied short? its missing samples are not drawn)", flush=True)
     written = []
     for size, subset in nested_subsets(samples, cfg.sizes, cfg.seed).items():
         record = write_subset(subset, shards, Path(cfg.output) / f"{size}", cfg.samples_per_shard, cfg.seed)
