@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import warnings
 from argparse import ArgumentError
 
 from .analysis.publish import per_class_command, report_command
@@ -15,7 +13,8 @@ from .clip.webdataset_subsets import webdataset_subsets_command
 from .clip.zeroshot import clip_zeroshot_command
 from .datamodules.iwildcam import cache_command
 from .demo.generate import demo_data_command
-from .run.lightning_cli import ARGS_WARNING, ProjectCLI
+from .run.lightning_cli import ProjectCLI
+from .run.quiet import quiet_dependencies
 from .run.tools import manifest_command, predictions_command
 from .study.data_check import check_data_command
 from .study.runner import study_command
@@ -42,30 +41,6 @@ PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one li
     "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
     "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),
 }
-
-
-# Lines of dependencies that are not about this run: advertisements and their own deprecations. Filtered at
-# the entry point; ``--debug`` shows them. The project's lines and Lightning's progress stay.
-DEPENDENCY_WARNINGS = [
-    ARGS_WARNING,  # the console passes its argv as args
-    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch 2.14's pytree, inside Lightning
-    # Lightning's hint on any machine with srun; a study's SLURM jobs are launched through srun by submitit
-    r"The `srun` command is available on your system but is not used",
-]
-ADVERTISEMENTS = ("litlogger",)  # Lightning's "Tip: ... try installing litlogger"
-
-
-class _NoAdvertisements(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any(word in record.getMessage() for word in ADVERTISEMENTS)
-
-
-def quiet_dependencies() -> None:
-    """Drop the dependencies' advertisements and deprecation warnings from this process' output."""
-    for message in DEPENDENCY_WARNINGS:
-        warnings.filterwarnings("ignore", message=message)
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_NoAdvertisements())
 
 
 def usage() -> str:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -67,8 +68,9 @@ def _wait(job_ids, timeout=600) -> dict[str, str]:
     raise TimeoutError(f"jobs {job_ids} still active after {timeout} s: {_states(job_ids)}")
 
 
-def _study(tmp: Path, data: Path, pretrain_epochs: int = 2) -> Path:
-    """The demo study on the miniature data: resnet18, scratch + pre-trained, one CPU per job."""
+def _study(tmp: Path, data: Path, pretrain_epochs: int = 2, finetune_nodes: int = 1) -> Path:
+    """The demo study on the miniature data: resnet18, scratch + pre-trained, one CPU per task;
+    fine-tuning jobs over ``finetune_nodes`` nodes (one task each)."""
     pretrain = tmp / "tiny_pretrain.yaml"
     pretrain.write_text(yaml.safe_dump({
         "trainer": {"max_epochs": pretrain_epochs, "enable_progress_bar": False, "logger": False},
@@ -77,11 +79,12 @@ def _study(tmp: Path, data: Path, pretrain_epochs: int = 2) -> Path:
     finetune = tmp / "tiny_finetune.yaml"
     finetune.write_text(yaml.safe_dump({
         "trainer": {"max_epochs": 3, "enable_progress_bar": False, "logger": False},  # 3 points per trend
-        "data": {"init_args": {"root": str(data), "image_size": 32, "num_workers": 0}}}))
+        "data": {"init_args": {"root": str(data), "image_size": 16, "num_workers": 0}}}))
     spec = yaml.safe_load((CONFIGS / "studies" / "demo.yaml").read_text())
     spec.update(root=str(tmp / "runs"), demo_data=None, architectures=["resnet18"],
                 resources={kind: {"accelerator": "cpu", "cpus_per_task": 1, "mem": "2G", "time": "00:20:00"}
                            for kind in ("pretrain", "finetune", "report")})
+    spec["resources"]["finetune"].update(nodes=finetune_nodes, tasks_per_node=1)
     spec["conditions"][1]["pretrain"] = [str(REPO / p) for p in spec["conditions"][1]["pretrain"]] + [str(pretrain)]
     spec["finetune"] = [str(REPO / p) for p in spec["finetune"]] + [str(finetune)]
     path = tmp / "study.yaml"
@@ -96,9 +99,10 @@ def _jobs(root: Path) -> dict[str, str]:
 
 
 def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
-    """Every run is a job, fine-tuning after its pre-training (afterok), the report after all of
-    them; the report job's files equal a local report of the same runs; nothing is submitted twice."""
-    config = _study(tmp_path, tiny_data)
+    """Every run is a job, fine-tuning after its pre-training (afterok) and over both nodes
+    (``resources: {finetune: {nodes: 2}}``), the report after all of them; the report job's files
+    equal a local report of the same runs; nothing is submitted twice."""
+    config = _study(tmp_path, tiny_data, finetune_nodes=2)
     root = tmp_path / "runs" / "demo"
     main(["study", "--config", str(config), "--executor", "slurm"])
     out = capsys.readouterr().out
@@ -113,6 +117,11 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
     assert finetune["job"]["after"] == [pretrain["job"]["id"]]
     assert finetune["attempts"][0]["started"] >= pretrain["finished"]  # the dependency held
     assert finetune["pretrain_run"] == str((root / "pretrain/imagenet-demo/resnet18-seed0").resolve())
+    for name in ("finetune/imagenet-demo/resnet18-seed0", "finetune/scratch/resnet18-seed0"):  # one task per node
+        assert records[name]["world_size"] == 2 and records[name]["host"] == NODES[0]
+        assert records[name]["training"]["cpu_threads"] == 1  # the task's CPU, not the node's (Lightning's launcher)
+        _assert_ran_on_both_nodes(SimpleNamespace(log=records[name]["job"]["log"]))
+    assert pretrain["world_size"] == 1
     assert pretrain["identity"]  # the run computed the identity the study planned with
     # the job read the manifest its submission built, not the dataset: the same images, by hash
     planned = store.planned_manifest(tmp_path / "runs", pretrain["manifest"]["sha256"])

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
@@ -113,7 +114,7 @@ class RunRecorder(Callback):
                                 world_size=trainer.world_size, batch_per_device=trainer.datamodule.batch_size,
                                 optimizer_steps=_finite(trainer.estimated_stepping_batches),
                                 training={"precision": str(trainer.precision), "device": pl_module.device.type,
-                                          **system.training_settings()})
+                                          "cpu_threads": torch.get_num_threads(), **system.training_settings()})
 
     def _write_eval(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if not trainer.is_global_zero or trainer.sanity_checking:

@@ -16,6 +16,7 @@ from .. import store
 from ..clip.training import clip_pretrain_command
 from ..clip.zeroshot import clip_zeroshot_command
 from ..run.lightning_cli import run_cli
+from ..run.quiet import quiet_dependencies
 from .resources import Resources
 
 CLIP_COMMANDS = {"clip-pretrain": clip_pretrain_command, "clip-zeroshot": clip_zeroshot_command}  # Fig. 20's steps
@@ -34,11 +35,17 @@ def start_run(folder: str | Path, args: list[str]) -> None:
     a CLIP condition's ``clip-pretrain ...`` / ``clip-zeroshot ...``).
     Whether it continues is read when it starts, so a requeued job resumes from its checkpoint."""
     folder = Path(folder)
+    if os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") != "1":  # a job's log as quiet as the console's
+        quiet_dependencies()
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
     if cpus:  # a job's share of the node: torch would otherwise start a thread per core of the whole node
         import torch
 
         torch.set_num_threads(int(cpus))
+        # Lightning's DDP launcher sets the threads again, to the CPUs it sees over the node's tasks,
+        # unless OMP_NUM_THREADS is set: where SLURM binds no CPUs (TaskPlugin=task/none) it sees the
+        # whole node, and two ranks of a 2-CPU node ran 4 threads (a step 3x as slow)
+        os.environ.setdefault("OMP_NUM_THREADS", cpus)
     record = store.read_record(folder)
     if (record or {}).get("status") == store.RunStatus.FINISHED and args[0] == "fit":
         # e.g. a job requeued just after its run finished, or submitted twice: the run stays as it is
