@@ -170,10 +170,16 @@ def test_planning_again_builds_no_manifest_until_a_folder_changes(tiny_data, tmp
     shutil.copytree(tiny_data / "imagenet", work / "data" / "demo" / "imagenet")
     _aged(work / "data" / "demo" / "imagenet")
     monkeypatch.chdir(work)
-    plans = []
+    plans, tables_read = [], []
+    read_entry = listing_cache._read_entry
+    monkeypatch.setattr(listing_cache, "_read_entry", lambda key: tables_read.append(key) or read_entry(key))
     for _ in range(3):
+        _new_process(monkeypatch)
+        cache.clear(), tables_read.clear()
         main(["study", "--config", "configs/studies/demo.yaml", "--dry_run", "true", "--root", str(work / "runs")])
         plans.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("pre-training distribution")])
+        if len(plans) == 2:  # planned again: check-data's count and sample, and the manifest's hash, are remembered
+            assert tables_read == [] and not [p for p in cache if "n01440764" in str(p)]
         _images(work / "data" / "demo" / "imagenet" / "train" / "n01440764", 1, stem="added") if len(plans) == 2 else None
         _aged(work / "data" / "demo" / "imagenet")
     assert [len(p) for p in plans] == [1, 1, 1]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .classification import decode_errors
 from .sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal, INaturalist2017, INaturalist2021
-from .sources.listing_cache import cached_table
+from .sources.listing_cache import cached_table, remembered, source_description
 
 SAMPLE = 1000  # images decoded per dataset by default (seeded): a broken copy shows, in seconds
 INAT_2021 = {"2021_train": 2_686_843, "2021_train_mini": 500_000, "2021_valid": 100_000}
@@ -81,17 +81,22 @@ def _name(source) -> tuple[str, int | None]:
     return type(source).__name__, None
 
 
-def check_source(source) -> DatasetCheck:
-    """A table source: its layout, its table (annotation checks included) and its count."""
+def check_source(source, every: bool = False) -> DatasetCheck:
+    """A table source: its layout, its table (annotation checks included), its count, and its images
+    to decode (a seeded sample of ``SAMPLE``, or ``every`` one)."""
     name, published = _name(source)
     check = DatasetCheck(name)
     try:
         check.where = source.layout()
-        table = cached_table(source)
+        if every or isinstance(source, DomainNet):  # DomainNet: every listed file is looked for
+            table = cached_table(source)
+            check.found, check.paths = len(table), table["path"].tolist()
+        else:  # kept while the listing is unchanged: checking again reads no listing of a million files
+            check.found, check.paths = remembered("dataset-sample", source_description(source),
+                                                  lambda: _count_and_sample(cached_table(source)))
     except (OSError, ValueError) as error:
         check.problems.append(str(error))
         return check
-    check.found, check.paths = len(table), table["path"].tolist()
     check.compare(published)
     if isinstance(source, DomainNet) and source.split:  # its published counts are its split files' lines
         check.published = check.found
@@ -140,11 +145,20 @@ def _report_missing(check: DatasetCheck, missing: list[str], listed_in: str) -> 
         check.problems.append(f"{len(missing):,} images listed in {listed_in} are not on disk, e.g. {shown}")
 
 
-def decode_sample(check: DatasetCheck, every: bool = False, seed: int = 0) -> None:
+def sample_of(paths: list[str], seed: int = 0) -> list[str]:
+    """``SAMPLE`` of ``paths``, drawn with ``seed``, in their order (all of them when there are fewer)."""
+    if len(paths) <= SAMPLE:
+        return list(paths)
+    return [paths[i] for i in sorted(np.random.default_rng(seed).choice(len(paths), SAMPLE, replace=False))]
+
+
+def _count_and_sample(table: pd.DataFrame) -> list:
+    return [len(table), sample_of(table["path"].tolist())]
+
+
+def decode_sample(check: DatasetCheck, every: bool = False) -> None:
     """Decode ``SAMPLE`` of the dataset's images (seeded), or every one; unreadable ones make it not ready."""
-    paths = check.paths
-    if not every and len(paths) > SAMPLE:
-        paths = [paths[i] for i in sorted(np.random.default_rng(seed).choice(len(paths), SAMPLE, replace=False))]
+    paths = check.paths if every else sample_of(check.paths)
     errors = decode_errors([Path(p) for p in paths]) if paths else []
     check.decoded = len(paths)
     if errors:

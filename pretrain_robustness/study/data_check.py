@@ -36,15 +36,15 @@ def _run_datasets(data) -> list[tuple[str, callable]]:
     kind, args = data.class_path.rpartition(".")[2], data.init_args
     if kind == "PretrainDataModule":
         sources = [_instance(s) for s in (args.source, args.get("val_source")) if s]
-        return [(_key(s), lambda s=s: check_source(s)) for s in sources]
+        return [(_key(s), lambda every, s=s: check_source(s, every)) for s in sources]
     if kind == "IWildCamDataModule":
-        return [(f"iwildcam {args.root}", lambda: check_iwildcam(args.root))]
+        return [(f"iwildcam {args.root}", lambda every: check_iwildcam(args.root))]
     if kind == "DomainNetDataModule":
         ood = args.ood_domains or [d for d in ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
                                    if d != args.id_domain]
         sources = [DomainNet(args.root, [args.id_domain], "train"), DomainNet(args.root, [args.id_domain], "test"),
                    *(DomainNet(args.root, [d], "test") for d in ood)]
-        return [(_key(s), lambda s=s: check_source(s)) for s in sources]
+        return [(_key(s), lambda every, s=s: check_source(s, every)) for s in sources]
     return []  # rendered or generated on the fly (FractalDB): nothing on disk to check
 
 
@@ -72,10 +72,10 @@ def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
     for key, source in (("imagenet", ImageNetVal), ("imagenet_v2", ImageNetV2), ("imagenet_sketch", ImageNetSketch)):
         if key in zero_shot:
             made = source(zero_shot[key])
-            found[_key(made)] = lambda s=made: check_source(s)
+            found[_key(made)] = lambda every, s=made: check_source(s, every)
     if (spec.per_class or {}).get("imagenet"):
         made = ImageNetTrain(spec.per_class["imagenet"])
-        found[_key(made)] = lambda s=made: check_source(s)
+        found[_key(made)] = lambda every, s=made: check_source(s, every)
     return found
 
 
@@ -84,7 +84,7 @@ def check_study_data(spec: StudySpec, steps: list[Step], decode_every: bool = Fa
     checks = []
     for check in study_datasets(spec, steps).values():
         start = time.perf_counter()
-        result = check()
+        result = check(decode_every)
         if result.paths:
             decode_sample(result, every=decode_every)
         result.paths = []

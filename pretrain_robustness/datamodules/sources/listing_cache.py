@@ -106,10 +106,15 @@ def _computed(compute):
     return result, None if racy else states
 
 
+def source_description(source) -> dict:
+    """What names a source's table: its class and arguments."""
+    return {"source": f"{type(source).__module__}.{type(source).__qualname__}",
+            "arguments": {k: str(v) for k, v in sorted(vars(source).items())}}
+
+
 def cached_table(source) -> pd.DataFrame:
     """``source.table()``, or the same table from the last reading while nothing it depends on changed."""
-    key, described = _key("listing", {"source": f"{type(source).__module__}.{type(source).__qualname__}",
-                                      "arguments": {k: str(v) for k, v in sorted(vars(source).items())}})
+    key, described = _key("listing", source_description(source))
     entry = _in_memory.get(key)
     if entry is None or not _unchanged(entry[0]["depends_on"]):
         entry = _read_entry(key)
