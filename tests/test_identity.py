@@ -1,6 +1,8 @@
 """Pre-training reused by what it is: the identity covers what changes the weights, and a study
 finds an identical finished run of another study instead of training again."""
 
+import time
+
 import pytest
 import yaml
 
@@ -10,6 +12,7 @@ from pretrain_robustness.study.plan import plan
 from pretrain_robustness.study.spec import Condition, StudySpec
 from pretrain_robustness.study.executors import LocalExecutor
 from pretrain_robustness.study.checks import runs_with_other_settings
+from pretrain_robustness.study.job_sizes import parsed
 from pretrain_robustness.study.reuse import reuse_pretraining, step_identities
 from pretrain_robustness.study.runner import run_study
 
@@ -87,3 +90,21 @@ def test_a_study_refuses_a_run_trained_with_other_settings(tmp_path, tiny_data, 
     with pytest.raises(ValueError, match=r"1 run folder\(s\) of this study hold runs trained with other settings"):
         run_study(changed, LocalExecutor())
     assert store.read_record(first[0].folder)["status"] == "finished" and not (first[0].folder / ".lock").exists()
+
+
+def test_a_remembered_identity_follows_its_config_files(tmp_path, tiny_data, monkeypatch):
+    """Planning again takes each step's identity from the last planning (no config parse) while its
+    arguments, config files, data and code are unchanged: an edited config file gives a new identity."""
+    from pretrain_robustness.datamodules.sources import listing_cache
+
+    monkeypatch.setattr(listing_cache, "RACY_SECONDS", 0.2)
+    monkeypatch.setenv("PRETRAIN_ROBUSTNESS_CACHE", str(tmp_path / "cache"))
+    spec = _spec(tmp_path, tiny_data, "a")
+    recipe = tmp_path / "p-2.yaml"
+    time.sleep(0.3)
+    first = _identity(spec)[1]
+    assert list((tmp_path / "cache" / "identity").glob("*.json")) and _identity(spec)[1] == first
+    recipe.write_text(recipe.read_text() + "trainer:\n  max_epochs: 7\n")
+    time.sleep(0.3)
+    parsed.cache_clear()  # the next planning is a new process
+    assert _identity(spec)[1] != first

@@ -11,7 +11,7 @@ from .. import store
 from ..store import RunStatus
 from ..datamodules.manifest import summary, write_manifest
 from ..files import atomic_write
-from ..datamodules.sources.listing_cache import remembered
+from ..datamodules.sources.listing_cache import record_file, remembered
 from ..run.lightning_cli import build_data
 from .job_sizes import parsed
 from ..run.identity import pretraining_identity
@@ -32,11 +32,18 @@ def data_facts(config, facts: dict[str, tuple[str | None, int]]) -> tuple[str | 
     if key not in facts:
         built = []
         sha, images, summary = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
-        if summary and not built:
-            print(f"pre-training distribution: {summary} (manifest sha256 {sha[:12]}; as read before, its folders "
-                  "unchanged)", flush=True)
-        facts[key] = sha, images
-    return facts[key]
+        _known(facts, key, sha, images, summary, said=bool(built))
+    return facts[key][:2]
+
+
+def _known(facts: dict, key: str, sha: str | None, images: int, summary: str | None, said: bool) -> None:
+    """Facts of a data config known in this planning; a summary not printed by the build says it once."""
+    if key in facts:
+        return
+    if summary and not said:
+        print(f"pre-training distribution: {summary} (manifest sha256 {sha[:12]}; as read before, its folders "
+              "unchanged)", flush=True)
+    facts[key] = sha, images, summary
 
 
 def _built_facts(config) -> list:
@@ -52,7 +59,7 @@ def with_planned_manifest(step: Step, facts: dict, root: Path) -> list[str]:
     if step.kind != "pretrain" or step.args[0] != "fit":
         return step.args
     config = parsed(tuple(step.args))
-    sha = facts.get(data_key(config), (None,))[0]
+    sha = data_facts(config, facts)[0]
     if not sha:
         return step.args
     path = store.planned_manifest(root, sha)
@@ -71,11 +78,33 @@ def step_identities(steps: list[Step], facts: dict | None = None) -> dict[Path, 
     for step in steps:
         if step.kind != "pretrain" or step.args[0] != "fit" or (store.read_record(step.folder) or {}).get("status") == RunStatus.FINISHED:
             continue
+        identities[step.folder] = _remembered_identity(step, facts)
+    return identities
+
+
+def _remembered_identity(step: Step, facts: dict) -> str:
+    """A step's identity, kept (``listing_cache.remembered``) while its arguments, its config files, its
+    data's listings, the package's code and the libraries that resolve a config are unchanged: planning
+    a study again parses no config (one LightningCLI parse per run was most of its time)."""
+    def computed() -> str:
+        for path in (value for flag, value in zip(step.args, step.args[1:]) if flag == "--config"):
+            record_file(path)
         config = parsed(tuple(step.args))
         if data_key(config) not in facts:
             print(f"reading the pre-training data of {step.description} ...", flush=True)
-        identities[step.folder] = pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0]
-    return identities
+        key = data_key(config)
+        return [pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0], key, *facts[key]]
+    identity, key, sha, images, summary = remembered("identity", {"args": list(step.args),
+                                                                  "libraries": _library_versions()}, computed)
+    _known(facts, key, sha, images, summary, said=False)  # after computed(): known already, nothing said
+    return identity
+
+
+def _library_versions() -> dict[str, str]:
+    """What resolves a run's config besides the package: LightningCLI's defaults and class signatures."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("lightning", "jsonargparse", "torch", "torchvision")}
 
 
 def reuse_pretraining(steps: list[Step], identities: dict[Path, str], root: Path,
