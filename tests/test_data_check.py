@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.cli import entry, main
-from pretrain_robustness.datamodules.dataset_checks import check_iwildcam, check_source, decode_sample
+from pretrain_robustness.datamodules.dataset_checks import (check_iwildcam, check_source, check_webdataset_subset,
+                                                            decode_sample)
 from pretrain_robustness.datamodules.sources import DomainNet, INaturalist2021
 from pretrain_robustness.study.data_check import DataNotReady
 
@@ -101,3 +102,16 @@ def test_iwildcam_without_its_release_file(tmp_path):
     (tmp_path / "iwildcam_v2.0").mkdir()
     check = check_iwildcam(tmp_path)
     assert check.problems == [f"{tmp_path / 'iwildcam_v2.0' / 'RELEASE_v2.0.txt'} not found"]
+
+
+def test_a_clip_subset_without_all_its_shards(tmp_path):
+    folder = tmp_path / "laion-subsets" / "40"
+    folder.mkdir(parents=True)
+    (folder / "subset.json").write_text('{"samples": 40, "shards": 3, "sha256": "x", "train_data": "y"}')
+    for i in range(2):
+        (folder / f"{i:06d}.tar").write_bytes(b"")
+    check = check_webdataset_subset(folder)
+    assert (check.name, check.found) == ("web image-text subset 40", 40)
+    assert check.problems == [f"1 shards listed in {folder / 'subset.json'} are not on disk, e.g. "
+                              f"{folder / '000002.tar'}"]
+    assert "write the subset with `pretrain-robustness webdataset-subsets`" in check_webdataset_subset(tmp_path).verdict()

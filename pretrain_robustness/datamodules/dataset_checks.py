@@ -133,16 +133,34 @@ def check_iwildcam(root: str | Path) -> DatasetCheck:
     return check
 
 
+def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
+    """A CLIP condition's image-text subset (``webdataset-subsets``): its subset.json, and the shards it
+    names all there. Its images lie inside the shards; open_clip's loader reads them."""
+    from ..clip.webdataset_subsets import read_subset
+
+    folder = Path(folder)
+    check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, subset.json)")
+    try:
+        record = read_subset(folder)
+    except (OSError, ValueError) as error:
+        check.problems.append(str(error))
+        return check
+    check.found = record["samples"]
+    shards = [folder / f"{i:06d}.tar" for i in range(record["shards"])]
+    _report_missing(check, [str(s) for s in shards if not s.is_file()], str(folder / "subset.json"), "shards")
+    return check
+
+
 def _check_listed(check: DatasetCheck, paths: list[str], listed_in: str) -> None:
     missing = [p for p in paths if not os.path.isfile(p)]
     check.paths = [p for p in paths if os.path.isfile(p)] if missing else paths
     _report_missing(check, missing, listed_in)
 
 
-def _report_missing(check: DatasetCheck, missing: list[str], listed_in: str) -> None:
+def _report_missing(check: DatasetCheck, missing: list[str], listed_in: str, what: str = "images") -> None:
     if missing:
         shown = ", ".join(str(m) for m in missing[:3])
-        check.problems.append(f"{len(missing):,} images listed in {listed_in} are not on disk, e.g. {shown}")
+        check.problems.append(f"{len(missing):,} {what} listed in {listed_in} are not on disk, e.g. {shown}")
 
 
 def sample_of(paths: list[str], seed: int = 0) -> list[str]:

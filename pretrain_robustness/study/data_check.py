@@ -12,7 +12,8 @@ import time
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from ..datamodules.dataset_checks import SAMPLE, DatasetCheck, check_iwildcam, check_source, decode_sample
+from ..datamodules.dataset_checks import (SAMPLE, DatasetCheck, check_iwildcam, check_source, check_webdataset_subset,
+                                         decode_sample)
 from ..datamodules.sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal
 from .job_sizes import parsed, sizing_args
 from .plan import Step, plan
@@ -68,6 +69,8 @@ def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
                   f"{' '.join(str(error).split())[:300]})", flush=True)
             continue
         found.update(_run_datasets(config.data))
+    for condition in (c for c in spec.conditions if c.clip_subset):
+        found[f"clip {condition.clip_subset}"] = lambda every, folder=condition.clip_subset: check_webdataset_subset(folder)
     zero_shot = (spec.clip or {}).get("zero_shot", {}) if any(c.clip_subset for c in spec.conditions) else {}
     for key, source in (("imagenet", ImageNetVal), ("imagenet_v2", ImageNetV2), ("imagenet_sketch", ImageNetSketch)):
         if key in zero_shot:

@@ -31,19 +31,19 @@ def data_facts(config, facts: dict[str, tuple[str | None, int]]) -> tuple[str | 
     key = data_key(config)
     if key not in facts:
         built = []
-        sha, images, summary = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
-        _known(facts, key, sha, images, summary, said=bool(built))
+        sha, images, line = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
+        _known(facts, key, sha, images, line, said=bool(built))
     return facts[key][:2]
 
 
-def _known(facts: dict, key: str, sha: str | None, images: int, summary: str | None, said: bool) -> None:
-    """Facts of a data config known in this planning; a summary not printed by the build says it once."""
+def _known(facts: dict, key: str, sha: str | None, images: int, line: str | None, said: bool) -> None:
+    """Facts of a data config known in this planning; its summary ``line``, unless the build printed it, once."""
     if key in facts:
         return
-    if summary and not said:
-        print(f"pre-training distribution: {summary} (manifest sha256 {sha[:12]}; as read before, its folders "
+    if line and not said:
+        print(f"pre-training distribution: {line} (manifest sha256 {sha[:12]}; as read before, its folders "
               "unchanged)", flush=True)
-    facts[key] = sha, images, summary
+    facts[key] = sha, images, line
 
 
 def _built_facts(config) -> list:
@@ -86,7 +86,7 @@ def _remembered_identity(step: Step, facts: dict) -> str:
     """A step's identity, kept (``listing_cache.remembered``) while its arguments, its config files, its
     data's listings, the package's code and the libraries that resolve a config are unchanged: planning
     a study again parses no config (one LightningCLI parse per run was most of its time)."""
-    def computed() -> str:
+    def computed() -> list:
         for path in (value for flag, value in zip(step.args, step.args[1:]) if flag == "--config"):
             record_file(path)
         config = parsed(tuple(step.args))
@@ -94,9 +94,9 @@ def _remembered_identity(step: Step, facts: dict) -> str:
             print(f"reading the pre-training data of {step.description} ...", flush=True)
         key = data_key(config)
         return [pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0], key, *facts[key]]
-    identity, key, sha, images, summary = remembered("identity", {"args": list(step.args),
-                                                                  "libraries": _library_versions()}, computed)
-    _known(facts, key, sha, images, summary, said=False)  # after computed(): known already, nothing said
+    identity, key, sha, images, line = remembered("identity", {"args": list(step.args),
+                                                               "libraries": _library_versions()}, computed)
+    _known(facts, key, sha, images, line, said=False)  # after computed(): known already, nothing said
     return identity
 
 

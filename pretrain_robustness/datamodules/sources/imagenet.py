@@ -59,7 +59,13 @@ class ImageNetVal(TableSource):
         val = self.root / "val"
         if val.is_dir() and any(WNID.match(d.name) for d in subfolders(val)):
             return f"{val} (<wnid>/<image>.JPEG, torchvision's, after valprep.sh)"
-        return f"{val} (flat ILSVRC2012_val_*.JPEG with {self.root / 'LOC_val_solution.csv'}, the Kaggle release)"
+        if val.is_dir() and is_file(self.root / "LOC_val_solution.csv"):
+            return f"{val} (flat ILSVRC2012_val_*.JPEG with {self.root / 'LOC_val_solution.csv'}, the Kaggle release)"
+        raise self._not_found()
+
+    def _not_found(self) -> FileNotFoundError:
+        return FileNotFoundError(f"ImageNet validation images not found under {self.root}: expected val/<wnid>/*.JPEG, "
+                                 "or val/ILSVRC2012_val_*.JPEG with LOC_val_solution.csv")
 
     def table(self) -> pd.DataFrame:
         val = self.root / "val"
@@ -69,7 +75,5 @@ class ImageNetVal(TableSource):
             wnids = solution["PredictionString"].str.split().str[0]
             rows = [(str(val / f"{image_id}.JPEG"), wnid) for image_id, wnid in zip(solution["ImageId"], wnids)]
         if not rows:
-            raise FileNotFoundError(
-                f"ImageNet validation images not found under {self.root}: expected val/<wnid>/*.JPEG, "
-                "or val/ILSVRC2012_val_*.JPEG with LOC_val_solution.csv")
+            raise self._not_found()
         return _with_class_names(rows, val)
