@@ -136,10 +136,10 @@ def check_iwildcam(root: str | Path) -> DatasetCheck:
 def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
     """A CLIP condition's image-text subset (``webdataset-subsets``): its subset.json, and the shards it
     names all there. Its images lie inside the shards; open_clip's loader reads them."""
-    from ..clip.webdataset_subsets import read_subset
+    from ..clip.webdataset_subsets import read_subset, subset_record_path
 
     folder = Path(folder)
-    check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, subset.json)")
+    check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, {subset_record_path(folder).name})")
     try:
         record = read_subset(folder)
     except (OSError, ValueError) as error:
@@ -147,7 +147,7 @@ def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
         return check
     check.found = record["samples"]
     shards = [folder / f"{i:06d}.tar" for i in range(record["shards"])]
-    _report_missing(check, [str(s) for s in shards if not s.is_file()], str(folder / "subset.json"), "shards")
+    _report_missing(check, [str(s) for s in shards if not s.is_file()], str(subset_record_path(folder)), "shards")
     return check
 
 
