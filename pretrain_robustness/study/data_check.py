@@ -15,6 +15,8 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from ..datamodules.dataset_checks import (SAMPLE, DatasetCheck, check_iwildcam, check_source, check_webdataset_subset,
                                          decode_sample)
 from ..datamodules.sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal
+from ..datamodules.sources.domainnet import DOMAINS
+from ..datamodules.sources.listing_cache import source_description
 from .job_sizes import parsed, sizing_args
 from .plan import Step, plan
 from .spec import StudySpec, check_spec
@@ -41,8 +43,7 @@ def _run_datasets(data) -> list[tuple[str, callable]]:
     if kind == "IWildCamDataModule":
         return [(f"iwildcam {args.root}", lambda every: check_iwildcam(args.root))]
     if kind == "DomainNetDataModule":
-        ood = args.ood_domains or [d for d in ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
-                                   if d != args.id_domain]
+        ood = args.ood_domains or [d for d in DOMAINS if d != args.id_domain]
         sources = [DomainNet(args.root, [args.id_domain], "train"), DomainNet(args.root, [args.id_domain], "test"),
                    *(DomainNet(args.root, [d], "test") for d in ood)]
         return [(_key(s), lambda every, s=s: check_source(s, every)) for s in sources]
@@ -50,7 +51,7 @@ def _run_datasets(data) -> list[tuple[str, callable]]:
 
 
 def _key(source) -> str:
-    return json.dumps([type(source).__name__, {k: str(v) for k, v in vars(source).items()}], sort_keys=True)
+    return json.dumps(source_description(source), sort_keys=True)
 
 
 def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
