@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
 from torchvision import transforms as T
+from torchvision.transforms.v2 import functional as F
 
 from pretrain_robustness.cli import main
 from pretrain_robustness.datamodules import device_decode
@@ -117,3 +119,55 @@ def test_a_file_the_device_decoder_refuses_is_decoded_alone_on_the_cpu(odd_image
     monkeypatch.setattr(device_decode, "decode_jpeg", picky)
     assert torch.equal(_batch(data, "train", seeds), expected)
     assert refusals[0] > 1 and refusals[1:] == [1]  # the batch, then that file alone
+
+
+def _pictures(device: str) -> tuple[list[torch.Tensor], list, list[bool]]:
+    """Odd-sized images with the boxes and flips the training draw gives them, and two evaluations."""
+    sizes = [(61, 97), (80, 64), (45, 120), (50, 50), (333, 500), (97, 61)]
+    gen = torch.Generator().manual_seed(0)
+    pictures = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen).to(device) for h, w in sizes]
+    torch.manual_seed(0)
+    drawn = [device_decode.DrawCrop()((p, tuple(p.shape[1:]))) for p in pictures[:4]]
+    return pictures, [d.box for d in drawn] + [None, None], [d.flip for d in drawn] + [False, False]
+
+
+def test_the_gpu_crop_gives_torchvisions_gpu_pixels():
+    """``crop_in_float`` (the path off the CPU) equals torchvision's per-image ``uint8`` resize where it
+    casts to float32 (as on a GPU: cast, resize, round, cast back), here run on the CPU; and lies
+    within one level of the CPU's fixed-point resize."""
+    pictures, boxes, flips = _pictures("cpu")
+    assert any(flips) and not all(flips)
+    batch = device_decode.crop_in_float(pictures, boxes, flips, 24)
+    for picture, box, flip, got in zip(pictures, boxes, flips, batch):
+        if box is None:
+            expected = F.center_crop(F.resize(picture.float(), 27, antialias=True).round().to(torch.uint8), 24)
+        else:
+            expected = F.resized_crop(picture.float(), *box, [24, 24], antialias=True).round().to(torch.uint8)
+            expected = F.horizontal_flip(expected) if flip else expected
+        assert torch.equal(got, expected)
+        assert (got.int() - device_decode._crop_uint8(picture, box, flip, 24).int()).abs().max() <= 1
+
+
+class _Operators(TorchDispatchMode):
+    """Counts the operators that are not views (each is at least one kernel launch on a GPU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += not func.is_view
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_gpu_crop_launches_two_kernels_per_image():
+    """On PyTorch's meta device, which takes the GPU's branch of torchvision's resize and computes
+    nothing: 2 operators per image (its crop's float copy, the resize) and 6 for the batch, against
+    4-5 per image for torchvision's functions one image at a time."""
+    pictures, boxes, flips = _pictures("meta")
+    with _Operators() as batched:
+        device_decode.crop_in_float(pictures, boxes, flips, 24)
+    with _Operators() as one_by_one:
+        torch.stack([device_decode._crop_uint8(*args, 24) for args in zip(pictures, boxes, flips)])
+    assert batched.count == 2 * len(pictures) + 6  # stack, the flips' copy, flip, where, round, cast
+    assert one_by_one.count == 4 * len(pictures) + sum(flips) + 1

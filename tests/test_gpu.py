@@ -66,6 +66,36 @@ def test_nvjpeg_batch_against_the_cpu_decode(tmp_path):
     assert difference <= 8  # nvJPEG's IDCT may round differently from libjpeg-turbo's
 
 
+def test_the_batched_crop_on_the_gpu_equals_torchvisions_per_image_crop():
+    """``crop_in_float`` on CUDA against torchvision's functions one image at a time on CUDA (the
+    CPU tier checks the same on the CPU's float path): equal pixels, and the time of each."""
+    import time
+
+    from pretrain_robustness.datamodules import device_decode
+
+    gen = torch.Generator().manual_seed(0)
+    sizes = [(375 + i % 7, 500 - i % 5) for i in range(256)]
+    pictures = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen).cuda() for h, w in sizes]
+    torch.manual_seed(0)
+    drawn = [device_decode.DrawCrop()((p, tuple(p.shape[1:]))) for p in pictures]
+    boxes, flips = [d.box for d in drawn], [d.flip for d in drawn]
+    seconds = {}
+    for name, crop in (("batched", lambda: device_decode.crop_in_float(pictures, boxes, flips, 224)),
+                       ("per_image", lambda: torch.stack([device_decode._crop_uint8(*a, 224)
+                                                          for a in zip(pictures, boxes, flips)]))):
+        crop()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = crop()
+        torch.cuda.synchronize()
+        seconds[name] = time.perf_counter() - start
+        seconds[name + "_out"] = out
+    equal = torch.equal(seconds.pop("batched_out"), seconds.pop("per_image_out"))
+    _finding(check="batched_crop_equals_per_image_on_gpu", equal=equal,
+             ms_per_batch_of_256={k: round(v * 1000, 2) for k, v in seconds.items()})
+    assert equal
+
+
 def test_a_checkpoints_macro_f1_on_the_gpu_equals_the_cpus(tiny_data, tmp_path):
     run = _fit(tiny_data, tmp_path / "runs", "--model.architecture", "resnet18")
     scores = {}

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from pretrain_robustness.datamodules.classification import read_image_tensor
+from pretrain_robustness.datamodules.device_decode import EncodedImages, decode_files
 from pretrain_robustness.datamodules.image_transforms import (imagenet_eval_tensor_transform, imagenet_eval_transform,
                                                               imagenet_train_tensor_transform, imagenet_train_transform,
                                                               UInt8Normalize, pil_to_uint8)
@@ -70,3 +71,22 @@ def test_tensor_reader_falls_back_to_pil(tmp_path):
         reference = pil_to_uint8(Image.open(tmp_path / name))
         assert decoded.shape == (3, 90, 120) and decoded.dtype == torch.uint8
         assert (decoded.int() - reference.int()).abs().max() <= 2, name
+
+
+def test_a_photo_with_an_exif_orientation_is_read_as_stored(tmp_path):
+    """The reference recipes' loader (PIL's ``Image.open(...).convert("RGB")``) does not turn a photo
+    by its EXIF orientation, and neither does either tensor decoder: the device pipeline draws its crop
+    box from PIL's header size, so a decoder that turned it (torchcodec 0.17 always does) would crop
+    outside the image."""
+    photo = _image(3)  # 120 x 90
+    exif = photo.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    path = tmp_path / "turned.JPEG"
+    photo.save(path, exif=exif, quality=95)
+    reference = pil_to_uint8(Image.open(path).convert("RGB"))
+    decoded = read_image_tensor(path)
+    assert decoded.shape == reference.shape == (3, 90, 120)
+    assert (decoded.int() - reference.int()).abs().max() <= 2
+    data, size = EncodedImages([str(path)])(0)
+    assert data.dim() == 1 and size == (90, 120)
+    assert torch.equal(decode_files([data], torch.device("cpu"))[0], decoded)

@@ -13,7 +13,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
-from torchvision.io import ImageReadMode, decode_image, read_file
+from torchvision.io import ImageReadMode, decode_image
 from tqdm import tqdm
 
 from .distributed import UnpaddedDistributedSampler, world
@@ -88,12 +88,22 @@ def decode_check_once(paths: Sequence[Path]) -> None:
         raise ImageReadError(verdict)
 
 
+def read_file_bytes(path: Path) -> torch.Tensor:
+    """A file's bytes as ``uint8 [n]`` (for the decoders that take encoded bytes)."""
+    return torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
+
+
 def read_image_tensor(path: Path) -> torch.Tensor:
     """One image as RGB ``uint8 [3, H, W]``: decoded by torchvision (libjpeg-turbo, PNG), and by PIL
-    where torchvision cannot (e.g. CMYK JPEGs, formats under a wrong extension)."""
+    where torchvision cannot (e.g. formats under a wrong extension; a missing file: PIL's error names it).
+
+    Not torchcodec, which torchvision 0.29 names as the successor of its decoders: torchcodec 0.17
+    turns every JPEG by its EXIF orientation, with no option not to, while PIL (the loader of
+    torchvision's reference recipes, WILDS and open_clip) and torchvision leave the pixels as stored;
+    moving would change rotated photos (tests/test_tensor_pipeline.py pins this)."""
     try:
-        return decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError):
+        return decode_image(read_file_bytes(path), mode=ImageReadMode.RGB)
+    except (OSError, RuntimeError, ValueError):
         return pil_to_uint8(read_image(path))
 
 

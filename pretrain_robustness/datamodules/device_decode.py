@@ -1,7 +1,8 @@
 """Pre-training images decoded on the training device (``pipeline: device``): loader workers only
 read each file's bytes and draw its augmentation; the main process decodes the whole batch where
 the model runs (nvJPEG through ``torchvision.io.decode_jpeg(device="cuda")`` on a GPU) and crops,
-resizes and flips it there.
+resizes and flips it there (on a GPU with the rounding, flips and cast done once per batch:
+``crop_in_float``).
 
 The draws are those of the ``tensor`` pipeline, in the same order from the same RNG (the crop box
 of ``v2.RandomResizedCrop``, then the flip of ``v2.RandomHorizontalFlip``), and on the CPU the
@@ -22,11 +23,11 @@ from typing import Sequence
 import torch
 from PIL import Image
 from torch.utils.data import default_collate
-from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
+from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from .classification import read_image_tensor
+from .classification import read_file_bytes, read_image_tensor
 from .image_transforms import pil_to_uint8
 
 # PIL modes of JPEG files that nvJPEG decodes to RGB (the others go through the worker's decoder)
@@ -54,7 +55,7 @@ class EncodedImages:
         path = Path(self.paths[index])
         with Image.open(path) as header:
             size, readable = (header.height, header.width), header.format == "JPEG" and header.mode in DEVICE_DECODABLE
-        return (read_file(str(path)) if readable else read_image_tensor(path)), size
+        return (read_file_bytes(path) if readable else read_image_tensor(path)), size
 
 
 class DrawCrop:
@@ -136,14 +137,37 @@ def decode_on(device: torch.device, batch: EncodedBatch, image_size: int) -> tor
     encoded = [i for i in range(len(batch)) if i not in batch.decoded]
     files = [batch.packed[batch.offsets[i]:batch.offsets[i + 1]] for i in encoded]
     pixels = dict(zip(encoded, decode_files(files, device)))
-    out = []
-    for i, (box, flip) in enumerate(zip(batch.boxes, batch.flips)):
-        picture = pixels[i] if i in pixels else batch.decoded[i].to(device)
+    pictures = [pixels[i] if i in pixels else batch.decoded[i].to(device) for i in range(len(batch))]
+    if device.type == "cpu":
+        return torch.stack([_crop_uint8(*args, image_size) for args in zip(pictures, batch.boxes, batch.flips)])
+    return crop_in_float(pictures, batch.boxes, batch.flips, image_size)
+
+
+def _crop_uint8(picture: torch.Tensor, box: tuple[int, int, int, int] | None, flip: bool, size: int) -> torch.Tensor:
+    """The CPU: torchvision's own functions on ``uint8`` (its fixed-point resize, as the ``tensor``
+    pipeline's workers run it, so both pipelines give the same pixels)."""
+    if box is None:
+        return F.center_crop(F.resize(picture, round(size * 256 / 224), antialias=True), size)
+    picture = F.resized_crop(picture, *box, [size, size], antialias=True)
+    return F.horizontal_flip(picture) if flip else picture
+
+
+def crop_in_float(pictures: list[torch.Tensor], boxes: list, flips: list[bool], size: int) -> torch.Tensor:
+    """A GPU: the pixels torchvision's ``uint8`` resize gives there (it casts to float32, resizes,
+    rounds and casts back, per image), with the rounding, the flips and the cast done once for the
+    whole batch. Per image only the float copy of its crop and the resize are left: CUDA's
+    antialiased resize takes no ``uint8`` and the images' sizes differ, so no single call resizes
+    them all (a batch padded to its largest ImageNet image would need ~36 GB at 256 images)."""
+    resized = []
+    for picture, box in zip(pictures, boxes):
         if box is None:
-            picture = F.center_crop(F.resize(picture, round(image_size * 256 / 224), antialias=True), image_size)
+            resized.append(F.center_crop(F.resize(picture.to(torch.float32), round(size * 256 / 224),
+                                                  antialias=True), size))
         else:
-            picture = F.resized_crop(picture, *box, [image_size, image_size], antialias=True)
-            if flip:
-                picture = F.horizontal_flip(picture)
-        out.append(picture)
-    return torch.stack(out)
+            resized.append(F.resize(F.crop(picture, *box).to(torch.float32), [size, size], antialias=True))
+    batch = torch.stack(resized)
+    flipped = torch.tensor(flips, dtype=torch.bool).view(-1, 1, 1, 1)
+    if batch.is_cuda:  # pinned, so the copy does not wait for the stream (no host sync per batch)
+        flipped = flipped.pin_memory()
+    flipped = flipped.to(batch.device, non_blocking=True)
+    return torch.where(flipped, batch.flip(-1), batch).round_().to(torch.uint8)
