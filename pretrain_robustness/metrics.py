@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
@@ -43,6 +42,8 @@ def wilds_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     lowers precision of nothing and is not averaged in, unlike torchmetrics' default
     macro F1, which averages over every class it has seen.
     """
+    from sklearn.metrics import f1_score  # here: ~1 s of imports that a training process never needs
+
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.size == 0:

@@ -42,8 +42,11 @@ write_config() {
   local nodes=$1 cpus mem_mb node_lines="" names="" i
   cpus=$(( $(nproc) / nodes )); [ "$cpus" -ge 1 ] || cpus=1
   mem_mb=$(( ($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024) / nodes ))
+  # each core is declared with two hardware threads: SLURM allocates whole cores (CR_Core_Memory), so a
+  # one-CPU job still holds a core alone, and a job can place two one-CPU tasks on one node (a world of
+  # two on one node, to compare with two nodes)
   for i in $(seq 1 "$nodes"); do
-    node_lines+="NodeName=$(node_name "$i") NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i - 1 )) CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN"$'\n'
+    node_lines+="NodeName=$(node_name "$i") NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i - 1 )) CPUs=$(( cpus * 2 )) Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=2 RealMemory=$mem_mb State=UNKNOWN"$'\n'
     names+="${names:+,}$(node_name "$i")"
   done
   mkdir -p "$DIR"/{state,spool,log,bin}
@@ -64,8 +67,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-# without a default, each job is given the whole node's memory and jobs run one at a time
-DefMemPerCPU=$(( mem_mb / cpus ))
+# without a default, each job is given the whole node's memory and jobs run one at a time (per thread)
+DefMemPerCPU=$(( mem_mb / cpus / 2 ))
 # finished jobs stay visible to squeue/scontrol for an hour (bin/sacct reads them there)
 MinJobAge=3600
 ReturnToService=2

@@ -176,17 +176,31 @@ def config_batch(folder: Path) -> int:
 
 def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     """A fine-tuning run as a job over two nodes, one task each (DDP over gloo, MASTER_ADDR the first
-    node): the F1 it records on every split equals a 1-process evaluation of the same weights; one
-    record, written by global rank 0 on the first node."""
+    node): its metrics.csv equals the same run's as a 2-task job on one node (the same world size), and
+    the F1 it records on every split equals a 1-process evaluation of the same weights; one record,
+    written by global rank 0 on the first node."""
     resources = TWO_NODES
     root = tmp_path / "runs"
     folder = root / "ddp" / "finetune" / "scratch" / "resnet18-seed0"
-    args = ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
-            "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0",
-            "--trainer.max_epochs", "1", "--trainer.logger", "false", "--run.root", str(root), "--run.study", "ddp",
-            *resources.trainer_args()]
-    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "ddp")
-    assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+
+    def fit(run_root: Path, job_resources: Resources) -> list[str]:
+        return ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config",
+                str(CONFIGS / "demo/finetune.yaml"), "--data.init_args.root", str(tiny_data), "--data.init_args.image_size",
+                "32", "--data.init_args.num_workers", "0", "--trainer.max_epochs", "1", "--trainer.logger", "false",
+                "--run.root", str(run_root), "--run.study", "ddp", *job_resources.trainer_args()]
+
+    executor = SlurmExecutor(tmp_path / "jobs")
+    job = executor.submit(folder, fit(root, resources), resources, [], "ddp")
+    one_node = executor.submit(tmp_path / "one-node" / folder.relative_to(root), fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS),
+                               ONE_NODE_TWO_TASKS, [job.id], "ddp-one-node")
+    assert _wait([job.id, one_node.id]) == {job.id: "COMPLETED", one_node.id: "COMPLETED"}, \
+        Path(job.log).read_text()[-3000:] + Path(one_node.log).read_text()[-3000:]
+    one_node_folder = tmp_path / "one-node" / folder.relative_to(root)
+    assert store.read_record(one_node_folder)["world_size"] == 2
+    one_node_logs = " ".join(p.read_text() for p in Path(one_node.log).parent.glob("*_log.out"))
+    for rank in range(2):  # both tasks on the first node
+        assert f"hostname={NODES[0]}, local_rank={rank}(2), node=0(1), global_rank={rank}(2)" in one_node_logs
+    assert (folder / "metrics.csv").read_bytes() == (one_node_folder / "metrics.csv").read_bytes()
     record = store.read_record(folder)
     assert record["status"] == "finished" and record["world_size"] == 2
     assert record["global_batch"] == config_batch(folder) == 2 * record["batch_per_device"]  # the batch is global
@@ -220,6 +234,8 @@ def _ddp_fit(tiny_data, root: Path, *extra: str) -> list[str]:
 
 
 TWO_NODES = Resources(accelerator="cpu", nodes=2, tasks_per_node=1, cpus_per_task=1, mem="2G", time="00:20:00")
+# the same world size on one node (its core's two hardware threads, scripts/slurm_local.sh)
+ONE_NODE_TWO_TASKS = Resources(accelerator="cpu", nodes=1, tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
 
 
 def _assert_ran_on_both_nodes(job) -> None:

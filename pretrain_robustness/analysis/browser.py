@@ -42,18 +42,17 @@ def _run(args: list[str], profile: str, timeout: float) -> subprocess.CompletedP
 
 def check_page(page: Path, screenshot: Path | None = None, size: tuple[int, int] = (1200, 3000),
                timeout: float = 120) -> PageCheck:
-    """Load ``page`` twice (DOM dump, then screenshot) and collect what its scripts reported."""
+    """Load ``page`` once: its DOM after its scripts ran, what they reported, and the screenshot
+    (Chromium's headless commands ``--dump-dom`` and ``--screenshot`` share one page load)."""
     url = Path(page).resolve().as_uri()
+    shot = [] if screenshot is None else [f"--screenshot={Path(screenshot).resolve()}", f"--window-size={size[0]},{size[1]}"]
     with tempfile.TemporaryDirectory() as profile:
-        dumped = _run(["--dump-dom", url], profile, timeout)
-        if dumped.returncode != 0:
-            raise RuntimeError(f"chromium failed on {page}: {dumped.stderr[-2000:]}")
-        if screenshot is not None:
-            shot = _run([f"--screenshot={Path(screenshot).resolve()}", f"--window-size={size[0]},{size[1]}", url],
-                        profile, timeout)
-            if shot.returncode != 0 or not Path(screenshot).is_file():
-                raise RuntimeError(f"chromium could not screenshot {page}: {shot.stderr[-2000:]}")
-    console = [m.group(1) for m in CONSOLE.finditer(dumped.stderr)]
-    errors = [line for line in dumped.stderr.splitlines()
+        loaded = _run(["--dump-dom", *shot, url], profile, timeout)
+    if loaded.returncode != 0:
+        raise RuntimeError(f"chromium failed on {page}: {loaded.stderr[-2000:]}")
+    if screenshot is not None and not Path(screenshot).is_file():
+        raise RuntimeError(f"chromium could not screenshot {page}: {loaded.stderr[-2000:]}")
+    console = [m.group(1) for m in CONSOLE.finditer(loaded.stderr)]
+    errors = [line for line in loaded.stderr.splitlines()
               if ":CONSOLE" in line and ("Uncaught" in line or ":ERROR:CONSOLE" in line)]
-    return PageCheck(console, errors, dumped.stdout, screenshot)
+    return PageCheck(console, errors, loaded.stdout, screenshot)
