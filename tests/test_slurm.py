@@ -177,8 +177,8 @@ def config_batch(folder: Path) -> int:
 def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     """A fine-tuning run as a job over two nodes, one task each (DDP over gloo, MASTER_ADDR the first
     node): its metrics.csv equals the same run's as a 2-task job on one node (the same world size), and
-    the F1 it records on every split equals a 1-process evaluation of the same weights; one record,
-    written by global rank 0 on the first node."""
+    the F1 it records on every split equals a 1-process evaluation of the same weights; one record and
+    one W&B run, written by global rank 0 on the first node."""
     resources = TWO_NODES
     root = tmp_path / "runs"
     folder = root / "ddp" / "finetune" / "scratch" / "resnet18-seed0"
@@ -186,7 +186,7 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     def fit(run_root: Path, job_resources: Resources) -> list[str]:
         return ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config",
                 str(CONFIGS / "demo/finetune.yaml"), "--data.init_args.root", str(tiny_data), "--data.init_args.image_size",
-                "32", "--data.init_args.num_workers", "0", "--trainer.max_epochs", "1", "--trainer.logger", "false",
+                "32", "--data.init_args.num_workers", "0", "--trainer.max_epochs", "1",  # W&B: offline (tests)
                 "--run.root", str(run_root), "--run.study", "ddp", *job_resources.trainer_args()]
 
     executor = SlurmExecutor(tmp_path / "jobs")
@@ -201,6 +201,8 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     for rank in range(2):  # both tasks on the first node
         assert f"hostname={NODES[0]}, local_rank={rank}(2), node=0(1), global_rank={rank}(2)" in one_node_logs
     assert (folder / "metrics.csv").read_bytes() == (one_node_folder / "metrics.csv").read_bytes()
+    for run in (folder, one_node_folder):  # one W&B run, rank 0's
+        assert len(list((run / "wandb").glob("offline-run-*"))) == 1 and store.read_record(run)["wandb_id"]
     record = store.read_record(folder)
     assert record["status"] == "finished" and record["world_size"] == 2
     assert record["global_batch"] == config_batch(folder) == 2 * record["batch_per_device"]  # the batch is global
