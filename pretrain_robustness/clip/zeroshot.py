@@ -76,7 +76,8 @@ class ImageTable(torch.utils.data.Dataset):
 
 class CachedTokenizer:
     """The tokenizer, remembering each batch of prompts: every checkpoint's classifier is built from
-    the same 80,000 prompts, tokenized once."""
+    the same 80,000 prompts, tokenized once per process and architecture (~10 s on a CPU core, mostly
+    ftfy's text fixing), also across the runs a local study scores one after another."""
 
     def __init__(self, tokenizer):
         self.tokenizer, self.cache = tokenizer, {}
@@ -86,6 +87,13 @@ class CachedTokenizer:
         if key not in self.cache:
             self.cache[key] = self.tokenizer(texts)
         return self.cache[key]
+
+
+_TOKENIZERS: dict[str, CachedTokenizer] = {}  # architecture -> its tokenizer (open_clip's get_tokenizer(name))
+
+
+def cached_tokenizer(architecture: str, tokenizer) -> CachedTokenizer:
+    return _TOKENIZERS.setdefault(architecture, CachedTokenizer(tokenizer))
 
 
 def zero_shot_classifier(model, tokenizer, device: torch.device) -> torch.Tensor:
@@ -175,14 +183,12 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
                                   "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
                     "splits": {s: len(t) for s, t in tables.items()}})}
     store.write_record(folder, record)
-    tokenizer = None
     for epoch, checkpoint in found:
         if epoch in done:
             print(f"epoch {epoch}: scored already ({checkpoint.name})", flush=True)
             continue
         model, transform, raw_tokenizer = load_checkpoint_model(source["architecture"], checkpoint, device)
-        tokenizer = tokenizer or CachedTokenizer(raw_tokenizer)
-        classifier = zero_shot_classifier(model, tokenizer, device)
+        classifier = zero_shot_classifier(model, cached_tokenizer(source["architecture"], raw_tokenizer), device)
         rows, top5 = [], {}
         for split, table in tables.items():
             loader = torch.utils.data.DataLoader(ImageTable(table, transform), batch_size=batch_size,
