@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one-command GPU check (at most ~8 minutes on one GPU): the GPU test tier (pytest -m gpu: a
 # 20-step bf16 + channels_last fit of each of the six architectures, a compiled fit, nvJPEG against
-# the CPU decode, a checkpoint's macro-F1 on the GPU equal to the CPU's, a 2-process NCCL fit when
-# 2 GPUs are there), then benchmarks/gpu_throughput.py; everything in one JSON:
+# the CPU decode, the batched crop against torchvision's per-image crop, a checkpoint's macro-F1 on
+# the GPU equal to the CPU's, a 2-process NCCL fit when 2 GPUs are there), then
+# benchmarks/gpu_throughput.py; everything in one JSON:
 #   bash benchmarks/gpu_first_contact.sh [output.json]      (default: benchmarks/gpu_first_contact.json)
 set -uo pipefail
 cd "$(dirname "$0")/.."
