@@ -189,13 +189,13 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
                 "32", "--data.init_args.num_workers", "0", "--trainer.max_epochs", "1",  # W&B: offline (tests)
                 "--run.root", str(run_root), "--run.study", "ddp", *job_resources.trainer_args()]
 
+    one_node_folder = tmp_path / "one-node" / folder.relative_to(root)
     executor = SlurmExecutor(tmp_path / "jobs")
     job = executor.submit(folder, fit(root, resources), resources, [], "ddp")
-    one_node = executor.submit(tmp_path / "one-node" / folder.relative_to(root), fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS),
-                               ONE_NODE_TWO_TASKS, [job.id], "ddp-one-node")
+    one_node = executor.submit(one_node_folder, fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS), ONE_NODE_TWO_TASKS,
+                               [job.id], "ddp-one-node")
     assert _wait([job.id, one_node.id]) == {job.id: "COMPLETED", one_node.id: "COMPLETED"}, \
         Path(job.log).read_text()[-3000:] + Path(one_node.log).read_text()[-3000:]
-    one_node_folder = tmp_path / "one-node" / folder.relative_to(root)
     assert store.read_record(one_node_folder)["world_size"] == 2
     one_node_logs = " ".join(p.read_text() for p in Path(one_node.log).parent.glob("*_log.out"))
     for rank in range(2):  # both tasks on the first node
