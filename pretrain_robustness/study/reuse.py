@@ -4,6 +4,7 @@ the same identity anywhere in the store (any study, any figure) is used instead 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -90,9 +91,9 @@ def _remembered_identity(step: Step, facts: dict) -> str:
         for path in (value for flag, value in zip(step.args, step.args[1:]) if flag == "--config"):
             record_file(path)
         config = parsed(tuple(step.args))
-        if data_key(config) not in facts:
-            print(f"reading the pre-training data of {step.description} ...", flush=True)
         key = data_key(config)
+        if key not in facts:
+            print(f"reading the pre-training data of {step.description} ...", flush=True)
         return [pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0], key, *facts[key]]
     identity, key, sha, images, line = remembered("identity", {"args": list(step.args),
                                                                "libraries": _library_versions()}, computed)
@@ -100,6 +101,7 @@ def _remembered_identity(step: Step, facts: dict) -> str:
     return identity
 
 
+@functools.cache  # once per process: read from the installed packages' metadata
 def _library_versions() -> dict[str, str]:
     """What resolves a run's config besides the package: LightningCLI's defaults and class signatures."""
     from importlib.metadata import version
