@@ -58,11 +58,9 @@ def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
     """Every dataset the study reads, once: its runs' data (one parse per distinct data config), the
     CLIP zero-shot test sets and the per-class figures' ImageNet."""
     found: dict[str, callable] = {}
-    groups: dict[tuple, tuple] = {}
-    for step in steps:
-        if step.args[0] == "fit":
-            groups.setdefault(sizing_args(step.args), tuple(step.args))
-    for args in groups.values():  # a step of each data config, parsed as the planning parses it (cached)
+    # each data config once, parsed as the job sizes parse it (cached: one parse serves both; the
+    # per-run arguments that sizing leaves out name no dataset)
+    for args in dict.fromkeys(sizing_args(step.args) for step in steps if step.args[0] == "fit"):
         try:
             config = parsed(args)
         except (ArgumentError, ValueError) as error:  # the run's own error, where the study parses it for itself
