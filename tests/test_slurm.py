@@ -98,16 +98,34 @@ def _jobs(root: Path) -> dict[str, str]:
             for r in store.find_runs(root) if (store.read_record(r) or {}).get("job")}
 
 
-def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
+def test_a_study_as_a_job_graph_whose_killed_job_resumes_when_submitted_again(slurm, tiny_data, tmp_path, capsys):
     """Every run is a job, fine-tuning after its pre-training (afterok) and over both nodes
-    (``resources: {finetune: {nodes: 2}}``), the report after all of them; the report job's files
-    equal a local report of the same runs; nothing is submitted twice."""
-    config = _study(tmp_path, tiny_data, finetune_nodes=2)
+    (``resources: {finetune: {nodes: 2}}``), the report after all of them. The pre-training job,
+    cancelled mid-way, leaves its fine-tuning never run; the study submitted again keeps the finished
+    run's job and submits the cancelled one again, which resumes from its checkpoint. The report job's
+    files equal a local report of the same runs; nothing is submitted a third time. (One study serves
+    the graph and the resubmission: each study costs the suite a minute of SLURM jobs.)"""
+    config = _study(tmp_path, tiny_data, pretrain_epochs=5, finetune_nodes=2)
     root = tmp_path / "runs" / "demo"
+    main(["study", "--config", str(config), "--executor", "slurm"])
+    capsys.readouterr()
+    first = _jobs(root)
+    assert len(first) == 3, first
+    pretrain_dir = root / "pretrain/imagenet-demo/resnet18-seed0"
+    deadline = time.time() + 300
+    while not (store.has_checkpoint(pretrain_dir) and (store.read_record(pretrain_dir) or {}).get("progress", {}).get("epoch", 0) >= 2):
+        assert time.time() < deadline, store.read_record(pretrain_dir)
+        time.sleep(1)
+    subprocess.run(["scancel", first["pretrain/imagenet-demo/resnet18-seed0"]], check=True)
+    _wait(first.values())
+    main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])
+    status = capsys.readouterr().out
+    assert "failed" in status and "cancelled" in status, status
     main(["study", "--config", str(config), "--executor", "slurm"])
     out = capsys.readouterr().out
     jobs = _jobs(root)
-    assert len(jobs) == 3, out
+    assert jobs["finetune/scratch/resnet18-seed0"] == first["finetune/scratch/resnet18-seed0"]  # finished: kept
+    assert jobs["pretrain/imagenet-demo/resnet18-seed0"] != first["pretrain/imagenet-demo/resnet18-seed0"], out
     report_job = out.split("report: job ")[1].split()[0]
     states = _wait([*jobs.values(), report_job])
     assert set(states.values()) == {"COMPLETED"}, (states, out)
@@ -116,19 +134,22 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
     assert all(r["status"] == "finished" for r in records.values())
     assert finetune["job"]["after"] == [pretrain["job"]["id"]]
     assert finetune["attempts"][0]["started"] >= pretrain["finished"]  # the dependency held
-    assert finetune["pretrain_run"] == str((root / "pretrain/imagenet-demo/resnet18-seed0").resolve())
+    assert finetune["pretrain_run"] == str(pretrain_dir.resolve())
     for name in ("finetune/imagenet-demo/resnet18-seed0", "finetune/scratch/resnet18-seed0"):  # one task per node
         assert records[name]["world_size"] == 2 and records[name]["host"] == NODES[0]
         assert records[name]["training"]["cpu_threads"] == 1  # the task's CPU, not the node's (Lightning's launcher)
         _assert_ran_on_both_nodes(SimpleNamespace(log=records[name]["job"]["log"]))
     assert pretrain["world_size"] == 1
     assert pretrain["identity"]  # the run computed the identity the study planned with
+    # resumed: five epochs over two attempts, each epoch once in metrics.csv
+    assert pretrain["epochs"] == 5 and len(pretrain["attempts"]) == 2 and pretrain["attempts"][1]["resumed_from"]
+    assert sorted(pd.read_csv(pretrain_dir / "metrics.csv")["epoch"].unique()) == list(range(1, 6))
     # the job read the manifest its submission built, not the dataset: the same images, by hash
     planned = store.planned_manifest(tmp_path / "runs", pretrain["manifest"]["sha256"])
     assert planned.is_file() and f"--data.init_args.manifest_file {planned}" in out
     log = Path(pretrain["job"]["log"]).read_text()
     assert f"(manifest sha256 {pretrain['manifest']['sha256'][:12]}, as planned in {planned})" in log
-    assert planned.read_bytes() == (root / "pretrain/imagenet-demo/resnet18-seed0" / store.MANIFEST).read_bytes()
+    assert planned.read_bytes() == (pretrain_dir / store.MANIFEST).read_bytes()
     local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local")
     for name in ("trends.csv", "comparisons.csv", "trends.md"):
         assert (root / name).read_bytes() == local.with_name(name).read_bytes(), name
@@ -138,36 +159,6 @@ def test_a_study_as_a_job_graph(slurm, tiny_data, tmp_path, capsys):
     main(["study", "--config", str(config), "--executor", "slurm"])  # again: nothing left to do
     again = capsys.readouterr().out
     assert "submitted:" not in again and again.count("not submitted again") == 3, again
-
-
-def test_a_killed_job_resumes_when_the_study_is_submitted_again(slurm, tiny_data, tmp_path, capsys):
-    config = _study(tmp_path, tiny_data, pretrain_epochs=5)
-    root = tmp_path / "runs" / "demo"
-    main(["study", "--config", str(config), "--executor", "slurm"])
-    capsys.readouterr()
-    first = _jobs(root)
-    pretrain = root / "pretrain/imagenet-demo/resnet18-seed0"
-    deadline = time.time() + 300
-    while not (store.has_checkpoint(pretrain) and (store.read_record(pretrain) or {}).get("progress", {}).get("epoch", 0) >= 2):
-        assert time.time() < deadline, store.read_record(pretrain)
-        time.sleep(1)
-    subprocess.run(["scancel", first["pretrain/imagenet-demo/resnet18-seed0"]], check=True)
-    _wait(first.values())
-    main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])
-    status = capsys.readouterr().out
-    assert "failed" in status and "cancelled" in status, status
-    main(["study", "--config", str(config), "--executor", "slurm"])
-    out = capsys.readouterr().out
-    second = _jobs(root)
-    assert second["finetune/scratch/resnet18-seed0"] == first["finetune/scratch/resnet18-seed0"]  # finished: kept
-    assert second["pretrain/imagenet-demo/resnet18-seed0"] != first["pretrain/imagenet-demo/resnet18-seed0"], out
-    report_job = out.split("report: job ")[1].split()[0]
-    assert set(_wait([*second.values(), report_job]).values()) == {"COMPLETED"}
-    record = store.read_record(pretrain)
-    assert record["status"] == "finished" and record["epochs"] == 5
-    assert len(record["attempts"]) == 2 and record["attempts"][1]["resumed_from"], record["attempts"]
-    epochs = pd.read_csv(pretrain / "metrics.csv")["epoch"]
-    assert sorted(epochs.unique()) == list(range(1, 6))
 
 
 def config_batch(folder: Path) -> int:
