@@ -270,6 +270,7 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
 
     checkpoint = runs / "pretrain" / "laion-64" / "clip-tiny-clip-seed0" / "open_clip" / "run" / "checkpoints" / "epoch_3.pt"
     tiny, transform, tokenizer = real_loader(f"clip:{model}", checkpoint, torch.device("cpu"))
+    tokenizer = clip_zeroshot.CachedTokenizer(tokenizer)  # as scoring uses it; both classifiers tokenize 80,000 prompts once
     table = clip_zeroshot.split_tables({"imagenet_val": roots["imagenet_val"]})["imagenet_val"]
     loader = torch.utils.data.DataLoader(clip_zeroshot.ImageTable(table, transform), batch_size=8)
     theirs = zero_shot.zero_shot_eval(tiny, {"imagenet-val": DataInfo(loader)}, 1, Namespace(
