@@ -36,7 +36,7 @@ def test_full_scale_config_manifest(base, config, images, classes, tmp_path):
     assert len(train) == images and train["label"].nunique() == classes
     sizes = train.groupby("label").size()
     assert sizes.max() - sizes.min() <= 1  # labels balanced (to one image where the budget does not divide)
-    assert set(val["source_class"]) <= set(train["source_class"]) and len(val) > 0
+    assert set(val["source_class"].unique()) <= set(train["source_class"].unique()) and len(val) > 0
     if config.startswith(("imagenet_A_", "imagenet_NA_")):
         from pretrain_robustness.wordnet.hierarchy import is_animal
 

@@ -51,7 +51,7 @@ def split_tables(roots: dict[str, str | None]) -> dict[str, pd.DataFrame]:
             continue
         table = SPLITS[split](root).table()
         if "label" not in table:
-            unknown = sorted(set(table["source_class"]) - set(index))
+            unknown = sorted(set(table["source_class"].unique()) - set(index))
             if unknown:
                 raise ValueError(f"{split} under {root}: {len(unknown)} class(es) are not ImageNet-1k classes, "
                                  f"e.g. {unknown[:3]}")

@@ -24,7 +24,7 @@ class SelectClasses(Intervention):
     classes: list[str]
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
-        missing = sorted(set(self.classes) - set(table["source_class"]))
+        missing = sorted(set(self.classes) - set(table["source_class"].unique()))
         if missing:
             raise ValueError(f"classes not in the source: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
         return table[table["source_class"].isin(self.classes)].reset_index(drop=True)
@@ -116,7 +116,7 @@ class KeepValues(Intervention):
 
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         require_column(table, self.column)
-        missing = sorted(set(self.values) - set(table[self.column].astype(str)))
+        missing = sorted(set(self.values) - set(table[self.column].astype(str).unique()))
         if missing:
             raise ValueError(f"values not in column {self.column!r}: {missing}")
         return table[table[self.column].astype(str).isin(self.values)].reset_index(drop=True)

@@ -32,7 +32,7 @@ class CoarsenLabels(Intervention):
 
         h = load()
         mapping = superclasses(self.depth, self.variant, h)
-        unknown = sorted(set(table["source_class"]) - mapping.keys())
+        unknown = sorted(set(table["source_class"].unique()) - mapping.keys())
         if unknown:
             raise ValueError(f"not ILSVRC-2012 classes, so not in the WordNet hierarchy: {unknown[:5]}")
         return table.assign(label_name=table["source_class"].map({w: h.synset[s] for w, s in mapping.items()}))
@@ -152,7 +152,7 @@ class SuperclassDiversity(Intervention):
     def __call__(self, table: pd.DataFrame) -> pd.DataFrame:
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction of subclasses must be in (0, 1], got {self.fraction}")
-        missing = sorted(set(self.superclasses) - set(table[self.column]))
+        missing = sorted(set(self.superclasses) - set(table[self.column].unique()))
         if missing:
             raise ValueError(f"superclasses not in column {self.column!r}: {missing}")
         picks = []

@@ -128,7 +128,7 @@ def read_categories_2021(path: Path) -> pd.DataFrame:
 def with_annotations(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The folder-parsed table checked against the annotation file and given its category fields."""
     categories = read_categories_2021(path)
-    unknown = sorted(set(table["source_class"]) - set(categories.index))
+    unknown = sorted(set(table["source_class"].unique()) - set(categories.index))
     if unknown:
         raise ValueError(f"{path} has no category for folder(s) {unknown[:3]}{' ...' if len(unknown) > 3 else ''}")
     for rank in RANKS_2021:  # the folder name and the file must tell the same taxonomy
