@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ! -x .venv/bin/python ]; then
-  echo "creating .venv (first time only; torch is large, this takes a few minutes) ..."
+  echo "creating .venv (first time only: torch and its CUDA libraries are 6 GB, a minute or two) ..."
   python3 -m venv .venv
 fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras:-base}${cuda:+-$cuda}"
