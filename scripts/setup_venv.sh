@@ -28,9 +28,13 @@ install_with_uv() {
   mapfile -t index_args < <(.venv/bin/python scripts/uv_index_args.py .venv/bin/python) || return 1
   cert=$(.venv/bin/python scripts/uv_index_args.py .venv/bin/python --cert) || return 1
   [ -n "$cert" ] && [ -z "${SSL_CERT_FILE:-}" ] && export SSL_CERT_FILE="$cert"
+  # Where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, set on some machines) every module is
+  # compiled now, else each process would compile torch again; elsewhere Python caches what it imports.
+  compile=()
+  [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && compile=(--compile-bytecode)
   echo "installing $1 with uv ..."
   UV_CACHE_DIR="${UV_CACHE_DIR:-.venv/.uv-cache}" .venv/bin/uv pip install --quiet --python .venv/bin/python \
-    --compile-bytecode --index-strategy unsafe-best-match "${index_args[@]}" "${@:2}" "$1"
+    "${compile[@]}" --index-strategy unsafe-best-match "${index_args[@]}" "${@:2}" "$1"
 }
 install_with_pip() {
   .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
