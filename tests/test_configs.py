@@ -153,8 +153,6 @@ def test_study_configs_plan(study, tmp_path, capsys):
     from pretrain_robustness.study.plan import plan
     from pretrain_robustness.study.spec import Condition, StudySpec
 
-    from pretrain_robustness.run.lightning_cli import parse_run
-
     from .test_job_sizes import check_job_sizes
 
     main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true", "--executor", "slurm"])
@@ -166,24 +164,15 @@ def test_study_configs_plan(study, tmp_path, capsys):
     steps = plan(spec)
     if any(c.clip_subset for c in spec.conditions):  # Fig. 20: CLIP pre-training and zero-shot steps
         assert "pretrain-robustness clip-pretrain" in out and "pretrain-robustness clip-zeroshot" in out
-        _check_clip_steps([s for s in steps if s.args[0] == "clip-pretrain"], tmp_path, capsys)
-        steps = [s for s in steps if s.args[0] == "fit"]
+        _check_clip_steps([s for s in steps if s.program.name == "clip-pretrain"], tmp_path, capsys)
+        steps = [s for s in steps if s.program.name == "fit"]
     else:
         assert "fine-tune" in out and "pretrain-robustness fit" in out
-    root = CONFIGS.parent
-    for args in (step.args for step in steps):
-        for path in (args[i + 1] for i, a in enumerate(args) if a == "--config"):
-            assert (root / path).is_file(), path
-    seen = set()
-    for args in (step.args for step in steps):  # one step per (kind, condition) and every architecture-specific recipe
-        architecture = args[args.index("--model.architecture") + 1]
-        key = (args[2], args[args.index("--run.condition") + 1], architecture in spec.architecture_configs)
-        if key in seen:
-            continue
-        seen.add(key)
-        # parsed and checked as `fit --print_config` would, by one reused parser (a new CLI per step is 4x slower)
-        config = parse_run([a.replace("configs/", f"{CONFIGS}/", 1) if a.startswith("configs/") else a for a in args])
-        assert config.model.architecture == architecture
+    for step in steps:
+        for path in step.config.config:  # every config file the run reads (jsonargparse's record of them)
+            assert Path(path.absolute).is_file(), path
+        assert step.config.model.architecture == step.architecture
+        assert step.config.run.condition == step.condition
     capsys.readouterr()
 
 
@@ -193,13 +182,11 @@ def _check_clip_steps(steps, tmp_path, capsys):
     for step in steps:
         subset = tmp_path / "subset" / step.condition
         subset.mkdir(parents=True)
-        pairs = json.loads(step.args[step.args.index("--params") + 1])["pairs"]
+        pairs = step.config.params["pairs"]
         (subset / "subset.json").write_text(json.dumps({"train_data": "x/{000000..000009}.tar", "samples": pairs,
                                                         "sha256": "0" * 64}))
-        args = list(step.args)
-        args[args.index("--subset") + 1] = str(subset)
-        args[args.index("--recipe") + 1] = str(CONFIGS.parent / args[args.index("--recipe") + 1])
-        main([*args, "--dry_run", "true"])
+        moved = step.with_settings({"subset": str(subset), "recipe": str(CONFIGS.parent / step.config.recipe)})
+        main([*moved.command(), "--dry_run", "true"])
         assert "--train-num-samples 12800000 --epochs 10 --batch-size 4096" in capsys.readouterr().out
 
 
@@ -214,12 +201,12 @@ class RecordingExecutor:
     def job_states(self, job_ids):
         return {}
 
-    def submit(self, folder, args, resources, after, name):
-        from pretrain_robustness.study.executors import continue_args
+    def submit(self, step, after):
+        from pretrain_robustness.run.fit_program import continue_args
         from pretrain_robustness import store
 
-        self.calls.append([*args, *continue_args(folder, store.read_record(folder))])
-        store.write_record(folder, {"status": "finished"})  # as if it ran
+        self.calls.append([*step.command(), *continue_args(step.folder, store.read_record(step.folder))])
+        store.write_record(step.folder, {"status": "finished"})  # as if it ran
 
     def submit_report(self, report, after, name):
         self.calls.append("report")
@@ -251,15 +238,22 @@ def test_a_run_locked_by_another_process_is_skipped_and_the_others_still_run(tmp
     steps = plan(spec)
 
     class TakenFirst(RecordingExecutor):
-        def submit(self, folder, args, resources, after, name):
-            if folder == steps[0].folder:
-                raise store.RunLockedError(f"{folder} is in use by pid 4242 on node7")
-            return super().submit(folder, args, resources, after, name)
+        def submit(self, step, after):
+            if step.folder == steps[0].folder:
+                raise store.RunLockedError(f"{step.folder} is in use by pid 4242 on node7")
+            return super().submit(step, after)
 
-    executor = TakenFirst()
+    executor, planned = TakenFirst(), _planned(steps[1])
     run_study(spec, executor)
-    assert executor.calls == [steps[1].args, steps[2].args, "report"]
+    assert executor.calls == [planned, steps[2].command(), "report"]
     assert "skipped: " in capsys.readouterr().out
+
+
+def _planned(step):
+    """A pre-training step's command as the study hands it over: with the identity it was planned with."""
+    from pretrain_robustness.study.reuse import step_identities, with_identity
+
+    return with_identity(step, step_identities([step])).command()
 
 
 def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_data):
@@ -277,23 +271,26 @@ def test_study_runner_hands_each_unfinished_run_to_its_executor(tmp_path, tiny_d
     runs = tmp_path / "runs"
     assert [s.folder.relative_to(runs).as_posix() for s in steps] == [
         "s/finetune/scratch/resnet18-seed0", "s/pretrain/imagenet/resnet18-seed0", "s/finetune/imagenet/resnet18-seed0"]
-    assert steps[2].args[-2:] == ["--model.init_checkpoint", str(store.checkpoint_path(steps[1].folder))]
+    assert steps[2].command()[-2:] == ["--model.init_checkpoint", str(store.checkpoint_path(steps[1].folder))]
+    assert steps[2].config.model.init_checkpoint == str(store.checkpoint_path(steps[1].folder))
     assert steps[2].needs == steps[1].folder
-    assert '{"family": "R"}' in steps[1].args and '{"family": "R"}' in steps[2].args
+    assert steps[1].config.run.params == steps[2].config.run.params == {"family": "R"}
+    assert '{"family": "R"}' in steps[1].command() and '{"family": "R"}' in steps[2].command()
+    planned = _planned(steps[1])
     store.write_record(steps[0].folder, {"status": "finished"})
     store.write_record(steps[1].folder, {"status": "interrupted"})
     store.checkpoint_path(steps[1].folder).parent.mkdir(parents=True)
     store.checkpoint_path(steps[1].folder).write_bytes(b"")
     executor = RecordingExecutor()
     run_study(spec, executor)
-    assert executor.calls == [[*steps[1].args, "--ckpt_path", "last"], steps[2].args, "report"]
+    assert executor.calls == [[*planned, "--ckpt_path", "last"], steps[2].command(), "report"]
     # died before its first checkpoint: started again (the old folder set aside); a live run is left alone
     store.write_record(steps[1].folder, {"status": "interrupted"})
     store.checkpoint_path(steps[1].folder).unlink()
     store.write_record(steps[2].folder, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()})
     executor.calls.clear()
     run_study(spec, executor)
-    assert executor.calls == [[*steps[1].args, "--run.overwrite", "true"], "report"]
+    assert executor.calls == [[*planned, "--run.overwrite", "true"], "report"]
 
 
 def test_seeds_repeat_every_run_with_another_draw(tmp_path, tiny_data):
@@ -303,9 +300,9 @@ def test_seeds_repeat_every_run_with_another_draw(tmp_path, tiny_data):
     assert len(steps) == 9
     pretrain = [s for s in steps if s.kind == "pretrain"]
     assert [s.folder.name for s in pretrain] == ["resnet18-seed0", "resnet18-seed1", "resnet18-seed2"]
-    assert "--data.init_args.draw_offset" not in pretrain[0].args
-    assert pretrain[2].args[-2:] == ["--data.init_args.draw_offset", "2"]
-    assert pretrain[2].args[pretrain[2].args.index("--seed_everything") + 1] == "2"
+    assert "--data.init_args.draw_offset" not in pretrain[0].command()
+    assert pretrain[2].command()[-2:] == ["--data.init_args.draw_offset", "2"]
+    assert (pretrain[2].config.data.init_args.draw_offset, pretrain[2].config.seed_everything) == (2, 2)
 
 
 @pytest.mark.parametrize("architecture,extra,recipe", [
@@ -337,7 +334,8 @@ def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
     from pretrain_robustness.study.plan import plan
     from pretrain_robustness.study.spec import check_spec
 
-    tasks = {"sketch": ["--data.init_args.id_domain", "sketch"], "real": ["--data.init_args.id_domain", "real"]}
+    # a task's own arguments (Fig. 21's are DomainNet's id_domain; these fine-tune the iWildCam miniature)
+    tasks = {"sketch": ["--data.init_args.image_size", "24"], "real": ["--data.init_args.image_size", "40"]}
     steps = plan(_tiny_study(tmp_path, tiny_data, tasks=tasks))
     pretrain = [s for s in steps if s.kind == "pretrain"]
     finetune = [s for s in steps if s.kind == "finetune"]
@@ -346,10 +344,9 @@ def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
     assert names == ["imagenet/resnet18-real-seed0", "imagenet/resnet18-sketch-seed0",
                      "scratch/resnet18-real-seed0", "scratch/resnet18-sketch-seed0"]
     step = next(s for s in finetune if s.folder.name == "resnet18-real-seed0" and s.needs)
-    args = step.args
-    assert args[args.index("--run.name") + 1] == "resnet18-real-seed0"
-    assert args[args.index("--data.init_args.id_domain") + 1] == "real"
-    assert json.loads(args[args.index("--run.params") + 1]) == {"family": "R", "task": "real"}
+    assert step.config.run.name == "resnet18-real-seed0"
+    assert step.config.data.init_args.image_size == 40
+    assert step.config.run.params == {"family": "R", "task": "real"}
     assert step.needs == pretrain[0].folder
     with pytest.raises(ValueError, match="task names become folder names"):
         check_spec(_tiny_study(tmp_path, tiny_data, tasks={"a/b": []}))

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.cli import entry, main
-from pretrain_robustness.datamodules.dataset_checks import (check_iwildcam, check_source, check_webdataset_subset,
+from pretrain_robustness.clip.webdataset_subsets import check_webdataset_subset
+from pretrain_robustness.datamodules.iwildcam import check_iwildcam
+from pretrain_robustness.datamodules.dataset_checks import (check_source,
                                                             decode_sample)
 from pretrain_robustness.datamodules.sources import DomainNet, INaturalist2021
 from pretrain_robustness.study.data_check import DataNotReady

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from pretrain_robustness.cli import main
-from pretrain_robustness.study.job_sizes import size_steps, sizing_args
+from pretrain_robustness.run.fit_program import parse_run
+from pretrain_robustness.study.job_sizes import size_steps
 from pretrain_robustness.study.plan import plan
 from pretrain_robustness.study.resources import Resources
 from pretrain_robustness.study.spec import Condition, StudySpec
@@ -22,27 +23,27 @@ def _spec(path: Path, **change) -> StudySpec:
     return StudySpec(**raw)
 
 
-def _value(args: list[str], key: str) -> str:
-    return args[len(args) - 1 - args[::-1].index(key) + 1]
-
-
 def check_job_sizes(study: Path) -> None:
     """Each training job of a study has GPUs and runs with --trainer.accelerator gpu on exactly its
     tasks; a job whose recipe scales its lr has GPUs x batch per GPU = the recipe's reference batch.
-    (Called by test_configs.test_study_configs_plan for every committed study, after its SLURM dry run.)"""
-    from pretrain_robustness.study.job_sizes import parsed
-
+    Each distinct run's rendered command resolves to exactly the configuration its step holds (what
+    the run records is what was planned). (Called by test_configs.test_study_configs_plan for every
+    committed study, after its SLURM dry run.)"""
     steps = size_steps(_spec(study), plan(_spec(study), cluster=True))
+    rendered = set()
     for step in steps:
         assert step.resources.uses_gpus and step.resources.gpus_per_node >= 1, (step.name, step.resources)
         assert step.resources.cpus_per_task >= 2, step.name  # loader workers + the training process
-        if step.args[0] != "fit":
+        if step.program.name != "fit":
+            assert step.program.parser().parse_args(step.command()[1:]) == step.config, step.printed()
             continue
-        assert _value(step.args, "--trainer.accelerator") == "gpu", step.args
+        config = step.config
+        assert config.trainer.accelerator == "gpu" and config.trainer.precision == "bf16-mixed", step.printed()
         tasks = step.resources.nodes * step.resources.tasks
-        nodes = int(_value(step.args, "--trainer.num_nodes")) if tasks > 1 else 1
-        assert int(_value(step.args, "--trainer.devices")) * nodes == tasks, step.args
-        config = parsed(sizing_args(step.args))
+        assert int(config.trainer.devices) * (config.trainer.num_nodes if tasks > 1 else 1) == tasks, step.printed()
+        if (step.kind, step.given) not in rendered:  # the runs of one recipe differ in their settings only
+            rendered.add((step.kind, step.given))
+            assert parse_run(step.command()).as_dict() == config.as_dict(), step.printed()
         if config.model.get("lr_reference_batch") and not config.run.get("batch_is_global"):
             assert tasks * config.data.init_args.batch_size == config.model.lr_reference_batch, step.name
 
@@ -55,7 +56,7 @@ def test_a_training_job_without_gpus_is_refused_unless_the_study_says_cpu(tmp_pa
         size_steps(cpu_less, plan(cpu_less, cluster=True))
     on_cpus = _spec(study, resources={"finetune": {"accelerator": "cpu", "cpus_per_task": 4}})
     finetune = [s for s in size_steps(on_cpus, plan(on_cpus, cluster=True)) if s.kind == "finetune"]
-    assert all(_value(s.args, "--trainer.accelerator") == "cpu" and s.resources.cpus_per_task == 4 for s in finetune)
+    assert all(s.config.trainer.accelerator == "cpu" and s.resources.cpus_per_task == 4 for s in finetune)
     assert not finetune[0].resources.uses_gpus
     given = _spec(study, resources={"pretrain": {"partition": "a100", "time": "3-00:00:00"}})
     pretrain = next(s for s in size_steps(given, plan(given, cluster=True)) if s.kind == "pretrain")

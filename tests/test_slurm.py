@@ -18,6 +18,8 @@ import yaml
 from pretrain_robustness import store
 from pretrain_robustness.analysis.publish import write_report
 from pretrain_robustness.cli import main
+from pretrain_robustness.clip.steps import ClipPretrain
+from pretrain_robustness.run.fit_program import FIT
 from pretrain_robustness.run.tools import predictions_command
 from pretrain_robustness.study.executors import SlurmExecutor
 from pretrain_robustness.study.resources import ACTIVE_STATES, Resources
@@ -182,8 +184,8 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
 
     one_node_folder = tmp_path / "one-node" / folder.relative_to(root)
     executor = SlurmExecutor(tmp_path / "jobs")
-    job = executor.submit(folder, fit(root, resources), resources, [], "ddp")
-    one_node = executor.submit(one_node_folder, fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS), ONE_NODE_TWO_TASKS,
+    job = executor.submit_run(folder, FIT, fit(root, resources), resources, [], "ddp")
+    one_node = executor.submit_run(one_node_folder, FIT, fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS), ONE_NODE_TWO_TASKS,
                                [job.id], "ddp-one-node")
     assert _wait([job.id, one_node.id]) == {job.id: "COMPLETED", one_node.id: "COMPLETED"}, \
         Path(job.log).read_text()[-3000:] + Path(one_node.log).read_text()[-3000:]
@@ -258,7 +260,7 @@ def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_pa
     fault = ["--trainer.callbacks+=tests.ddp_faults.FailOnRank", "--trainer.callbacks.rank=1",
              "--trainer.callbacks.step=3"]
     start = time.time()
-    job = SlurmExecutor(tmp_path / "jobs").submit(folder, _ddp_fit(tiny_data, root, *fault), TWO_NODES, [], "fault")
+    job = SlurmExecutor(tmp_path / "jobs").submit_run(folder, FIT, _ddp_fit(tiny_data, root, *fault), TWO_NODES, [], "fault")
     assert _ended_within(job, 60, start) == "FAILED"
     logs = {p.name: p.read_text() for p in Path(job.log).parent.glob("*_log.out")}  # one per task
     assert any("rank 1: cannot read image at step 3 (injected)" in text for text in logs.values()), logs
@@ -269,7 +271,7 @@ def test_one_ranks_failure_ends_the_job_within_a_minute(slurm, tiny_data, tmp_pa
     store.write_record(in_use, {"status": "running", "pid": os.getpid(), "host": socket.gethostname(),
                                 "heartbeat": store.now()})
     store.acquire_lock(in_use)
-    job = SlurmExecutor(tmp_path / "jobs").submit(in_use, _ddp_fit(tiny_data, root, "--run.condition", "busy"),
+    job = SlurmExecutor(tmp_path / "jobs").submit_run(in_use, FIT, _ddp_fit(tiny_data, root, "--run.condition", "busy"),
                                                   TWO_NODES, [], "refused")
     assert _ended_within(job, 60, time.time()) == "FAILED"  # rank 0 refused; rank 1 did not wait for it
     logs = " ".join(p.read_text() for p in Path(job.log).parent.glob("*_log.out"))
@@ -288,8 +290,8 @@ def test_a_two_node_job_at_its_time_limit_requeues_itself_and_resumes_exactly(sl
     args = ["fit", *[a for c in config["conditions"][1]["pretrain"] for a in ("--config", c)], "--run.root", str(root),
             "--run.study", "requeue", "--model.architecture", "resnet18", *TWO_NODES.trainer_args()]
     executor = SlurmExecutor(tmp_path / "jobs")
-    uninterrupted = executor.submit(reference, [*args, "--run.name", "reference"], TWO_NODES, [], "reference")
-    job = executor.submit(folder, args, TWO_NODES, [uninterrupted.id], "requeue")  # after it: one CPU per node
+    uninterrupted = executor.submit_run(reference, FIT, [*args, "--run.name", "reference"], TWO_NODES, [], "reference")
+    job = executor.submit_run(folder, FIT, args, TWO_NODES, [uninterrupted.id], "requeue")  # after it: one CPU per node
     store.record_submission(folder, {"id": job.id, "log": job.log}, {"kind": "pretrain"})
     deadline = time.time() + 300
     while not (store.has_checkpoint(folder) and (store.read_record(folder) or {}).get("progress", {}).get("epoch", 0) >= 2):
@@ -326,7 +328,7 @@ def test_clip_pretraining_as_a_two_node_job(slurm, tmp_path):
     args = ["clip-pretrain", "--subset", str(tmp_path / "subsets" / "64"), "--recipe", str(recipe), "--root",
             str(tmp_path / "runs"), "--study", "fig20", "--condition", "laion-64", "--seed", "0", "--in_task", "true"]
     resources = Resources(accelerator="cpu", nodes=2, tasks_per_node=1, cpus_per_task=1, mem="3G", time="00:20:00")
-    job = SlurmExecutor(tmp_path / "jobs").submit(folder, args, resources, [], "clip")
+    job = SlurmExecutor(tmp_path / "jobs").submit_run(folder, ClipPretrain(), args, resources, [], "clip")
     assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
     _assert_ran_on_both_nodes(job)
     record = store.read_record(folder)

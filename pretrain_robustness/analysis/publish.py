@@ -10,6 +10,7 @@ from jsonargparse import ArgumentParser
 
 from .browser import check_page
 from ..metrics import F1_MACRO, METRICS
+from ..datamodules.dataset_checks import source_checks
 from ..datamodules.sources.imagenet import ImageNetTrain
 from ..datamodules.sources.listing_cache import cached_table
 from ..wordnet.species_match import DEFAULT_DATA_NOUN, data_noun_path, match_species, read_data_noun
@@ -166,6 +167,11 @@ def per_class_command(args: list[str]) -> Path:
     cfg = parser.parse_args(args)
     return write_per_class(cfg.pretrained, cfg.scratch, cfg.classes, cfg.split, cfg.x, cfg.colour, cfg.group,
                            Path(cfg.output), cfg.wordnet, cfg.imagenet, cfg.corrected)
+
+
+def per_class_datasets(imagenet: str | None) -> dict:
+    """The dataset the per-class figures read (ImageNet train's class sizes), for ``check-data``."""
+    return source_checks([ImageNetTrain(imagenet)]) if imagenet else {}
 
 
 def write_per_class(pretrained: str, scratch: str, classes: str | None, split: str, x: str = "family",

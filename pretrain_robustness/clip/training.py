@@ -116,7 +116,7 @@ def params_of(given: dict, subset: dict) -> dict:
     return {**derived, **given}
 
 
-def _parser() -> ArgumentParser:
+def pretrain_parser() -> ArgumentParser:
     parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness clip-pretrain", description=clip_pretrain_command.__doc__)
     parser.add_argument("--subset", required=True, help="a folder written by webdataset-subsets (holds subset.json)")
     parser.add_argument("--recipe", default="configs/clip_pretrain/laion_vit_b32.yaml")
@@ -142,7 +142,7 @@ def _parser() -> ArgumentParser:
 
 def clip_pretrain_command(args: list[str]) -> Path:
     """``clip-pretrain --subset DIR --study S --condition C``: pre-train CLIP on a subset."""
-    cfg = _parser().parse_args(args)
+    cfg = pretrain_parser().parse_args(args)
     if cfg.accelerator is None:
         cfg.accelerator = "gpu" if cfg.gpus > 0 else "auto"
     subset = read_subset(Path(cfg.subset))

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from jsonargparse import ArgumentParser
 
+from ..datamodules.dataset_checks import DatasetCheck, report_missing
+
 IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "webp"}
 SUBSET_RECORD = "subset.json"  # what a subset is (count, seed, sha256, --train-data); written last
 
@@ -182,3 +184,19 @@ def webdataset_subsets_command(args: list[str]) -> list[Path]:
               f"--train-data '{record['train_data']}'", flush=True)
         written.append(Path(cfg.output) / f"{size}")
     return written
+
+
+def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
+    """A CLIP condition's image-text subset (``webdataset-subsets``): its subset.json, and the shards it
+    names all there. Its images lie inside the shards; open_clip's loader reads them."""
+    folder = Path(folder)
+    check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, {subset_record_path(folder).name})")
+    try:
+        record = read_subset(folder)
+    except (OSError, ValueError) as error:
+        check.problems.append(str(error))
+        return check
+    check.found = record["samples"]
+    shards = [folder / f"{i:06d}.tar" for i in range(record["shards"])]
+    report_missing(check, [str(s) for s in shards if not s.is_file()], str(subset_record_path(folder)), "shards")
+    return check

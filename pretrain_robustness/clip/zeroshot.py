@@ -209,8 +209,7 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
     return folder
 
 
-def clip_zeroshot_command(args: list[str]) -> Path:
-    """``clip-zeroshot --run PRETRAIN_RUN --imagenet DIR [--imagenet_v2 DIR] [--imagenet_sketch DIR]``."""
+def zeroshot_parser() -> ArgumentParser:
     parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness clip-zeroshot", description=clip_zeroshot_command.__doc__)
     parser.add_argument("--run", required=True, help="a CLIP pre-training run folder (written by clip-pretrain)")
     parser.add_argument("--imagenet", type=str | None, default=None,
@@ -221,7 +220,12 @@ def clip_zeroshot_command(args: list[str]) -> Path:
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--device", type=str, default="auto", help="auto: cuda when there is one, else cpu")
-    cfg = parser.parse_args(args)
+    return parser
+
+
+def clip_zeroshot_command(args: list[str]) -> Path:
+    """``clip-zeroshot --run PRETRAIN_RUN --imagenet DIR [--imagenet_v2 DIR] [--imagenet_sketch DIR]``."""
+    cfg = zeroshot_parser().parse_args(args)
     # every split is read (and a bad layout named) before any model is loaded
     tables = split_tables({ID_SPLIT: cfg.imagenet, "ood_imagenet_v2": cfg.imagenet_v2,
                            "ood_imagenet_sketch": cfg.imagenet_sketch})

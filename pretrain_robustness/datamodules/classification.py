@@ -164,6 +164,22 @@ class ClassificationDataModule(LightningDataModule):
     eval_split_names: list[str]
     input_mean: tuple[float, float, float] = IMAGENET_MEAN
     input_std: tuple[float, float, float] = IMAGENET_STD
+    # images its loader workers decode per second per core, by pipeline (docs/performance.md, measured on
+    # the 2-core development machine): a study warns when a job's workers cannot keep its GPU busy
+    loader_images_per_core: dict[str, float] = {}
+
+    @classmethod
+    def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:
+        """Each dataset on disk that this data reads with ``__init__`` arguments ``args`` (a parsed
+        config's ``init_args``), as key -> check(decode every image) -> ``DatasetCheck``; read by
+        ``check-data`` before any run. None for data rendered or generated on the fly."""
+        return {}
+
+    @classmethod
+    def nominal_train_images(cls, args: Any) -> int:
+        """Training images these arguments name at the published size (GPU-hour estimates where the
+        data is not on the planning machine); 0 where unknown."""
+        return 0
 
     def __init__(self, batch_size: int, eval_batch_size: int | None, num_workers: int | None):
         super().__init__()

@@ -11,9 +11,13 @@ its split files' lines.
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +85,23 @@ def _name(source) -> tuple[str, int | None]:
     return type(source).__name__, None
 
 
+def class_of(class_path: str) -> type:
+    """The class a config's ``class_path`` names."""
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def built_from(given: Any) -> Any:
+    """The object a parsed config's ``{class_path, init_args}`` describes (sources take plain arguments)."""
+    return class_of(given.class_path)(**given.init_args.as_dict())
+
+
+def source_checks(sources: list) -> dict[str, Callable[[bool], DatasetCheck]]:
+    """One check per table source, keyed by what the source reads (two runs of one dataset: one check)."""
+    return {json.dumps(source_description(s), sort_keys=True): lambda every, s=s: check_source(s, every)
+            for s in sources}
+
+
 def check_source(source, every: bool = False) -> DatasetCheck:
     """A table source: its layout, its table (annotation checks included), its count, and its images
     to decode (a seeded sample of ``SAMPLE``, or ``every`` one)."""
@@ -104,60 +125,13 @@ def check_source(source, every: bool = False) -> DatasetCheck:
     return check
 
 
-def check_iwildcam(root: str | Path) -> DatasetCheck:
-    """WILDS' download layout: ``iwildcam_v2.0/`` with RELEASE_v2.0.txt, metadata.csv and train/;
-    the rows per split against WILDS' split sizes, and metadata rows whose image is not in train/."""
-    from .iwildcam import WILDS_SPLIT_OF, check_metadata
-
-    folder = Path(root) / "iwildcam_v2.0"
-    check = DatasetCheck("iWildCam-WILDS v2.0", f"{folder} (WILDS' download: metadata.csv, train/<image>.jpg)")
-    try:
-        for needed in (folder / "RELEASE_v2.0.txt", folder / "metadata.csv", folder / "train"):
-            if not needed.exists():
-                raise FileNotFoundError(f"{needed} not found")
-        check_metadata(folder)
-    except (OSError, ValueError) as error:
-        check.problems.append(str(error))
-        return check
-    metadata = pd.read_csv(folder / "metadata.csv", usecols=["split", "filename"])
-    check.found, check.published = len(metadata), sum(IWILDCAM_SPLITS.values())
-    ours = {wilds: name for name, wilds in WILDS_SPLIT_OF.items()}
-    counts = metadata["split"].value_counts()
-    differ = [f"{ours.get(s, s)} {counts.get(s, 0):,} ({counts.get(s, 0) - n:+,})" for s, n in IWILDCAM_SPLITS.items()
-              if counts.get(s, 0) != n]
-    if differ:
-        check.warnings.append(f"split sizes differ from WILDS': {', '.join(differ)}")
-    on_disk = set(os.listdir(folder / "train"))
-    check.paths = [str(folder / "train" / f) for f in metadata["filename"] if f in on_disk]
-    _report_missing(check, sorted(set(metadata["filename"]) - on_disk), "metadata.csv")
-    return check
-
-
-def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
-    """A CLIP condition's image-text subset (``webdataset-subsets``): its subset.json, and the shards it
-    names all there. Its images lie inside the shards; open_clip's loader reads them."""
-    from ..clip.webdataset_subsets import read_subset, subset_record_path
-
-    folder = Path(folder)
-    check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, {subset_record_path(folder).name})")
-    try:
-        record = read_subset(folder)
-    except (OSError, ValueError) as error:
-        check.problems.append(str(error))
-        return check
-    check.found = record["samples"]
-    shards = [folder / f"{i:06d}.tar" for i in range(record["shards"])]
-    _report_missing(check, [str(s) for s in shards if not s.is_file()], str(subset_record_path(folder)), "shards")
-    return check
-
-
 def _check_listed(check: DatasetCheck, paths: list[str], listed_in: str) -> None:
     missing = [p for p in paths if not os.path.isfile(p)]
     check.paths = [p for p in paths if os.path.isfile(p)] if missing else paths
-    _report_missing(check, missing, listed_in)
+    report_missing(check, missing, listed_in)
 
 
-def _report_missing(check: DatasetCheck, missing: list[str], listed_in: str, what: str = "images") -> None:
+def report_missing(check: DatasetCheck, missing: list[str], listed_in: str, what: str = "images") -> None:
     if missing:
         shown = ", ".join(str(m) for m in missing[:3])
         check.problems.append(f"{len(missing):,} {what} listed in {listed_in} are not on disk, e.g. {shown}")

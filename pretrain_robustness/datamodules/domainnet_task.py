@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from .classification import ClassificationDataModule, IndexedImageDataset, PathImages
+from .dataset_checks import source_checks
 from .image_transforms import imagenet_eval_transform, imagenet_train_transform
 from .sources.domainnet import DOMAINS, DomainNet
 
@@ -23,6 +26,21 @@ class DomainNetDataModule(ClassificationDataModule):
         ood_domains: the held-out domains scored as OOD (Figure 21: every other domain;
             default). Pick one for a report with ``--ood_split ood_<domain>``.
     """
+
+    # each domain's train split (its <domain>_train.txt), for estimates where DomainNet is not on disk
+    TRAIN_IMAGES = {"clipart": 33_525, "infograph": 36_023, "painting": 50_416, "quickdraw": 120_750,
+                    "real": 120_906, "sketch": 48_212}
+
+    @classmethod
+    def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:
+        ood = args.ood_domains or [d for d in DOMAINS if d != args.id_domain]
+        sources = [DomainNet(args.root, [args.id_domain], "train"), DomainNet(args.root, [args.id_domain], "test"),
+                   *(DomainNet(args.root, [d], "test") for d in ood)]
+        return source_checks(sources)
+
+    @classmethod
+    def nominal_train_images(cls, args: Any) -> int:
+        return cls.TRAIN_IMAGES.get(args.id_domain, 0)
 
     def __init__(
         self,

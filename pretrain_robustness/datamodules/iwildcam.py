@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from jsonargparse import ArgumentParser
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset
+from .dataset_checks import IWILDCAM_SPLITS, DatasetCheck, report_missing
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, wilds_transform
 from .iwildcam_fast import DecodedImages, find_cache, write_cache
 
@@ -71,6 +75,33 @@ def load_wilds_iwildcam(root: Path):
     return IWildCamDataset(root_dir=str(root), download=False)
 
 
+def check_iwildcam(root: str | Path) -> DatasetCheck:
+    """WILDS' download layout: ``iwildcam_v2.0/`` with RELEASE_v2.0.txt, metadata.csv and train/;
+    the rows per split against WILDS' split sizes, and metadata rows whose image is not in train/."""
+    folder = Path(root) / "iwildcam_v2.0"
+    check = DatasetCheck("iWildCam-WILDS v2.0", f"{folder} (WILDS' download: metadata.csv, train/<image>.jpg)")
+    try:
+        for needed in (folder / "RELEASE_v2.0.txt", folder / "metadata.csv", folder / "train"):
+            if not needed.exists():
+                raise FileNotFoundError(f"{needed} not found")
+        check_metadata(folder)
+    except (OSError, ValueError) as error:
+        check.problems.append(str(error))
+        return check
+    metadata = pd.read_csv(folder / "metadata.csv", usecols=["split", "filename"])
+    check.found, check.published = len(metadata), sum(IWILDCAM_SPLITS.values())
+    ours = {wilds: name for name, wilds in WILDS_SPLIT_OF.items()}
+    counts = metadata["split"].value_counts()
+    differ = [f"{ours.get(s, s)} {counts.get(s, 0):,} ({counts.get(s, 0) - n:+,})" for s, n in IWILDCAM_SPLITS.items()
+              if counts.get(s, 0) != n]
+    if differ:
+        check.warnings.append(f"split sizes differ from WILDS': {', '.join(differ)}")
+    on_disk = set(os.listdir(folder / "train"))
+    check.paths = [str(folder / "train" / f) for f in metadata["filename"] if f in on_disk]
+    report_missing(check, sorted(set(metadata["filename"]) - on_disk), "metadata.csv")
+    return check
+
+
 class IWildCamDataModule(ClassificationDataModule):
     """Fine-tuning on iWildCam-WILDS; evaluates ``id_val``, ``id_test``, ``ood_val``, ``ood_test``.
 
@@ -89,6 +120,17 @@ class IWildCamDataModule(ClassificationDataModule):
             the uint8 batches are normalised on the device.
         mean, std: input normalisation per channel (WILDS: ImageNet's; CLIP's for a CLIP encoder).
     """
+
+    loader_images_per_core = {"wilds": 32.0, "fast": 51.0}  # 1920x1080 frames to 448 px
+    default_pipeline = "wilds"
+
+    @classmethod
+    def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:
+        return {f"iwildcam {args.root}": lambda every: check_iwildcam(args.root)}
+
+    @classmethod
+    def nominal_train_images(cls, args: Any) -> int:
+        return 129_809  # iWildCam-WILDS v2.0's train split
 
     def __init__(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 
 from .device_decode import DrawCrop, EncodedBatch, EncodedImages, collate, decode_on, no_crop
 from .classification import ClassificationDataModule, IndexedImageDataset, PathImages, TensorImages
+from .dataset_checks import built_from, class_of, source_checks
 from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
                                imagenet_train_tensor_transform, imagenet_train_transform)
 from .interventions import Intervention, condition_params
@@ -52,6 +54,19 @@ class PretrainDataModule(ClassificationDataModule):
     """
 
     eval_split_names = ["val"]
+    loader_images_per_core = {"tensor": 485.0, "pil": 235.0}  # ImageNet's 500x375 JPEGs to 224 px
+    default_pipeline = "tensor"
+
+    @classmethod
+    def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:
+        return source_checks([built_from(s) for s in (args.source, args.get("val_source")) if s])
+
+    @classmethod
+    def nominal_train_images(cls, args: Any) -> int:
+        """The last budget an intervention asks for (``images``), else the source's published size."""
+        budgets = [i.init_args.get("images") for i in (args.get("interventions") or []) if i.init_args.get("images")]
+        source = args.get("source")
+        return budgets[-1] if budgets else getattr(class_of(source.class_path), "nominal_images", 0) if source else 0
 
     def __init__(
         self,

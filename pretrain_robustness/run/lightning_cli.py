@@ -80,9 +80,9 @@ class ProjectCLI(LightningCLI):
                 print(note, flush=True)
         elif self.subcommand in ("validate", "test"):
             self.evaluation_dir = store.evaluation_dir(self.run_dir, self._evaluation_name(config))
-        if config.trainer.precision is None and config.trainer.accelerator in ("auto", "gpu", "cuda") \
-                and torch.cuda.is_available():  # the recipes' GPU default: bf16 autocast (weights stay fp32)
-            config.trainer.precision = "bf16-mixed"
+        precision = start_precision(config.trainer.accelerator, config.trainer.precision, torch.cuda.is_available())
+        if precision != config.trainer.precision:  # a study decides it when planning: its runs never come here
+            config.trainer.precision = precision
             print("precision: bf16-mixed (the default on a GPU; --trainer.precision 32-true for full precision)")
         if config.trainer.benchmark is None and not config.trainer.deterministic:
             config.trainer.benchmark = True  # cuDNN autotuning: every batch has the recipe's fixed image size
@@ -125,7 +125,7 @@ class ProjectCLI(LightningCLI):
             super().instantiate_classes()
         except ValueError as error:
             self._release_unstarted()
-            raise _unwrapped(error) from error
+            raise unwrapped(error) from error
         except BaseException:
             self._release_unstarted()
             raise
@@ -157,6 +157,11 @@ class ProjectCLI(LightningCLI):
         if spec.kind == "pretrain":
             record["identity"], record["identity_payload"] = pretraining_identity(
                 config.as_dict(), getattr(self.datamodule, "manifest_sha256", None))
+            if spec.planned_identity and record["identity"] != spec.planned_identity:
+                raise ValueError(f"{self.run_dir}: this run resolves to identity {record['identity']}, not the "
+                                 f"{spec.planned_identity} its study planned it with: a config file or the data it "
+                                 "reads changed after planning; nothing was trained. Plan it again (run or submit the "
+                                 "study again)")
         files = recipes.recipe_files(config.get("config"))
         if files:  # a run re-started from its saved config.yaml keeps the recipe check of its first start
             record.update(recipe=spec.recipe, recipe_files=[str(f) for f in files],
@@ -229,7 +234,15 @@ class ProjectCLI(LightningCLI):
         return self._instantiate_trainer(trainer_config, callbacks)
 
 
-def _unwrapped(error: ValueError) -> ValueError:
+def start_precision(accelerator: str | None, precision: str | None, gpu_here: bool) -> str | None:
+    """The precision a run trains in: the given one, else bf16 autocast (weights stay fp32) where it
+    runs on a GPU, the recipes' GPU default. A study decides it for the place each run will run."""
+    if precision is None and accelerator in ("auto", "gpu", "cuda") and gpu_here:
+        return "bf16-mixed"
+    return precision
+
+
+def unwrapped(error: ValueError) -> ValueError:
     """jsonargparse reports a datamodule that refused its arguments as "does not validate against
     any of the Union subtypes" with the real reason buried in a list; bring that reason to the top."""
     text = str(error)
@@ -237,50 +250,6 @@ def _unwrapped(error: ValueError) -> ValueError:
         return error
     reasons = [r for r in re.findall(r"^\s+- (.+)$", text, re.M) if not r.startswith("Expected a <class 'NoneType'>")]
     return ValueError("; ".join(reasons)) if reasons else error
-
-
-class _ParsedOnly(ProjectCLI):
-    """Parses and checks a run's arguments; builds, writes, seeds and runs nothing."""
-
-    def _set_seed(self) -> None:
-        pass
-
-    def before_instantiate_classes(self) -> None:
-        pass
-
-    def instantiate_classes(self) -> None:
-        pass
-
-    def _run_subcommand(self, subcommand: str) -> None:
-        pass
-
-
-_PARSERS: list[_ParsedOnly] = []  # one parser, built once: a study parses dozens of runs (4x faster than a new CLI each)
-
-
-def parse_run(args: list[str]):
-    """The resolved config (a jsonargparse Namespace) of a run's arguments (``["fit", "--config", ...]``)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=ARGS_WARNING)
-        if not _PARSERS:
-            _PARSERS.append(_ParsedOnly(args=list(args)))
-            return _PARSERS[0]._config()
-        cli = _PARSERS[0]
-        cli.parse_arguments(cli.parser, list(args))
-        cli.subcommand = cli.config["subcommand"]
-        return cli._config()
-
-
-def build_data(config) -> ClassificationDataModule:
-    """The datamodule of a parsed run config (a pre-training one builds its manifest)."""
-    from jsonargparse import ArgumentParser
-
-    parser = ArgumentParser()
-    parser.add_subclass_arguments(ClassificationDataModule, "data")
-    try:
-        return parser.instantiate_classes(parser.parse_object({"data": config.data.as_dict()})).data
-    except ValueError as error:
-        raise _unwrapped(error) from error
 
 
 def run_cli(args: list[str]) -> None:

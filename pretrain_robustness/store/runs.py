@@ -83,6 +83,9 @@ class RunSpec:
         batch_is_global: the data's ``batch_size`` is the global batch, split over the devices
             (WILDS' recipe: 16 per step on one GPU or eight, ``callbacks/global_batch.py``); false:
             it is per device (pre-training, whose lr scales with the global batch instead).
+        planned_identity: the identity (``run/identity.py``) a study planned this pre-training run
+            with; the run refuses to start when its configuration resolves to another (a config file
+            it reads was edited after planning), so that its record says what was planned.
     """
 
     study: str = "default"
@@ -97,6 +100,7 @@ class RunSpec:
     params: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
     batch_is_global: bool = False
+    planned_identity: str | None = None
 
 
 def run_name(spec: RunSpec, architecture: str, seed: int | None) -> str:

@@ -4,10 +4,6 @@ before the first run is started or submitted."""
 
 from __future__ import annotations
 
-from .. import store
-from ..run.identity import settings_changed_in
-from ..run.lightning_cli import build_data
-from .job_sizes import parsed
 from .plan import Step
 from .spec import StudySpec
 
@@ -18,9 +14,7 @@ def runs_with_other_settings(steps: list[Step]) -> list[str]:
     would report (or continue) that run as the step's."""
     found = []
     for step in steps:
-        if step.args[0] != "fit" or not (step.folder / store.CONFIG).is_file():
-            continue
-        changes = settings_changed_in(step.folder, parsed(tuple(step.args)).as_dict())
+        changes = step.program.changed_settings(step.folder, step.config)
         if changes:
             found.append(f"{step.folder} ({'; '.join(changes)})")
     return found
@@ -30,10 +24,10 @@ def check_report_splits(spec: StudySpec, steps: list[Step]) -> None:
     """The report's ``id_split`` (and ``ood_split``, where the study has no tasks, whose OOD splits
     differ by task) are splits the fine-tuning data scores; read from the first fine-tuning run's
     data (its metadata only)."""
-    finetune = next((s for s in steps if s.kind == "finetune" and s.args[0] == "fit"), None)
+    finetune = next((s for s in steps if s.kind == "finetune"), None)
     if finetune is None:
         return
-    splits = list(build_data(parsed(tuple(finetune.args))).eval_split_names)
+    splits = finetune.program.eval_splits(finetune.config)
     named = {"id_split": spec.id_split, **({} if spec.tasks or spec.ood_split is None else {"ood_split": spec.ood_split})}
     for key, split in named.items():
         if split not in splits:

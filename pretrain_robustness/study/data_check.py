@@ -5,19 +5,12 @@ check first (its dry run prints it and goes on)."""
 
 from __future__ import annotations
 
-import importlib
-from argparse import ArgumentError
-import json
 import time
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from ..datamodules.dataset_checks import (SAMPLE, DatasetCheck, check_iwildcam, check_source, check_webdataset_subset,
-                                         decode_sample)
-from ..datamodules.sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal
-from ..datamodules.sources.domainnet import DOMAINS
-from ..datamodules.sources.listing_cache import source_description
-from .job_sizes import parsed, sizing_args
+from ..analysis.publish import per_class_datasets
+from ..datamodules.dataset_checks import SAMPLE, DatasetCheck, decode_sample
 from .plan import Step, plan
 from .spec import StudySpec, check_spec
 
@@ -26,58 +19,13 @@ class DataNotReady(ValueError):
     """A dataset a study reads is missing, incomplete or unreadable."""
 
 
-def _instance(given) -> object:
-    """A ``{class_path, init_args}`` of a parsed config, built (sources take plain arguments)."""
-    module, _, name = given.class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)(**given.init_args.as_dict())
-
-
-def _run_datasets(data) -> list[tuple[str, callable]]:
-    """(key, check) of each dataset a run's ``data`` section reads; none for generated data."""
-    if data is None:
-        return []
-    kind, args = data.class_path.rpartition(".")[2], data.init_args
-    if kind == "PretrainDataModule":
-        sources = [_instance(s) for s in (args.source, args.get("val_source")) if s]
-        return [(_key(s), lambda every, s=s: check_source(s, every)) for s in sources]
-    if kind == "IWildCamDataModule":
-        return [(f"iwildcam {args.root}", lambda every: check_iwildcam(args.root))]
-    if kind == "DomainNetDataModule":
-        ood = args.ood_domains or [d for d in DOMAINS if d != args.id_domain]
-        sources = [DomainNet(args.root, [args.id_domain], "train"), DomainNet(args.root, [args.id_domain], "test"),
-                   *(DomainNet(args.root, [d], "test") for d in ood)]
-        return [(_key(s), lambda every, s=s: check_source(s, every)) for s in sources]
-    return []  # rendered or generated on the fly (FractalDB): nothing on disk to check
-
-
-def _key(source) -> str:
-    return json.dumps(source_description(source), sort_keys=True)
-
-
 def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
-    """Every dataset the study reads, once: its runs' data (one parse per distinct data config), the
-    CLIP zero-shot test sets and the per-class figures' ImageNet."""
+    """Every dataset the study reads, once: each run's (as its program names them) and the per-class
+    figures' ImageNet."""
     found: dict[str, callable] = {}
-    # each data config once, parsed as the job sizes parse it (cached: one parse serves both; the
-    # per-run arguments that sizing leaves out name no dataset)
-    for args in dict.fromkeys(sizing_args(step.args) for step in steps if step.args[0] == "fit"):
-        try:
-            config = parsed(args)
-        except (ArgumentError, ValueError) as error:  # the run's own error, where the study parses it for itself
-            print(f"(the data of `{' '.join(args[:6])} ...` is not checked: its arguments do not parse: "
-                  f"{' '.join(str(error).split())[:300]})", flush=True)
-            continue
-        found.update(_run_datasets(config.data))
-    for condition in (c for c in spec.conditions if c.clip_subset):
-        found[f"clip {condition.clip_subset}"] = lambda every, folder=condition.clip_subset: check_webdataset_subset(folder)
-    zero_shot = (spec.clip or {}).get("zero_shot", {}) if any(c.clip_subset for c in spec.conditions) else {}
-    for key, source in (("imagenet", ImageNetVal), ("imagenet_v2", ImageNetV2), ("imagenet_sketch", ImageNetSketch)):
-        if key in zero_shot:
-            made = source(zero_shot[key])
-            found[_key(made)] = lambda every, s=made: check_source(s, every)
-    if (spec.per_class or {}).get("imagenet"):
-        made = ImageNetTrain(spec.per_class["imagenet"])
-        found[_key(made)] = lambda every, s=made: check_source(s, every)
+    for step in steps:
+        found.update(step.program.datasets(step.config))
+    found.update(per_class_datasets((spec.per_class or {}).get("imagenet")))
     return found
 
 

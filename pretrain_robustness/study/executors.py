@@ -1,6 +1,7 @@
 """Where a study's runs execute: one after another in this process (``local``) or as SLURM jobs
 through submitit (``slurm``). Every executor starts a run the same way, :func:`start_run`, from
-the run's folder and CLI arguments; the store keeps the job that runs it (id, log).
+the run's folder, its program and the command rendered from its step; the store keeps the job that
+runs it (id, log).
 """
 
 from __future__ import annotations
@@ -12,29 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import store
-from ..clip.training import clip_pretrain_command
-from ..clip.zeroshot import clip_zeroshot_command
-from ..run.lightning_cli import run_cli
 from ..run.quiet import quiet_dependencies
 from .resources import Resources
-
-CLIP_COMMANDS = {"clip-pretrain": clip_pretrain_command, "clip-zeroshot": clip_zeroshot_command}  # Fig. 20's steps
-
-
-def continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
-    """An unfinished run continues from its newest checkpoint (mid-epoch where one was written);
-    one that died before its first checkpoint starts again (its folder kept aside)."""
-    if not record or record.get("status") == store.RunStatus.QUEUED and not store.has_checkpoint(folder):
-        return []
-    return ["--ckpt_path", "last"] if store.has_checkpoint(folder) else ["--run.overwrite", "true"]
+from .step import Program, Step
 
 
-def start_run(folder: str | Path, args: list[str]) -> None:
-    """Start or continue the run that lives in ``folder`` (``args``: its CLI arguments, ``fit ...``, or
-    a CLIP condition's ``clip-pretrain ...`` / ``clip-zeroshot ...``).
-    Whether it continues is read when it starts, so a requeued job resumes from its checkpoint."""
-    folder = Path(folder)
+def start_run(folder: str | Path, program: Program, command: list[str]) -> None:
+    """Start or continue the run that lives in ``folder`` with its ``program`` (``command``: the
+    arguments rendered from its step). Whether it continues is read when it starts, so a requeued
+    job resumes from its checkpoint."""
     if os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") != "1":  # a job's log as quiet as the console's
         quiet_dependencies()
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
@@ -46,32 +33,24 @@ def start_run(folder: str | Path, args: list[str]) -> None:
         # unless OMP_NUM_THREADS is set: where SLURM binds no CPUs (TaskPlugin=task/none) it sees the
         # whole node, and two ranks of a 2-CPU node ran 4 threads (a step 3x as slow)
         os.environ.setdefault("OMP_NUM_THREADS", cpus)
-    record = store.read_record(folder)
-    if (record or {}).get("status") == store.RunStatus.FINISHED and args[0] == "fit":
-        # e.g. a job requeued just after its run finished, or submitted twice: the run stays as it is
-        print(f"{folder} holds a finished run ({record.get('finished')}); nothing to do", flush=True)
-        return
-    if args[0] in CLIP_COMMANDS:  # they continue by themselves (open_clip's --resume latest; scored checkpoints kept)
-        CLIP_COMMANDS[args[0]](args[1:])
-        return
-    run_cli([*args, *continue_args(folder, record)])
+    program.start(Path(folder), list(command))
 
 
 class RunJob:
-    """What a SLURM job calls: ``start_run(folder, args)``. On submitit's signal before the time
-    limit it asks to be requeued (its ``checkpoint``), and the requeued job calls it again: the run
-    then continues from its newest checkpoint."""
+    """What a SLURM job calls: ``start_run(folder, program, command)``. On submitit's signal before
+    the time limit it asks to be requeued (its ``checkpoint``), and the requeued job calls it again:
+    the run then continues from its newest checkpoint."""
 
-    def __init__(self, folder: str, args: list[str]):
-        self.folder, self.args = folder, list(args)
+    def __init__(self, folder: str, program: Program, command: list[str]):
+        self.folder, self.program, self.command = folder, program, list(command)
 
     def __call__(self) -> None:
-        start_run(self.folder, self.args)
+        start_run(self.folder, self.program, self.command)
 
     def checkpoint(self, *args: Any, **kwargs: Any):
         import submitit
 
-        return submitit.helpers.DelayedSubmission(RunJob(self.folder, self.args))
+        return submitit.helpers.DelayedSubmission(RunJob(self.folder, self.program, self.command))
 
 
 @dataclass(frozen=True)
@@ -90,9 +69,8 @@ class LocalExecutor:
     def job_states(self, job_ids: list[str]) -> dict[str, str]:
         return {}
 
-    def submit(self, folder: Path, args: list[str], resources: Resources | None, after: list[str],
-               name: str) -> Job | None:
-        start_run(folder, args)
+    def submit(self, step: Step, after: list[str]) -> Job | None:
+        start_run(step.folder, step.program, step.command())
         return None
 
     def submit_report(self, report: functools.partial, after: list[str], name: str) -> str | None:
@@ -144,10 +122,15 @@ class SlurmExecutor:
                                  ("gpus_per_node", resources.gpus_per_node if resources.uses_gpus else None)) if v})
         return executor
 
-    def submit(self, folder: Path, args: list[str], resources: Resources, after: list[str], name: str) -> Job:
+    def submit(self, step: Step, after: list[str]) -> Job:
+        return self.submit_run(step.folder, step.program, step.command(), step.resources, after, step.name)
+
+    def submit_run(self, folder: Path, program: Program, command: list[str], resources: Resources, after: list[str],
+                   name: str) -> Job:
+        """One job that runs ``command`` with ``program`` into ``folder``, after the jobs ``after``."""
         import submitit
 
-        job = self._executor(resources, after, "afterok", name).submit(RunJob(str(folder), list(args)))
+        job = self._executor(resources, after, "afterok", name).submit(RunJob(str(folder), program, command))
         log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
         return Job(str(job.job_id), str(log))
 

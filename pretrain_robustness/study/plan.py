@@ -1,47 +1,36 @@
 """A study's plan: every run it needs (:func:`plan`), in the order they must run, each a
-:class:`Step` with the CLI arguments that run it. Pure: reads no data and runs nothing."""
+:class:`~.step.Step` with its resolved configuration (each distinct set of config files parsed
+once). Reads no data and runs nothing."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .. import store
-from .resources import Resources
+from ..clip.steps import ClipPretrain, ClipZeroshot
+from ..clip.training import read_recipe
+from ..run.fit_program import FIT
 from .spec import Condition, StudySpec
+from .step import Program, Step
+
+CLIP_PRETRAIN = ClipPretrain()
 
 
-@dataclass(frozen=True)
-class Step:
-    """One run of a study: what it is, where it lands, the CLI arguments that run it, the
-    pre-training run it starts from (``needs``; fine-tuning only) and, as a SLURM job, what the
-    job asks for (``study/job_sizes.py``)."""
-
-    description: str
-    kind: str
-    folder: Path
-    args: list[str]
-    needs: Path | None = None
-    condition: str = ""
-    architecture: str = ""
-    seed: int = 0
-    resources: Resources | None = None
-
-    @property
-    def name(self) -> str:
-        return "/".join(self.folder.parts[-4:])
+class PlanError(ValueError):
+    """A run of the study whose configuration does not resolve (a misspelt key, a missing file)."""
 
 
 def _configs(paths: list[str]) -> list[str]:
     return [arg for path in paths for arg in ("--config", path)]
 
 
-def _common(spec: StudySpec, condition: Condition, architecture: str, seed: int, task: str | None = None) -> list[str]:
+def _settings(spec: StudySpec, condition: Condition, architecture: str, seed: int, task: str | None = None) -> dict:
+    """What the plan decides for every LightningCLI run of the study: its name and place in the store."""
     merged = {**condition.params, **({"task": task} if task else {})}
-    params = ["--run.params", json.dumps(merged)] if merged else []
-    return ["--run.study", spec.study, "--run.root", spec.root, "--run.condition", condition.name,
-            "--model.architecture", architecture, "--seed_everything", str(seed), *params, *spec.extra_args]
+    return {"run.study": spec.study, "run.root": spec.root, "run.condition": condition.name,
+            "model.architecture": architecture, "seed_everything": seed, **({"run.params": merged} if merged else {})}
 
 
 def run_folder(spec: StudySpec, kind: str, condition: str, architecture: str, seed: int,
@@ -59,62 +48,74 @@ def task_run_name(architecture: str, seed: int, task: str | None) -> str | None:
 
 def with_init(step: Step, pretrain_folder: Path) -> Step:
     """The fine-tuning step, started from another pre-training run's final checkpoint."""
-    args = list(step.args)
-    args[args.index("--model.init_checkpoint") + 1] = str(store.checkpoint_path(pretrain_folder))
-    return replace(step, args=args, needs=pretrain_folder)
+    started = step.with_settings({"model.init_checkpoint": str(store.checkpoint_path(pretrain_folder))})
+    return replace(started, needs=pretrain_folder)
+
+
+def _step(description: str, kind: str, folder: Path, program: Program, given: list[str], settings: dict[str, Any],
+          parses: dict, **what: Any) -> Step:
+    try:
+        config = program.resolve(tuple(given), settings, parses)
+    except Exception as error:  # noqa: BLE001 - any parse error, named with the run it belongs to
+        raise PlanError(f"{description}: its configuration does not resolve ({' '.join(str(error).split())[:600]}); "
+                        f"its arguments: {' '.join(given)}") from error
+    return Step(description, kind, folder, program, tuple(given), tuple(settings.items()), config, **what)
 
 
 def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
     """Every run of the study, in the order they must run. On a ``cluster`` CLIP's trainer runs as
     the job's tasks (``--in_task``); each job's size is added by ``job_sizes.size_steps``."""
-    steps = []
+    steps: list[Step] = []
+    parses: dict = {}  # one parse per distinct set of config files and overrides
     for seed in spec.seeds:
         for condition in spec.conditions:
             if condition.clip_subset:
                 steps += clip_steps(spec, condition, seed, cluster)
                 continue
             for architecture in condition.architectures or spec.architectures:
-                init: list[str] = []
-                folder = None
-                if condition.pretrain:
-                    folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
-                    init = ["--model.init_checkpoint", str(store.checkpoint_path(folder))]
-                    configs = [*condition.pretrain, *spec.architecture_configs.get(architecture, [])]
-                    redraw = ["--data.init_args.draw_offset", str(seed)] if seed else []
-                    steps.append(Step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder,
-                                      ["fit", *_configs(configs), *_common(spec, condition, architecture, seed),
-                                       *redraw], None, condition.name, architecture, seed))
-                for task, task_args in (spec.tasks or {None: []}).items():
-                    named = ["--run.name", task_run_name(architecture, seed, task)] if task else []
-                    steps.append(Step(
-                        f"fine-tune {architecture} ({condition.name}{f', task {task}' if task else ''}, seed {seed})",
-                        "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task),
-                        ["fit", *_configs(spec.finetune),
-                         *_common(spec, condition, architecture, seed, task),
-                         *named, *task_args, *condition.finetune_args, *init], folder, condition.name, architecture, seed))
+                steps += _condition_steps(spec, condition, architecture, seed, parses)
+    return steps
+
+
+def _condition_steps(spec: StudySpec, condition: Condition, architecture: str, seed: int, parses: dict) -> list[Step]:
+    """The pre-training run of one (condition, architecture, seed), if any, and its fine-tuning runs."""
+    steps, init, folder = [], {}, None
+    what = {"condition": condition.name, "architecture": architecture, "seed": seed}
+    if condition.pretrain:
+        folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
+        init = {"model.init_checkpoint": str(store.checkpoint_path(folder))}
+        given = [*_configs([*condition.pretrain, *spec.architecture_configs.get(architecture, [])]), *spec.extra_args]
+        redraw = {"data.init_args.draw_offset": seed} if seed else {}
+        steps.append(_step(f"pre-train {architecture} on {condition.name} (seed {seed})", "pretrain", folder, FIT,
+                           given, {**_settings(spec, condition, architecture, seed), **redraw}, parses, **what))
+    for task, task_args in (spec.tasks or {None: []}).items():
+        named = {"run.name": task_run_name(architecture, seed, task)} if task else {}
+        given = [*_configs(spec.finetune), *spec.extra_args, *task_args, *condition.finetune_args]
+        steps.append(_step(f"fine-tune {architecture} ({condition.name}{f', task {task}' if task else ''}, seed {seed})",
+                           "finetune", run_folder(spec, "finetune", condition.name, architecture, seed, task), FIT,
+                           given, {**_settings(spec, condition, architecture, seed, task), **named, **init}, parses,
+                           needs=folder, **what))
     return steps
 
 
 def clip_steps(spec: StudySpec, condition: Condition, seed: int, cluster: bool) -> list[Step]:
     """A CLIP condition: pre-training on its subset by open_clip's trainer (``clip-pretrain``), then
     every checkpoint scored zero-shot (``clip-zeroshot``) into the study's zeroshot runs."""
-    from ..clip.training import read_recipe
-
     clip = spec.clip or {}
     recipe = read_recipe(Path(clip["recipe"]), seed=seed)
     architecture = f"clip:{recipe['model']}"
     run = store.RunSpec(study=spec.study, condition=condition.name, kind="pretrain", root=spec.root)
     folder = store.run_dir(run, architecture, seed)
-    launch = ["--in_task", "true"] if cluster else ["--gpus", str(clip.get("gpus", 0))]
-    params = ["--params", json.dumps(condition.params)] if condition.params else []
-    pretrain = Step(f"pre-train CLIP {recipe['model']} on {condition.name} (seed {seed})", "pretrain", folder,
-                    ["clip-pretrain", "--subset", condition.clip_subset, "--recipe", clip["recipe"], "--root", spec.root,
-                     "--study", spec.study, "--condition", condition.name, "--seed", str(seed), *params, *launch],
-                    None, condition.name, architecture, seed)
-    data = [a for key, value in clip.get("zero_shot", {}).items() for a in (f"--{key}", str(value))]
-    zeroshot = Step(f"zero-shot ImageNet / V2 / Sketch of every {condition.name} checkpoint (seed {seed})", "zeroshot",
-                    store.sibling_run(folder, "zeroshot"), ["clip-zeroshot", "--run", str(folder), *data], folder,
-                    condition.name, architecture, seed)
+    launch = {"in_task": True} if cluster else {"gpus": int(clip.get("gpus", 0))}
+    params = {"params": condition.params} if condition.params else {}
+    what = {"condition": condition.name, "architecture": architecture, "seed": seed}
+    pretrain = _step(f"pre-train CLIP {recipe['model']} on {condition.name} (seed {seed})", "pretrain", folder,
+                     CLIP_PRETRAIN, [], {"subset": condition.clip_subset, "recipe": clip["recipe"], "root": spec.root,
+                                         "study": spec.study, "condition": condition.name, "seed": seed, **params,
+                                         **launch}, {}, **what)
+    zeroshot = _step(f"zero-shot ImageNet / V2 / Sketch of every {condition.name} checkpoint (seed {seed})", "zeroshot",
+                     store.sibling_run(folder, "zeroshot"), ClipZeroshot(clip["recipe"]), [],
+                     {"run": str(folder), **clip.get("zero_shot", {})}, {}, needs=folder, **what)
     return [pretrain, zeroshot]
 
 

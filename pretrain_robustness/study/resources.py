@@ -75,14 +75,19 @@ class Resources:
         if self.gpus_per_node and self.accelerator == "cpu":
             raise ValueError(f"resources of {what}: gpus_per_node {self.gpus_per_node} with accelerator: cpu")
 
-    def trainer_args(self) -> list[str]:
-        """What the run needs to use every task: Lightning's accelerator, devices and nodes equal the
+    def trainer_settings(self) -> dict[str, str | int]:
+        """What a run needs to use every task: Lightning's accelerator, devices and nodes equal the
         job's (a 1-GPU job too: Lightning's ``auto`` would fall back to the CPU without a word)."""
-        accelerator = ["--trainer.accelerator", "gpu" if self.uses_gpus else "cpu"]
-        if self.nodes * self.tasks == 1:
-            return [*accelerator, "--trainer.devices", "1"]
-        return [*accelerator, "--trainer.devices", str(self.tasks), "--trainer.num_nodes", str(self.nodes),
-                "--trainer.strategy", "ddp"]
+        # devices as text: Trainer's type (list[int] | str | int) resolves a command line's "8" to the str
+        settings: dict[str, str | int] = {"trainer.accelerator": "gpu" if self.uses_gpus else "cpu",
+                                          "trainer.devices": str(self.tasks)}
+        if self.nodes * self.tasks > 1:
+            settings.update({"trainer.num_nodes": self.nodes, "trainer.strategy": "ddp"})
+        return settings
+
+    def trainer_args(self) -> list[str]:
+        """:meth:`trainer_settings` as command-line arguments (a job started by hand)."""
+        return [arg for key, value in self.trainer_settings().items() for arg in (f"--{key}", str(value))]
 
     def minutes(self) -> int:
         return time_minutes(self.time or DEFAULT_TIME)

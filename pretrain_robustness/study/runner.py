@@ -22,13 +22,14 @@ from ..analysis.publish import write_per_class, write_report
 from ..demo.generate import ensure_demo_data
 from ..run.tools import predictions_command
 from .executors import LocalExecutor, SlurmExecutor
-from .job_sizes import report_resources, size_steps
+from .job_sizes import placed_here, report_resources, size_steps
 from .resources import ACTIVE_STATES
-from .plan import Step, per_class_runs, plan
+from .plan import per_class_runs, plan
+from .step import Step
 from .spec import StudySpec, check_clip_data, check_spec
 from .checks import check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
-from .reuse import reuse_pretraining, step_identities, with_planned_manifest
+from .reuse import reuse_pretraining, step_identities, with_identity
 from .status_table import is_active, job_graph, job_id, run_state, status_table
 
 
@@ -62,8 +63,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     _check_ready(spec, dry_run)
     steps = plan(spec, cluster=executor.name == "slurm")
     _check_data(spec, steps, dry_run)
-    if executor.name == "slurm":
-        steps = size_steps(spec, steps)
+    steps = size_steps(spec, steps) if executor.name == "slurm" else placed_here(steps)
     states = _scheduler_states(executor, steps)
     built: dict = {}  # each distinct dataset built once per planning: for identities and estimates
     identities = _identities(steps, dry_run, built)  # reads the pre-training data: a missing folder is named
@@ -74,7 +74,7 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
     if dry_run:
         for i, step in enumerate(steps, 1):
             print(f"[{i}/{len(steps)}] {step.description} -> {step.folder} ({run_state(step.folder, states)[0]})\n"
-                  f"    pretrain-robustness {' '.join(step.args)}")
+                  f"    {with_identity(step, identities).printed()}")
         if executor.name == "slurm":
             print(job_graph(spec, steps, todo, built))
         return steps
@@ -155,10 +155,12 @@ def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step],
             print(f"{head}: {why_not}; skipped", flush=True)
             continue
         _release_if_ended(step.folder, states)
-        args = with_planned_manifest(step, built, Path(spec.root)) if executor.name == "slurm" else step.args
-        print(f"{head} -> {step.folder}\n    pretrain-robustness {' '.join(args)}", flush=True)
+        if executor.name == "slurm":  # the job reads the manifest planned here instead of listing the data again
+            step = step.with_settings(step.program.planned_data(step.config, built, Path(spec.root)))
+        step = with_identity(step, identities)
+        print(f"{head} -> {step.folder}\n    {step.printed()}", flush=True)
         try:
-            job = executor.submit(step.folder, args, step.resources, after, step.name)
+            job = executor.submit(step, after)
         except store.RunLockedError as locked:  # another process took it meanwhile: the other runs still go on
             print(f"    skipped: {locked}", flush=True)
             continue

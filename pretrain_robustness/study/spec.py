@@ -97,6 +97,26 @@ class StudySpec:
     clip: dict | None = None
 
 
+# what the plan sets for each run (study/plan.py): a study's own arguments may not set it too
+PLANNED_KEYS = ("run.study", "run.root", "run.condition", "run.params", "run.name", "run.planned_identity",
+                "model.architecture", "model.init_checkpoint", "seed_everything", "data.init_args.draw_offset")
+
+
+def _check_given_arguments(spec: StudySpec) -> None:
+    """extra_args, tasks and finetune_args do not set what the plan decides (a run's name, seed, place
+    in the store, start): the plan's value would win over theirs without a word."""
+    given = [("extra_args", spec.extra_args), *((f"tasks.{t}", a) for t, a in spec.tasks.items()),
+             *((f"condition {c.name!r} finetune_args", c.finetune_args) for c in spec.conditions)]
+    for where, arguments in given:
+        for argument in arguments:
+            key = str(argument).removeprefix("--").split("=", 1)[0]
+            if str(argument).startswith("--") and key in PLANNED_KEYS:
+                hint = "seeds" if key == "seed_everything" else "the condition or architectures" \
+                    if key in ("run.condition", "model.architecture") else "the study's own fields"
+                raise ValueError(f"study {spec.study!r}: {where} sets {key} ({argument}); the study decides it for "
+                                 f"every run (use {hint})")
+
+
 ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
 
 
@@ -132,6 +152,7 @@ def check_spec(spec: StudySpec) -> None:
         raise ValueError(f"study {spec.study!r}: task names become folder names; use letters, digits, '-', '_' "
                          f"or '.', got {bad_tasks}")
     _check_baseline(spec)
+    _check_given_arguments(spec)
     if spec.per_class is not None:
         check_per_class(spec)
     if any(c.clip_subset for c in spec.conditions):

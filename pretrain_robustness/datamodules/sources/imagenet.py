@@ -32,6 +32,8 @@ class ImageNetTrain(TableSource):
     content, so they need nothing special here.
     """
 
+    nominal_images = 1_281_167  # ILSVRC-2012 train
+
     def __init__(self, root: str):
         self.root = Path(root)
 

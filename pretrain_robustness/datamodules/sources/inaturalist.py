@@ -27,6 +27,8 @@ RANKS_2021 = ["kingdom", "phylum", "class", "order", "family", "genus", "species
 class INaturalist2017(TableSource):
     """Columns: path, source_class (species), class_name, supercategory."""
 
+    nominal_images = 579_184  # iNat 2017's train split (train2017.json)
+
     def __init__(self, root: str, annotations: str | None = None):
         self.root, self.annotations = Path(root), annotations
 

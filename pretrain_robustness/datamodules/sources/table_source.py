@@ -16,6 +16,8 @@ class TableSource:
     """A dataset on disk as a table: one row per image with at least ``path``, ``source_class``
     (the finest label the dataset has: wnid, taxon, class folder) and ``class_name``."""
 
+    nominal_images = 0  # images of the published set (a study's estimates where it is not on disk); 0: unknown
+
     def table(self) -> pd.DataFrame:
         raise NotImplementedError
 

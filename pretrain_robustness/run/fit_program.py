@@ -1,0 +1,223 @@
+"""LightningCLI's ``fit`` as a study's program (``study/step.py``): how its configuration is
+resolved, decided for the place it runs, sized, checked and started. What it knows of its data it
+asks the datamodule class (``planned_datasets``, ``nominal_train_images``, ``loader_images_per_core``)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .. import store
+from ..datamodules import ClassificationDataModule
+from ..datamodules.dataset_checks import class_of
+from ..datamodules.manifest import summary, write_manifest
+from ..datamodules.sources.listing_cache import remembered
+from ..files import atomic_write
+from .identity import pretraining_identity, settings_changed_in
+from .lightning_cli import ARGS_WARNING, ProjectCLI, run_cli, start_precision, unwrapped
+
+DEFAULT_WORKERS = 8  # loader workers of a config that sets none (the job's CPUs - 1 when it runs)
+
+
+class _ParsedOnly(ProjectCLI):
+    """Parses and checks a run's arguments; builds, writes, seeds and runs nothing."""
+
+    def _set_seed(self) -> None:
+        pass
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        pass
+
+
+_PARSERS: list[_ParsedOnly] = []  # one parser, built once: a study parses dozens of runs (4x faster than a new CLI each)
+
+
+def parse_run(args: list[str]):
+    """The resolved config (a jsonargparse Namespace) of a run's arguments (``["fit", "--config", ...]``)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=ARGS_WARNING)
+        if not _PARSERS:
+            _PARSERS.append(_ParsedOnly(args=list(args)))
+            return _PARSERS[0]._config()
+        cli = _PARSERS[0]
+        cli.parse_arguments(cli.parser, list(args))
+        cli.subcommand = cli.config["subcommand"]
+        return cli._config()
+
+
+def build_data(config) -> ClassificationDataModule:
+    """The datamodule of a parsed run config (a pre-training one builds its manifest)."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_subclass_arguments(ClassificationDataModule, "data")
+    try:
+        return parser.instantiate_classes(parser.parse_object({"data": config.data.as_dict()})).data
+    except ValueError as error:
+        raise unwrapped(error) from error
+
+
+def data_key(config) -> str:
+    """A run's data settings as one string: runs whose data is the same share it."""
+    return json.dumps(config.data.as_dict(), sort_keys=True, default=str)
+
+
+def data_facts(config, facts: dict[str, tuple[str | None, int, str | None]]) -> tuple[str | None, int]:
+    """(manifest sha256 or None, training images) of a run's data, built once per distinct data config
+    and planning (``facts``): the identities and the GPU-hour estimates read the same build. Kept
+    from the last planning while the folders and files its sources read and the code are unchanged
+    (``listing_cache.remembered``): planning a study again builds no manifest."""
+    key = data_key(config)
+    if key not in facts:
+        built = []
+        sha, images, line = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
+        if line and not built:
+            print(f"pre-training distribution: {line} (manifest sha256 {sha[:12]}; as read before, its folders "
+                  "unchanged)", flush=True)
+        facts[key] = sha, images, line
+    return facts[key][:2]
+
+
+def _built_facts(config) -> list:
+    data = build_data(config)
+    manifest = getattr(data, "manifest", None)
+    return [getattr(data, "manifest_sha256", None), data.train_size(), summary(manifest) if manifest is not None else None]
+
+
+def workers(config) -> int:
+    given = config.data.init_args.get("num_workers")
+    return DEFAULT_WORKERS if given is None else int(given)
+
+
+class LightningFit:
+    """``pretrain-robustness fit ...``: one pre-training or fine-tuning run (``run/lightning_cli.py``)."""
+
+    name = "fit"
+    has_identity = True
+
+    def resolve(self, given: tuple[str, ...], settings: dict[str, Any], parses: dict) -> Any:
+        """``given`` parsed (once per planning for steps that share it: the runs of a recipe differ in
+        their settings only), with ``settings`` set: what ``fit`` resolves from the rendered command,
+        where the settings come last."""
+        if given not in parses:
+            parses[given] = parse_run(["fit", *given])
+        config = parses[given].clone()
+        for key, value in settings.items():
+            if key not in config:
+                raise ValueError(f"the plan sets {key}, which this run's configuration does not have")
+            config[key] = value
+        return config
+
+    def recipe_size(self, config) -> tuple[int, int]:
+        """(GPUs, CPUs per task) the recipe asks for: as many GPUs as its reference global batch over its
+        batch per GPU (torchvision's: 256 / 32 = 8); one where the batch is global (WILDS')."""
+        cpus = workers(config) + 1
+        reference = config.model.get("lr_reference_batch")
+        if not reference or config.run.get("batch_is_global"):
+            return 1, cpus
+        per_step = int(config.data.init_args.batch_size) * int(config.trainer.get("accumulate_grad_batches") or 1)
+        if reference % per_step:
+            raise ValueError(f"the recipe's reference global batch {reference} is not a multiple of its batch per GPU "
+                             f"{per_step}; set resources in the study")
+        return reference // per_step, cpus
+
+    def placed(self, config, resources) -> dict[str, Any]:
+        """The decisions a run would otherwise make when it starts, made for where it will run: a SLURM
+        job's ``resources`` (accelerator, devices and nodes equal the job's: Lightning's ``auto`` would
+        fall back to the CPU without a word), or this machine (``None``); and the precision."""
+        if resources is None:
+            accelerator, decided = config.trainer.accelerator, {}
+            import torch
+
+            gpu_here = torch.cuda.is_available()
+        else:
+            decided = resources.trainer_settings()
+            accelerator, gpu_here = decided["trainer.accelerator"], resources.uses_gpus
+        precision = start_precision(accelerator, config.trainer.precision, gpu_here)
+        if precision != config.trainer.precision:
+            decided["trainer.precision"] = precision
+        return decided
+
+    def datasets(self, config) -> dict[str, Any]:
+        return class_of(config.data.class_path).planned_datasets(config.data.init_args)
+
+    def workload(self, config, facts: dict) -> tuple[float, str, int]:
+        """(images trained, how they were counted, image size): training images x epochs; counted from
+        the data when it is here (built once per data config), else the published size."""
+        data, missing = config.data.init_args, ("not here", data_key(config))
+        try:
+            if missing in facts:
+                raise FileNotFoundError(facts[missing])
+            images, how = data_facts(config, facts)[1], "images counted"
+        except Exception as error:  # noqa: BLE001 - the data is not on this machine: the published size or budget
+            facts[missing] = str(error)
+            images, how = class_of(config.data.class_path).nominal_train_images(data), "images nominal"
+        epochs = config.trainer.max_epochs or 1
+        return images * epochs, f"{images:,} {how} x {epochs} epochs", int(data.get("image_size") or 224)
+
+    def loader_warning(self, config, gpu_images_per_second: float) -> str | None:
+        """A warning when the job's loader workers cannot decode as fast as its GPU trains."""
+        data_class = class_of(config.data.class_path)
+        pipeline = config.data.init_args.get("pipeline") or getattr(data_class, "default_pipeline", "tensor")
+        per_core = data_class.loader_images_per_core.get(pipeline)
+        count = workers(config)
+        if per_core is None or count * per_core >= gpu_images_per_second:
+            return None
+        return (f"its {count} loader workers decode ~{count * per_core:,.0f} img/s ({per_core:g} img/s per core, "
+                f"{data_class.__name__} {pipeline} pipeline, docs/performance.md) but a GPU trains "
+                f"~{gpu_images_per_second:,.0f} img/s: give it more CPUs (resources, num_workers)")
+
+    def identity(self, config, facts: dict) -> str:
+        """The pre-training run's identity (``run/identity.py``) from its resolved configuration."""
+        return pretraining_identity(config.as_dict(), data_facts(config, facts)[0])[0]
+
+    def planned_data(self, config, facts: dict, root: Path) -> dict[str, Any]:
+        """Settings that make a pre-training job read the manifest this planning built (written once per
+        manifest to ``store.planned_manifest``, checked by its hash when read) instead of listing the
+        dataset again on a compute node; none where the data has no manifest."""
+        sha = data_facts(config, facts)[0]
+        if not sha:
+            return {}
+        path = store.planned_manifest(root, sha)
+        if not path.is_file():
+            data = build_data(config)  # its listing is cached: planning read it moments ago
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda p: write_manifest(data.manifest, p, data.manifest_sha256))
+        return {"data.init_args.manifest_file": str(path), "data.init_args.manifest_sha256": sha}
+
+    def changed_settings(self, folder: Path, config) -> list[str]:
+        """What differs between the run in ``folder`` and this configuration (``run/identity.py``)."""
+        return settings_changed_in(folder, config.as_dict()) if (folder / store.CONFIG).is_file() else []
+
+    def eval_splits(self, config) -> list[str]:
+        return list(build_data(config).eval_split_names)
+
+    def start(self, folder: Path, command: list[str]) -> None:
+        """Start or continue the run in ``folder``: an unfinished run continues from its newest checkpoint
+        (mid-epoch where one was written); one that died before its first checkpoint starts again (its
+        folder kept aside); a finished one stays as it is."""
+        record = store.read_record(folder)
+        if (record or {}).get("status") == store.RunStatus.FINISHED:
+            # e.g. a job requeued just after its run finished, or submitted twice
+            print(f"{folder} holds a finished run ({record.get('finished')}); nothing to do", flush=True)
+            return
+        run_cli([*command, *continue_args(folder, record)])
+
+
+def continue_args(folder: Path, record: dict[str, Any] | None) -> list[str]:
+    """``--ckpt_path last`` where the run has a checkpoint; a fresh start (the old folder kept aside)
+    where it died before its first; nothing for a run not started."""
+    if not record or record.get("status") == store.RunStatus.QUEUED and not store.has_checkpoint(folder):
+        return []
+    return ["--ckpt_path", "last"] if store.has_checkpoint(folder) else ["--run.overwrite", "true"]
+
+
+FIT = LightningFit()
