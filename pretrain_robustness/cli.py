@@ -7,7 +7,7 @@ import os
 import sys
 from argparse import ArgumentError
 
-from .analysis.publish import per_class_command, report_command
+from .analysis.publish import per_class_command
 from .clip.training import clip_pretrain_command
 from .clip.webdataset_subsets import webdataset_subsets_command
 from .clip.zeroshot import clip_zeroshot_command
@@ -17,6 +17,7 @@ from .run.lightning_cli import ProjectCLI
 from .run.quiet import quiet_dependencies
 from .run.tools import manifest_command, predictions_command
 from .study.data_check import check_data_command
+from .study.report_command import report_command
 from .study.runner import study_command
 from .synthetic.commands import diffusion_command, fractaldb_command
 

@@ -75,15 +75,47 @@ def test_a_condition_too_small_for_a_trend_is_named_and_left_out(tmp_path, capsy
 def test_an_included_studys_named_conditions_join_the_report(tmp_path):
     """``report_includes: [fig03:imagenet-full]``: the other study's ImageNet runs join the report,
     its scratch runs (the same as this study's own) do not."""
-    from pretrain_robustness.analysis.publish import write_report
+    from pretrain_robustness.analysis.publish import ReportSettings, write_report
 
     for folder, conditions in (("own", ["scratch"]), ("fig03", ["scratch", "imagenet-full"])):
         for condition in conditions:
             for architecture in ("resnet18", "resnet50", "densenet121"):
                 _write_local_run(tmp_path / folder, condition, architecture, "finished")
         (tmp_path / folder / "study").rename(tmp_path / f"{folder}-study")
-    write_report(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-full"])
+    write_report(ReportSettings(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-full"]))
     trends = pd.read_csv(tmp_path / "own-study" / "trends.csv")
     assert dict(zip(trends["condition"], trends["runs"])) == {"imagenet-full": 3, "scratch": 3}
     with pytest.raises(FileNotFoundError, match="'fig03-study:imagenet-ful' has no readable runs"):
-        write_report(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-ful"])
+        write_report(ReportSettings(tmp_path, "own-study", baseline="scratch", includes=["fig03-study:imagenet-ful"]))
+
+
+def test_report_config_writes_the_studys_own_report(tmp_path, capsys, monkeypatch):
+    """``report --config <study.yaml>`` takes the study's choices, included studies and baseline: its
+    files equal, byte for byte, those the study writes at its end (``--report --study`` alone would
+    leave the included runs and the choices out)."""
+    import yaml
+
+    from pretrain_robustness.study.runner import publish_study
+    from pretrain_robustness.study.spec import read_study
+
+    for folder, conditions in (("own", ["scratch"]), ("fig03", ["scratch", "imagenet-full"])):
+        for condition in conditions:
+            for architecture in ("resnet18", "resnet50", "densenet121"):
+                _write_local_run(tmp_path / folder, condition, architecture, "finished")
+        (tmp_path / folder / "study").rename(tmp_path / f"{folder}-study")
+    study = tmp_path / "own.yaml"
+    study.write_text(yaml.safe_dump({
+        "study": "own-study", "root": str(tmp_path), "architectures": ["resnet18"], "finetune": [],
+        "conditions": [{"name": "scratch"}], "baseline": "scratch", "report_includes": ["fig03-study:imagenet-full"],
+        "choices": [{"choice": "the k grid", "taken": "50, 100", "alternative": "every k"}]}))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # the page's "written at", fixed for the comparison
+    publish_study(read_study(study))
+    main(["report", "--config", str(study), "--output", str(tmp_path / "again")])
+    for name in ("report.html", "trends.csv", "trends.md", "comparisons.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "own-study" / name).read_bytes(), name
+    assert "imagenet-full" in (tmp_path / "again" / "trends.csv").read_text()
+    assert "the k grid" in (tmp_path / "again" / "report.html").read_text()
+    main(["report", "--root", str(tmp_path), "--study", "own-study", "--output", str(tmp_path / "by-name")])
+    assert "imagenet-full" not in (tmp_path / "by-name" / "trends.csv").read_text()
+    with pytest.raises(ValueError, match="report needs --config"):
+        main(["report", "--root", str(tmp_path)])

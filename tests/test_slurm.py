@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from pretrain_robustness import store
-from pretrain_robustness.analysis.publish import write_report
+from pretrain_robustness.analysis.publish import ReportSettings, write_report
 from pretrain_robustness.cli import main
 from pretrain_robustness.clip.steps import ClipPretrain
 from pretrain_robustness.run.fit_program import FIT
@@ -152,7 +152,7 @@ def test_a_study_as_a_job_graph_whose_killed_job_resumes_when_submitted_again(sl
     log = Path(pretrain["job"]["log"]).read_text()
     assert f"(manifest sha256 {pretrain['manifest']['sha256'][:12]}, as planned in {planned})" in log
     assert planned.read_bytes() == (pretrain_dir / store.MANIFEST).read_bytes()
-    local = write_report(tmp_path / "runs", "demo", output=tmp_path / "local")
+    local = write_report(ReportSettings(tmp_path / "runs", "demo", output=tmp_path / "local"))
     for name in ("trends.csv", "comparisons.csv", "trends.md"):
         assert (root / name).read_bytes() == local.with_name(name).read_bytes(), name
     main(["study", "--config", str(config), "--executor", "slurm", "--status", "true"])

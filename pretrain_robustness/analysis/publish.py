@@ -3,6 +3,7 @@ per-class figures of the second paper from two runs' predictions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -17,24 +18,52 @@ from ..wordnet.species_match import DEFAULT_DATA_NOUN, data_noun_path, match_spe
 from . import external_baseline, figures_groups, groups, report, run_table
 
 
-def write_report(root: Path, study: str, transform: str = "probit", baseline: str = "scratch",
-                 id_split: str = "id_test", ood_split: str | None = "ood_test", output: Path | None = None,
-                 metric: str = F1_MACRO, wandb_project: str | None = None, log_artifact: bool = False,
-                 screenshot: bool = False, external: dict | list[dict] | None = None,
-                 choices: list[dict[str, str]] | None = None, includes: list[str] | None = None) -> Path:
+@dataclass
+class ReportSettings:
+    """What a study's report reads and how it fits its trends: the study's own report and ``report``
+    build one (``study/report_command.py``), so the two write the same files.
+
+    Args:
+        root, study: the runs under ``root/study`` (or W&B group ``study`` of ``wandb_project``).
+        transform, baseline, id_split, ood_split, metric: as the study YAML's.
+        output: the folder for report.html, trends.csv, trends.md and comparisons.csv (default
+            ``root/study/``: one study's files never overwrite another's).
+        log_artifact: also log the files to W&B; screenshot: open the page in headless Chromium.
+        external: baselines from outside the study (``external_baseline.load_all``).
+        choices: where the paper leaves a choice open, printed under each figure.
+        includes: other studies' runs that join this report (``study[:condition,...]``).
+    """
+
+    root: Path
+    study: str
+    transform: str = "probit"
+    baseline: str | None = "scratch"
+    id_split: str = "id_test"
+    ood_split: str | None = "ood_test"
+    metric: str = F1_MACRO
+    output: Path | None = None
+    wandb_project: str | None = None
+    log_artifact: bool = False
+    screenshot: bool = False
+    external: dict | list[dict] | None = None
+    choices: list[dict[str, str]] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)
+
+
+def write_report(settings: ReportSettings) -> Path:
     """Fit one trend per condition; write report.html with trends.csv/.md and comparisons.csv beside
-    it into ``output``, a folder (default ``root/study/``: one study's files never overwrite another's).
-    Runs come from the local store, or from W&B with ``wandb_project``. ``external``: baselines from
-    outside the study (``external_baseline.load_all``; one per OOD split at most); their table is
-    written to external_baseline.csv."""
-    if output is not None and (Path(output).suffix == ".html" or Path(output).is_file()):
-        raise ValueError(f"--output {output}: name a folder (report.html, trends.csv, trends.md and comparisons.csv "
+    it into ``settings.output``. Runs come from the local store, or from W&B with ``wandb_project``;
+    the external baselines' table is written to external_baseline.csv."""
+    s = settings
+    if s.output is not None and (Path(s.output).suffix == ".html" or Path(s.output).is_file()):
+        raise ValueError(f"--output {s.output}: name a folder (report.html, trends.csv, trends.md and comparisons.csv "
                          "are written into it)")
-    external_lines = external_baseline.load_all(external)  # a bad spec stops before reading runs
-    tidy, left_out = _read_runs(root, study, wandb_project, includes)
-    built = report.build_report(tidy, study, transform, baseline, id_split, ood_split, metric, left_out, external_lines,
-                                choices)
-    output = Path(output or Path(root) / study) / "report.html"
+    external_lines = external_baseline.load_all(s.external)  # a bad spec stops before reading runs
+    tidy, left_out = _read_runs(Path(s.root), s.study, s.wandb_project, s.includes)
+    built = report.build_report(tidy, s.study, s.transform, s.baseline, s.id_split, s.ood_split, s.metric, left_out,
+                                external_lines, s.choices)
+    choices, screenshot, log_artifact, wandb_project, study = s.choices, s.screenshot, s.log_artifact, s.wandb_project, s.study
+    output = Path(s.output or Path(s.root) / s.study) / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(built.html)
     built.trends.to_csv(output.with_name("trends.csv"), index=False)
@@ -108,36 +137,6 @@ def markdown_table(table) -> str:
     rows = [list(map(str, table.columns))] + [list(map(str, row)) for row in table.itertuples(index=False)]
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join([lines[0], "|" + "---|" * len(table.columns), *lines[1:]])
-
-
-def report_command(args: list[str]) -> Path:
-    """``report --study demo``: fit trends over a study's finished runs and write the HTML report."""
-    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness report", description=report_command.__doc__)
-    parser.add_argument("--root", default="runs")
-    parser.add_argument("--study", required=True)
-    parser.add_argument("--transform", default="probit", choices=["probit", "logit", "linear"])
-    parser.add_argument("--baseline", default="scratch")
-    parser.add_argument("--id_split", default="id_test")
-    parser.add_argument("--ood_split", type=str | None, default="ood_test",
-                        help="null for a task without a shift: the report is then the final scores per run")
-    parser.add_argument("--metric", default=F1_MACRO, choices=list(METRICS))
-    parser.add_argument("--output", type=str | None, default=None,
-                        help="the folder for report.html, trends.csv, trends.md and comparisons.csv (default: "
-                             "ROOT/STUDY/, so that studies reported side by side never overwrite each other)")
-    parser.add_argument("--wandb_project", type=str | None, default=None,
-                        help="read the runs of group STUDY from this W&B project (entity/project) instead of ROOT")
-    parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
-    parser.add_argument("--screenshot", type=bool, default=False,
-                        help="open the report in headless Chromium, fail on JavaScript errors, save report.png")
-    parser.add_argument("--external_baseline", type=dict | list[dict] | None, default=None,
-                        help="a baseline line from outside the study, e.g. '{name: testbed, source: \"Miller et al. "
-                             "2021\", csv: points.csv}' or '{name: ..., source: ..., slope: 0.8, intercept: -0.2, "
-                             "transform: probit}'; CSV columns id, ood in [0, 1] (or ood_column: NAME); a list "
-                             "of them, each with ood_split: SPLIT, for a study with several OOD splits")
-    cfg = parser.parse_args(args)
-    return write_report(Path(cfg.root), cfg.study, cfg.transform, cfg.baseline, cfg.id_split, cfg.ood_split,
-                        Path(cfg.output) if cfg.output else None, cfg.metric, cfg.wandb_project, cfg.log_artifact,
-                        cfg.screenshot, cfg.external_baseline)
 
 
 def per_class_command(args: list[str]) -> Path:

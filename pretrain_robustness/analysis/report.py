@@ -4,6 +4,7 @@ tables, built from the tidy run table by pure functions."""
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -63,21 +64,28 @@ def format_external(table: pd.DataFrame) -> pd.DataFrame:
                          "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
 
 
+def _written_at() -> datetime:
+    """Now, or the reproducible-builds convention's fixed time (``SOURCE_DATE_EPOCH``) where it is set."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(fixed), timezone.utc) if fixed else datetime.now(timezone.utc)
+
+
 def render_html(title: str, notes: list[str], sections: list[tuple[str, object]], caption: str = "") -> str:
     """Title, notes, then each section: a heading and a figure (with ``caption``, HTML, under it), a
     table or plain text."""
     parts, plotly_included = [], False
-    for heading, body in sections:
+    for index, (heading, body) in enumerate(sections):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
-        if isinstance(body, go.Figure):
-            parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included) + caption)
+        if isinstance(body, go.Figure):  # ids by position, not plotly's random ones: the same report, the same bytes
+            parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included, div_id=f"figure-{index}")
+                         + caption)
             plotly_included = True
         elif isinstance(body, pd.DataFrame):
             parts.append(body.to_html(index=False, escape=True, border=0))
         else:
             parts.append("<ul>" + "".join(f"<li>{html.escape(str(line))}</li>" for line in body) + "</ul>")
     notes_html = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = _written_at().strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><ul>{notes_html}</ul>"
             f"{''.join(parts)}<p><small>Generated {stamp} by pretrain-robustness.</small></p></body></html>")

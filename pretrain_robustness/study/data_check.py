@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import time
 
-from jsonargparse import ActionConfigFile, ArgumentParser
-
 from ..analysis.publish import per_class_datasets
 from ..datamodules.dataset_checks import SAMPLE, DatasetCheck, decode_sample
 from .plan import Step, plan
-from .spec import StudySpec, check_spec
+from .spec import StudySpec, check_spec, spec_of, study_parser
 
 
 class DataNotReady(ValueError):
@@ -72,12 +70,10 @@ def require_ready(spec: StudySpec, checks: list[DatasetCheck]) -> None:
 def check_data_command(args: list[str]) -> None:
     """``check-data --config configs/studies/fig04_quantity_imagenet.yaml [--decode true]``: whether every
     dataset of the study is there, complete and readable; exit status 1 when one is not."""
-    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness check-data", description=check_data_command.__doc__)
-    parser.add_argument("--config", action=ActionConfigFile)
-    parser.add_class_arguments(StudySpec, None)
+    parser = study_parser("check-data", check_data_command.__doc__)
     parser.add_argument("--decode", type=bool, default=False,
                         help=f"decode every image (all cores, progress bar); default: a seeded sample of {SAMPLE} per dataset")
-    cfg = parser.instantiate_classes(parser.parse_args(args))
-    spec = StudySpec(**{k: v for k, v in vars(cfg).items() if k in StudySpec.__dataclass_fields__})
+    cfg = parser.parse_args(args)
+    spec = spec_of(parser, cfg)
     check_spec(spec)
     require_ready(spec, check_study_data(spec, plan(spec), decode_every=cfg.decode))

@@ -13,8 +13,6 @@ import functools
 import time
 from pathlib import Path
 
-from jsonargparse import ActionConfigFile, ArgumentParser
-
 from .. import store
 from ..store import RunStatus
 from ..analysis import external_baseline
@@ -26,7 +24,8 @@ from .job_sizes import placed_here, report_resources, size_steps
 from .resources import ACTIVE_STATES
 from .plan import per_class_runs, plan
 from .step import Step
-from .spec import StudySpec, check_clip_data, check_spec
+from .report_command import report_settings
+from .spec import StudySpec, check_clip_data, check_spec, spec_of, study_parser
 from .checks import check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
 from .reuse import reuse_pretraining, step_identities, with_identity
@@ -39,9 +38,7 @@ def _report(spec: StudySpec) -> functools.partial:
 
 def publish_study(spec: StudySpec) -> Path:
     """The study's report, then (``per_class``) Kalibhat et al.'s Figures 1-2 from two runs' predictions."""
-    page = write_report(Path(spec.root), spec.study, spec.transform, spec.baseline, spec.id_split, spec.ood_split,
-                        metric=spec.metric, external=spec.external_baseline, choices=spec.choices,
-                        includes=spec.report_includes)
+    page = write_report(report_settings(spec))
     if spec.per_class:
         given = spec.per_class
         split = given.get("split", spec.id_split)
@@ -208,15 +205,13 @@ def _release_if_ended(folder: Path, states: dict[str, str]) -> None:
 def study_command(args: list[str]) -> Path | None:
     """``study --config configs/studies/demo.yaml``: run a whole study (``--executor local``) or
     submit it to SLURM (``--executor slurm``), then its report; ``--status true`` shows where it stands."""
-    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness study", description=study_command.__doc__)
-    parser.add_argument("--config", action=ActionConfigFile)
-    parser.add_class_arguments(StudySpec, None)
+    parser = study_parser("study", study_command.__doc__)
     parser.add_argument("--dry_run", type=bool, default=False, help="print the runs (and the job graph), run nothing")
     parser.add_argument("--executor", type=str, default="local", choices=["local", "slurm"],
                         help="local: one run after another here; slurm: one job per run through submitit")
     parser.add_argument("--status", type=bool, default=False, help="one line per run: pending/queued/running/...")
-    cfg = parser.instantiate_classes(parser.parse_args(args))
-    spec = StudySpec(**{k: v for k, v in vars(cfg).items() if k in StudySpec.__dataclass_fields__})
+    cfg = parser.parse_args(args)
+    spec = spec_of(parser, cfg)
     executor = (SlurmExecutor(Path(spec.root) / spec.study / "jobs", report_resources(spec)) if cfg.executor == "slurm"
                 else LocalExecutor())
     if cfg.status:

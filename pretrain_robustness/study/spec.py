@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonargparse import ActionConfigFile, ArgumentParser
+
 from ..clip.webdataset_subsets import subset_record_path
 from ..lightning_modules.backbones import check_architecture
 from ..metrics import F1_MACRO
@@ -115,6 +117,26 @@ def _check_given_arguments(spec: StudySpec) -> None:
                     if key in ("run.condition", "model.architecture") else "the study's own fields"
                 raise ValueError(f"study {spec.study!r}: {where} sets {key} ({argument}); the study decides it for "
                                  f"every run (use {hint})")
+
+
+def study_parser(prog: str, description: str | None) -> ArgumentParser:
+    """A command's parser that reads a study YAML (``--config``) into :class:`StudySpec`'s fields."""
+    parser = ArgumentParser(exit_on_error=False, prog=f"pretrain-robustness {prog}", description=description)
+    parser.add_argument("--config", action=ActionConfigFile)
+    parser.add_class_arguments(StudySpec, None)
+    return parser
+
+
+def spec_of(parser: ArgumentParser, cfg) -> StudySpec:
+    """The study a :func:`study_parser` parsed (its conditions and resources built)."""
+    given = vars(parser.instantiate_classes(cfg))
+    return StudySpec(**{k: v for k, v in given.items() if k in StudySpec.__dataclass_fields__})
+
+
+def read_study(path: str | Path) -> StudySpec:
+    """The study of a study YAML, read as ``study --config PATH`` reads it."""
+    parser = study_parser("study", None)
+    return spec_of(parser, parser.parse_args(["--config", str(path)]))
 
 
 ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
