@@ -10,7 +10,7 @@ import pandas as pd
 from jsonargparse import ArgumentParser
 
 from .browser import check_page
-from ..metrics import F1_MACRO, METRICS
+from ..metrics import F1_MACRO
 from ..datamodules.dataset_checks import source_checks
 from ..datamodules.sources.imagenet import ImageNetTrain
 from ..datamodules.sources.listing_cache import cached_table

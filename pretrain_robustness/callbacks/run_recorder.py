@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 
-import os
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -73,9 +71,8 @@ class RunRecorder(Callback):
     def _beat(self, trainer: Trainer) -> None:
         """The heartbeat that tells a live run from a dead one, and where it is."""
         self.last_beat = time.monotonic()
-        store.update_record(self.run_dir, heartbeat=store.now(),
-                            progress={"epoch": trainer.current_epoch + 1, "max_epochs": trainer.max_epochs,
-                                      "global_step": trainer.global_step})
+        store.beat(self.run_dir, progress={"epoch": trainer.current_epoch + 1, "max_epochs": trainer.max_epochs,
+                                           "global_step": trainer.global_step})
 
     def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
         # Lightning restores its epoch counter only when fitting; validate/test need it from here.
@@ -89,18 +86,14 @@ class RunRecorder(Callback):
             return
         if stage != "fit":
             return
-        previous = store.read_record(self.run_dir) or {}
-        attempt = {"started": store.now(), "host": socket.gethostname(), "pid": os.getpid(),
-                   "resumed_from": self.record.get("resumed_from")}
-        record = {**previous, **self.record, "status": RunStatus.RUNNING, "started": attempt["started"],
-                  "host": attempt["host"], "pid": attempt["pid"], "heartbeat": attempt["started"],
-                  "attempts": [*previous.get("attempts", []), attempt]}
+        record = dict(self.record)
         manifest = getattr(trainer.datamodule, "manifest", None)
         if manifest is not None:
             known = getattr(trainer.datamodule, "manifest_sha256", None)  # manifest_hash(manifest), from its build
             sha = write_manifest(manifest, self.run_dir / store.MANIFEST, known)
             record["manifest"] = {"file": store.MANIFEST, "sha256": sha, "summary": summary(manifest)}
-        store.write_record(self.run_dir, record)
+        # the folder's lock was taken before the data was built (store.prepare_fit)
+        record = store.start_attempt(self.run_dir, record, lock=False, resumed_from=self.record.get("resumed_from"))
         for logger in trainer.loggers:  # W&B readers find the run's identity without the results store
             if isinstance(logger, WandbLogger):
                 logger.experiment.config.update({"record": {k: record.get(k) for k in store.IDENTITY_FIELDS}},
@@ -138,19 +131,10 @@ class RunRecorder(Callback):
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write_eval(trainer, pl_module, "test")
 
-    def _end_attempt(self, release: bool = True, **fields: Any) -> None:
-        record = store.read_record(self.run_dir) or {}
-        attempts = record.get("attempts") or [{}]
-        attempts[-1] = {**attempts[-1], "ended": fields["finished"], "status": fields["status"],
-                        **({"error": fields["error"]} if fields.get("error") else {})}
-        store.update_record(self.run_dir, **fields, attempts=attempts)
-        if release:
-            store.release_lock(self.run_dir)
-
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
-            # error=None: an earlier attempt's error is history (kept in its attempt), not this run's state
-            self._end_attempt(status=RunStatus.FINISHED, finished=store.now(), epochs=trainer.current_epoch, error=None)
+            # no error: an earlier attempt's error is history (kept in its attempt), not this run's state
+            store.end_attempt(self.run_dir, RunStatus.FINISHED, epochs=trainer.current_epoch)
             for partial in (store.INTERRUPT_CHECKPOINT, store.STEP_CHECKPOINT):  # superseded by last.ckpt
                 store.checkpoint_path(self.run_dir, partial).unlink(missing_ok=True)
 
@@ -162,8 +146,7 @@ class RunRecorder(Callback):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if trainer.is_global_zero and store.read_record(self.run_dir):  # first: the record is what matters most
             # SIGINT, SIGTERM (Lightning's SIGTERMException) and submitit's exit before a requeue: interrupted
-            status = RunStatus.INTERRUPTED if isinstance(exception, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
-            self._end_attempt(status=status, finished=store.now(), error=repr(exception)[:500], release=False)
+            store.end_attempt(self.run_dir, store.ending_status(exception), error=repr(exception)[:500], release=False)
         try:
             if self.batches_this_epoch > 0 and not self.epoch_trained:
                 # Mid-epoch: keep the partial epoch. Named so that `--ckpt_path last` resumes from it when

@@ -158,37 +158,26 @@ def clip_pretrain_command(args: list[str]) -> Path:
     if cfg.dry_run:
         return folder
     require_usable_gpu(cfg.accelerator)  # open_clip_train would fall back to the CPU unasked
-    rank0 = not cfg.in_task or os.environ.get("SLURM_PROCID", "0") == "0"
     record = store.new_record(
         study=cfg.study, kind="pretrain", condition=cfg.condition, architecture=f"clip:{recipe['model']}",
-        seed=recipe["seed"], name=folder.name, params=params, command=command, status=RunStatus.RUNNING,
-        started=store.now(), recipe=recipe, world_size=world_size, global_batch=global_batch(recipe),
-        optimizer_steps=optimizer_steps(recipe),
+        seed=recipe["seed"], name=folder.name, params=params, command=command, recipe=recipe, world_size=world_size,
+        global_batch=global_batch(recipe), optimizer_steps=optimizer_steps(recipe),
         subset={"path": str(Path(cfg.subset).resolve()), "sha256": subset["sha256"], "samples": subset["samples"]})
     previous = store.read_record(folder) or {}
     if previous.get("status") == RunStatus.FINISHED:
         raise FileExistsError(f"{folder} already holds a finished CLIP pre-training run ({previous.get('ended')}); "
                               "nothing was changed")
-    if rank0:
-        _start_record(folder, record, previous)
     env = {**(task_environment() if cfg.in_task else os.environ), "PYTHONUNBUFFERED": "1"}
-    finished = False
-    try:
-        finished = subprocess.run(command, env=env).returncode == 0
-    finally:
-        if rank0:  # a killed run reads "failed"; started again, open_clip_train continues from its latest checkpoint
-            store.update_record(folder, status=RunStatus.FINISHED if finished else RunStatus.FAILED, ended=store.now())
-            store.release_lock(folder)
-    if not finished:
-        raise RuntimeError(f"open_clip_train failed for {folder}; its log: {store.open_clip_log(folder)}")
+    if cfg.in_task and os.environ.get("SLURM_PROCID", "0") != "0":  # rank 0 keeps the record
+        _train(command, env, folder)
+        return folder
+    # a killed run reads "failed"; started again, open_clip_train continues from its latest checkpoint
+    with store.run_attempt(folder, record):
+        _train(command, env, folder)
+        store.end_attempt(folder, RunStatus.FINISHED, release=False)
     return folder
 
 
-def _start_record(folder: Path, record: dict, previous: dict) -> None:
-    """Lock the folder (a live run in it is refused) and record the attempt."""
-    note = store.acquire_lock(folder)
-    if note:
-        print(note, flush=True)
-    if previous.get("job"):  # a study's submission: the job that runs it stays on the record
-        record = {**record, "job": previous["job"]}
-    store.write_record(folder, record)
+def _train(command: list[str], env: dict[str, str], folder: Path) -> None:
+    if subprocess.run(command, env=env).returncode != 0:
+        raise RuntimeError(f"open_clip_train failed for {folder}; its log: {store.open_clip_log(folder)}")

@@ -149,17 +149,16 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
         raise FileNotFoundError(f"{store.open_clip_checkpoint_dir(pretrain_run)} holds no epoch_<k>.pt: "
                                 "nothing to evaluate (has the CLIP pre-training started?)")
     folder = zeroshot_folder(pretrain_run)
-    note = store.acquire_lock(folder)
-    if note:
-        print(note, flush=True)
-    try:
-        return _score_all(pretrain_run, source, folder, found, tables, batch_size, workers, _device(device), command)
-    except BaseException as error:
-        store.update_record(folder, status=RunStatus.FAILED if isinstance(error, Exception) else RunStatus.INTERRUPTED,
-                            ended=store.now(), error=f"{type(error).__name__}: {error}"[:500])
-        raise
-    finally:
-        store.release_lock(folder)
+    previous = store.read_record(folder) or {}
+    record = store.new_record(
+        study=source["study"], kind="zeroshot", condition=source["condition"], architecture=source["architecture"],
+        seed=source.get("seed"), name=pretrain_run.name, params={**(source.get("params") or {}), "task": TASK},
+        command=command or previous.get("command") or [], pretrain_run=str(pretrain_run),
+        evaluation={"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
+                                  "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
+                    "splits": {s: len(t) for s, t in tables.items()}})
+    with store.run_attempt(folder, record):
+        return _score_all(pretrain_run, folder, found, tables, batch_size, workers, _device(device))
 
 
 def _device(device: str) -> torch.device:
@@ -168,27 +167,18 @@ def _device(device: str) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple[int, Path]],
-               tables: dict[str, pd.DataFrame], batch_size: int, workers: int, device: torch.device,
-               command: list[str] | None) -> Path:
+def _score_all(pretrain_run: Path, folder: Path, found: list[tuple[int, Path]], tables: dict[str, pd.DataFrame],
+               batch_size: int, workers: int, device: torch.device) -> Path:
     scored = store.read_metrics(folder)
     done = {int(e) for e, rows in scored.groupby("epoch") if set(tables) <= set(rows["split"])} if len(scored) else set()
-    previous = store.read_record(folder) or {}
-    record = {**previous, **store.new_record(
-        study=source["study"], kind="zeroshot", condition=source["condition"], architecture=source["architecture"],
-        seed=source.get("seed"), name=pretrain_run.name, params={**(source.get("params") or {}), "task": TASK},
-        command=command or previous.get("command") or [], pretrain_run=str(pretrain_run), status=RunStatus.RUNNING,
-        started=previous.get("started") or store.now(),
-        evaluation={"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
-                                  "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
-                    "splits": {s: len(t) for s, t in tables.items()}})}
-    store.write_record(folder, record)
+    record = store.read_record(folder) or {}
+    architecture = record["architecture"]
     for epoch, checkpoint in found:
         if epoch in done:
             print(f"epoch {epoch}: scored already ({checkpoint.name})", flush=True)
             continue
-        model, transform, raw_tokenizer = load_checkpoint_model(source["architecture"], checkpoint, device)
-        classifier = zero_shot_classifier(model, cached_tokenizer(source["architecture"], raw_tokenizer), device)
+        model, transform, raw_tokenizer = load_checkpoint_model(architecture, checkpoint, device)
+        classifier = zero_shot_classifier(model, cached_tokenizer(architecture, raw_tokenizer), device)
         rows, top5 = [], {}
         for split, table in tables.items():
             loader = torch.utils.data.DataLoader(ImageTable(table, transform), batch_size=batch_size,
@@ -199,11 +189,10 @@ def _score_all(pretrain_run: Path, source: dict, folder: Path, found: list[tuple
             print(f"epoch {epoch} {split}: top-1 {100 * rows[-1][ACCURACY]:.2f}%, top-5 {100 * top5[split]:.2f}% "
                   f"({len(labels)} images)", flush=True)
         store.append_metrics(folder, rows)
-        record = store.update_record(folder, top5={**(record.get("top5") or {}), str(epoch): top5},
-                                     heartbeat=store.now())
+        record = store.update_record(folder, top5={**(record.get("top5") or {}), str(epoch): top5})
+        store.beat(folder)
     finished = (store.read_record(pretrain_run) or {}).get("status") == RunStatus.FINISHED
-    store.update_record(folder, status=RunStatus.FINISHED if finished else RunStatus.WAITING, epochs=len(found),
-                        ended=store.now())
+    store.end_attempt(folder, RunStatus.FINISHED if finished else RunStatus.WAITING, release=False, epochs=len(found))
     if not finished:
         print(f"{pretrain_run} has not finished: {len(found)} checkpoints scored; run this again for the rest", flush=True)
     return folder

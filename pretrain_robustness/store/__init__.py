@@ -1,10 +1,11 @@
 """The results store: run folders (:mod:`.runs`), their checkpoint files (:mod:`.checkpoint_files`),
-who trains in them (:mod:`.liveness`), their attempts and scheduler jobs (:mod:`.attempts`) and
-status words (:mod:`.states`). Callers use ``from .. import store`` and ``store.<name>``."""
+who trains in them (:mod:`.liveness`), a run's lifecycle (:mod:`.lifecycle`), their attempts and scheduler
+jobs (:mod:`.attempts`) and status words (:mod:`.states`). Callers use ``from .. import store`` and ``store.<name>``."""
 
 from .checkpoint_files import (RunFolderCheckpointIO, check_checkpoint, damage, resumable_checkpoint,
                                write_atomically)
 from .attempts import prepare_fit, record_submission, release_ended_job, set_aside
+from .lifecycle import beat, end_attempt, ending_status, run_attempt, start_attempt
 from .liveness import (DEAD_AFTER_SECONDS, HEARTBEAT_SECONDS, LOCK, RunLockedError, acquire_lock, holder, is_alive,
                        is_mine, liveness, release_lock)
 from .runs import *  # noqa: F403 - the run-folder format: names, paths, records, metrics
@@ -14,4 +15,5 @@ from .states import ACTIVE, RunStatus
 __all__ = [*_runs_all, "ACTIVE", "DEAD_AFTER_SECONDS", "HEARTBEAT_SECONDS", "LOCK", "RunLockedError", "RunStatus",
            "acquire_lock", "holder", "is_alive", "is_mine", "liveness", "prepare_fit", "record_submission",
            "release_ended_job", "release_lock", "set_aside", "RunFolderCheckpointIO", "check_checkpoint", "damage",
-           "resumable_checkpoint", "write_atomically"]
+           "resumable_checkpoint", "write_atomically", "beat", "end_attempt", "ending_status", "run_attempt",
+           "start_attempt"]

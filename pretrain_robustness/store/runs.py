@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,10 +162,14 @@ def write_record(run: Path, record: dict[str, Any]) -> None:
     _write_json(Path(run) / RUN_RECORD, record)
 
 
+_UPDATING = threading.Lock()  # a run's heartbeat thread and its body update one record (store/lifecycle.py)
+
+
 def update_record(run: Path, **fields: Any) -> dict[str, Any]:
     """Set ``fields`` in the run's record (created if missing); returns the new record."""
-    record = {**(read_record(run) or {}), **fields}
-    write_record(run, record)
+    with _UPDATING:
+        record = {**(read_record(run) or {}), **fields}
+        write_record(run, record)
     return record
 
 
