@@ -2,6 +2,9 @@
 the identity its study planned it with, and a study finds an identical finished run of another
 study instead of training again."""
 
+import os
+import shutil
+
 import pytest
 import yaml
 
@@ -19,10 +22,10 @@ from pretrain_robustness.study.runner import run_study
 from .test_configs import CONFIGS
 
 
-def _spec(tmp_path, tiny_data, study, extra=(), val_per_class=2, **change):
+def _spec(tmp_path, tiny_data, study, extra=(), val_per_class=2, imagenet=None, **change):
     pretrain = tmp_path / f"p-{val_per_class}.yaml"
     pretrain.write_text(yaml.safe_dump({"data": {"init_args": {
-        "source": {"init_args": {"root": str(tiny_data / "imagenet")}}, "val_per_class": val_per_class,
+        "source": {"init_args": {"root": str(imagenet or tiny_data / "imagenet")}}, "val_per_class": val_per_class,
         "num_workers": 0}}}))
     configs = [str(CONFIGS / "recipes/pretrain_torchvision.yaml"), str(CONFIGS / "demo/pretrain.yaml"), str(pretrain)]
     finetune = tmp_path / "f.yaml"
@@ -43,6 +46,11 @@ def test_identity_follows_the_weights_not_the_paths(tmp_path, tiny_data):
     assert _identity(_spec(tmp_path, tiny_data, "b"))[1] == base  # another study
     assert _identity(_spec(tmp_path, tiny_data, "a", ["--run.wandb_project", "elsewhere"]))[1] == base
     assert _identity(_spec(tmp_path, tiny_data, "a", ["--data.init_args.num_workers", "3"]))[1] == base
+    relative = os.path.relpath(tiny_data / "imagenet")  # the data root written another way
+    assert not os.path.isabs(relative) and _identity(_spec(tmp_path, tiny_data, "a", imagenet=relative))[1] == base
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_data / "imagenet", moved)  # the same files elsewhere (a cluster's copy)
+    assert _identity(_spec(tmp_path, tiny_data, "a", imagenet=moved))[1] == base
     assert _identity(_spec(tmp_path, tiny_data, "a", ["--model.optimizer.init_args.lr", "0.2"]))[1] != base
     assert _identity(_spec(tmp_path, tiny_data, "a", ["--trainer.max_epochs", "6"]))[1] != base
     assert _identity(_spec(tmp_path, tiny_data, "a", ["--data.init_args.image_size", "24"]))[1] != base

@@ -43,7 +43,7 @@ def check_job_sizes(study: Path) -> None:
         assert int(config.trainer.devices) * (config.trainer.num_nodes if tasks > 1 else 1) == tasks, step.printed()
         if (step.kind, step.given) not in rendered:  # the runs of one recipe differ in their settings only
             rendered.add((step.kind, step.given))
-            assert parse_run(step.command()).as_dict() == config.as_dict(), step.printed()
+            assert parse_run(step.command()[1:]).as_dict() == config.as_dict(), step.printed()
         if config.model.get("lr_reference_batch") and not config.run.get("batch_is_global"):
             assert tasks * config.data.init_args.batch_size == config.model.lr_reference_batch, step.name
 

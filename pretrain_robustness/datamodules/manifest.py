@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +18,25 @@ def assign_labels(table: pd.DataFrame, label_column: str = "label_name") -> pd.D
     return table.assign(label=table[label_column].map(index).astype(int))
 
 
-def manifest_hash(manifest: pd.DataFrame) -> str:
-    """sha256 of the manifest's canonical CSV (rows sorted by path): equal sets hash equal."""
-    canonical = manifest[MANIFEST_COLUMNS].sort_values("path", kind="stable")
+def manifest_hash(manifest: pd.DataFrame, roots: list[str | Path] | tuple = ()) -> str:
+    """sha256 of the manifest's canonical CSV (rows sorted by path): equal sets hash equal. A path under
+    one of ``roots`` (its dataset's root folder, as the source was given it) is hashed relative to it,
+    so the same data hashes equal whether its root is written relative or absolute, or moved."""
+    canonical = manifest[MANIFEST_COLUMNS]
+    if roots:
+        canonical = canonical.assign(path=_relative_to(canonical["path"], roots))
+    canonical = canonical.sort_values("path", kind="stable")
     return hashlib.sha256(_plain_csv(canonical) or canonical.to_csv(index=False).encode()).hexdigest()
+
+
+def _relative_to(paths: pd.Series, roots) -> pd.Series:
+    """Each path without the first of ``roots`` it lies under (``root/x`` -> ``x``); others as they are."""
+    prefixes = [os.path.normpath(str(root)) + os.sep for root in roots]
+
+    def relative(path: str) -> str:
+        normal = os.path.normpath(path)
+        return next((normal[len(p):] for p in prefixes if normal.startswith(p)), path)
+    return paths.map(relative)
 
 
 def _plain_csv(frame: pd.DataFrame) -> bytes | None:
@@ -49,7 +65,7 @@ def summary(manifest: pd.DataFrame) -> str:
             f"{counts.min()}-{counts.max()} images per class, {held} validation images")
 
 
-def read_manifest(path: Path, sha256: str) -> pd.DataFrame:
+def read_manifest(path: Path, sha256: str, roots: list[str | Path] | tuple = ()) -> pd.DataFrame:
     """A manifest written by :func:`write_manifest`, refused unless it still hashes to ``sha256``
     (the hash its run was planned with: an edited or truncated file would train other images)."""
     if not Path(path).is_file():
@@ -57,7 +73,7 @@ def read_manifest(path: Path, sha256: str) -> pd.DataFrame:
                                 "--data.init_args.manifest_file to read the dataset itself)")
     strings = {c: str for c in MANIFEST_COLUMNS if c != "label"}
     manifest = pd.read_csv(path, dtype={**strings, "label": "int64"}, keep_default_na=False)
-    found = manifest_hash(manifest)
+    found = manifest_hash(manifest, roots)
     if found != sha256:
         raise ValueError(f"the planned manifest {path} hashes to {found[:12]}, not to the {sha256[:12]} its run was "
                          "planned with: it changed after the submission (submit the study again)")

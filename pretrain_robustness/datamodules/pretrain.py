@@ -104,12 +104,14 @@ class PretrainDataModule(ClassificationDataModule):
         self.interventions = [_redrawn(i, draw_offset) for i in interventions or []]
         if manifest_file and not manifest_sha256:
             raise ValueError("manifest_file needs manifest_sha256: the hash the run was planned with")
-        self.manifest = (read_manifest(Path(manifest_file), manifest_sha256) if manifest_file else
+        # paths are hashed relative to their dataset's root: the same data under another spelling of it hashes equal
+        roots = [s.root for s in (source, val_source) if getattr(s, "root", None) is not None]
+        self.manifest = (read_manifest(Path(manifest_file), manifest_sha256, roots) if manifest_file else
                          self._build_manifest(source, self.interventions, val_source, val_per_class, seed))
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
         self.num_classes = len(self.class_names)
-        self.manifest_sha256 = manifest_hash(self.manifest)
+        self.manifest_sha256 = manifest_hash(self.manifest, roots)
         where = f", as planned in {manifest_file}" if manifest_file else ""
         print(f"pre-training distribution: {summary(self.manifest)} (manifest sha256 {self.manifest_sha256[:12]}{where})")
         if decode_check:

@@ -22,10 +22,11 @@ DEFAULT_WORKERS = 8  # loader workers of a config that sets none (the job's CPUs
 
 
 class _ParsedOnly(ProjectCLI):
-    """Parses and checks a run's arguments; builds, writes, seeds and runs nothing."""
+    """Parses and checks a run's arguments (LightningCLI without subcommands: ``run=False``); builds,
+    writes and seeds nothing."""
 
     def _set_seed(self) -> None:
-        pass
+        pass  # LightningCLI has no public switch: it would seed the planning process and set PL_GLOBAL_SEED
 
     def before_instantiate_classes(self) -> None:
         pass
@@ -33,24 +34,20 @@ class _ParsedOnly(ProjectCLI):
     def instantiate_classes(self) -> None:
         pass
 
-    def _run_subcommand(self, subcommand: str) -> None:
-        pass
-
 
 _PARSERS: list[_ParsedOnly] = []  # one parser, built once: a study parses dozens of runs (4x faster than a new CLI each)
 
 
 def parse_run(args: list[str]):
-    """The resolved config (a jsonargparse Namespace) of a run's arguments (``["fit", "--config", ...]``)."""
+    """The resolved config (a jsonargparse Namespace) of ``fit``'s arguments (``["--config", ...]``): what
+    ``fit`` resolves them to, parsed by the same arguments and links."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=ARGS_WARNING)
         if not _PARSERS:
-            _PARSERS.append(_ParsedOnly(args=list(args)))
-            return _PARSERS[0]._config()
-        cli = _PARSERS[0]
-        cli.parse_arguments(cli.parser, list(args))
-        cli.subcommand = cli.config["subcommand"]
-        return cli._config()
+            _PARSERS.append(_ParsedOnly(args=list(args), run=False))
+        else:
+            _PARSERS[0].parse_arguments(_PARSERS[0].parser, list(args))
+        return _PARSERS[0].config
 
 
 def build_data(config) -> ClassificationDataModule:
@@ -108,7 +105,7 @@ class LightningFit:
         their settings only), with ``settings`` set: what ``fit`` resolves from the rendered command,
         where the settings come last."""
         if given not in parses:
-            parses[given] = parse_run(["fit", *given])
+            parses[given] = parse_run(list(given))
         config = parses[given].clone()
         for key, value in settings.items():
             if key not in config:

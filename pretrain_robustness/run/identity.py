@@ -1,7 +1,8 @@
 """A pre-training run's identity: a hash of what changes its weights, so that any study (of any
 figure) needing the same pre-training finds the finished or queued run instead of training again.
 
-In it: the manifest's sha256 (the exact images and labels; where the data has no manifest, the
+In it: the manifest's sha256 (each image's path relative to its dataset's root, classes, label and
+split, ``datamodules/manifest.py``; not the files' bytes; where the data has no manifest, the
 data settings), the architecture, the optimiser, schedule and learning-rate scaling, the epochs and
 steps, the batch per device and the devices and nodes (together: the global batch), the
 augmentation and image size, the precision, gradient settings, and the training seed. Not in it:

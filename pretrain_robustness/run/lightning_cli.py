@@ -65,6 +65,11 @@ class ProjectCLI(LightningCLI):
     def _config(self):
         return self.config[self.subcommand] if self.subcommand else self.config
 
+    def _trainer_init(self) -> dict:
+        """The trainer's instantiated arguments (its callbacks and plugins built), of the subcommand."""
+        given = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        return dict(given.get("trainer") or {})
+
     def before_instantiate_classes(self) -> None:
         config = self._config()
         require_usable_gpu(config.trainer.accelerator)  # never days of silent CPU training
@@ -184,7 +189,7 @@ class ProjectCLI(LightningCLI):
     def _logger(self):
         config, spec = self._config(), self.run_spec
         if config.trainer.logger not in (None, True):
-            return self._get(self.config_init, "trainer", default={}).get("logger")
+            return self._trainer_init().get("logger")
         architecture = config.model.architecture
         name = f"{spec.condition}/{store.run_name(spec, architecture, config.seed_everything)}"
         if self.evaluation_dir:
@@ -201,7 +206,8 @@ class ProjectCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         checkpoints = store.checkpoint_path(self.run_dir).parent
         monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
-        callbacks = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        given = self._trainer_init().get("callbacks") or []
+        callbacks = list(given) if isinstance(given, list) else [given]  # the config's own callbacks come first
         self.wandb_id = None
         logger = self._logger()
         record = {**self._record(), "wandb_id": self.wandb_id}
@@ -224,14 +230,15 @@ class ProjectCLI(LightningCLI):
                 dirpath=checkpoints, filename=store.STEP_CHECKPOINT.removesuffix(".ckpt"), monitor=None, save_top_k=1,
                 enable_version_counter=False, train_time_interval=timedelta(minutes=minutes))
             callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
-        trainer_config = {**self._get(self.config_init, "trainer", default={}), "logger": logger, **kwargs}
-        plugins = list(trainer_config.get("plugins") or [])
+        given = self._trainer_init().get("plugins") or []
+        plugins = list(given) if isinstance(given, list) else [given]
         if not any(isinstance(p, CheckpointIO) for p in plugins):  # whole files in the run folder, never $TMPDIR
-            trainer_config["plugins"] = [*plugins, store.RunFolderCheckpointIO()]
+            plugins.append(store.RunFolderCheckpointIO())
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
-            trainer_config["enable_progress_bar"] = False
+            kwargs["enable_progress_bar"] = False
             callbacks.append(EpochLogLines())
-        return self._instantiate_trainer(trainer_config, callbacks)
+        # LightningCLI's own instantiate_trainer adds the config-saving callback to these
+        return super().instantiate_trainer(logger=logger, callbacks=callbacks, plugins=plugins, **kwargs)
 
 
 def start_precision(accelerator: str | None, precision: str | None, gpu_here: bool) -> str | None:

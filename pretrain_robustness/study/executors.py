@@ -11,7 +11,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+import submitit
 
 from ..run.quiet import quiet_dependencies
 from .resources import Resources
@@ -36,21 +36,13 @@ def start_run(folder: str | Path, program: Program, command: list[str]) -> None:
     program.start(Path(folder), list(command))
 
 
-class RunJob:
+class RunJob(submitit.helpers.Checkpointable):
     """What a SLURM job calls: ``start_run(folder, program, command)``. On submitit's signal before
-    the time limit it asks to be requeued (its ``checkpoint``), and the requeued job calls it again:
-    the run then continues from its newest checkpoint."""
+    the time limit it asks to be requeued with the same arguments (``Checkpointable``), and the requeued
+    job calls it again: the run then continues from its newest checkpoint."""
 
-    def __init__(self, folder: str, program: Program, command: list[str]):
-        self.folder, self.program, self.command = folder, program, list(command)
-
-    def __call__(self) -> None:
-        start_run(self.folder, self.program, self.command)
-
-    def checkpoint(self, *args: Any, **kwargs: Any):
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(RunJob(self.folder, self.program, self.command))
+    def __call__(self, folder: str, program: Program, command: list[str]) -> None:
+        start_run(folder, program, command)
 
 
 @dataclass(frozen=True)
@@ -88,24 +80,20 @@ class SlurmExecutor:
         self.log_dir, self.report = Path(log_dir), report or Resources(gpus_per_node=0, accelerator="cpu")
 
     def job_states(self, job_ids: list[str]) -> dict[str, str]:
-        """State per job id, from sacct (the accounting that submitit reads too)."""
-        ids = sorted({str(i) for i in job_ids if i})
+        """State per job id (array tasks as ``<job>_<task>``), from sacct read by submitit's own parser.
+        Asked here rather than through submitit's watcher, which passes over a failed sacct call with a
+        warning: a study would then take running jobs for ended ones and submit their runs again."""
+        ids = sorted({str(i).split("_")[0] for i in job_ids if i})
         if not ids:
             return {}
         out = subprocess.run(["sacct", "-o", "JobID,State,NodeList", "--parsable2", *[a for i in ids for a in ("-j", i)]],
                              capture_output=True, text=True, timeout=120)
         if out.returncode:
             raise RuntimeError(f"sacct failed ({out.returncode}): {out.stderr.strip()}")
-        states = {}
-        for line in out.stdout.splitlines()[1:]:
-            job_id, state, *_ = line.split("|")
-            if "." not in job_id:
-                states[job_id] = state.split()[0]  # "CANCELLED by 0" -> CANCELLED
-        return states
+        info = submitit.slurm.slurm.SlurmInfoWatcher().read_info(out.stdout)
+        return {job: stats["State"].split()[0] for job, stats in info.items() if stats.get("State")}  # "CANCELLED by 0"
 
     def _executor(self, resources: Resources, after: list[str], dependency_type: str, name: str):
-        import submitit
-
         executor = submitit.SlurmExecutor(folder=self.log_dir / "%j", max_num_timeout=resources.max_requeues)
         extra = dict(resources.extra)
         if after:
@@ -128,9 +116,7 @@ class SlurmExecutor:
     def submit_run(self, folder: Path, program: Program, command: list[str], resources: Resources, after: list[str],
                    name: str) -> Job:
         """One job that runs ``command`` with ``program`` into ``folder``, after the jobs ``after``."""
-        import submitit
-
-        job = self._executor(resources, after, "afterok", name).submit(RunJob(str(folder), program, command))
+        job = self._executor(resources, after, "afterok", name).submit(RunJob(), str(folder), program, list(command))
         log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
         return Job(str(job.job_id), str(log))
 
