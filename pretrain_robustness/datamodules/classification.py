@@ -167,6 +167,7 @@ class ClassificationDataModule(LightningDataModule):
     # images its loader workers decode per second per core, by pipeline (docs/performance.md, measured on
     # the 2-core development machine): a study warns when a job's workers cannot keep its GPU busy
     loader_images_per_core: dict[str, float] = {}
+    faster_loading = ""  # what else makes its loading faster, said with that warning
 
     @classmethod
     def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:

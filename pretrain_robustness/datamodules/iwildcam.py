@@ -123,6 +123,7 @@ class IWildCamDataModule(ClassificationDataModule):
 
     loader_images_per_core = {"wilds": 32.0, "fast": 51.0}  # 1920x1080 frames to 448 px
     default_pipeline = "wilds"
+    faster_loading = "read a cache (pretrain-robustness cache)"
 
     @classmethod
     def planned_datasets(cls, args: Any) -> dict[str, Callable[[bool], Any]]:

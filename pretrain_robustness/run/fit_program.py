@@ -170,7 +170,8 @@ class LightningFit:
             return None
         return (f"its {count} loader workers decode ~{count * per_core:,.0f} img/s ({per_core:g} img/s per core, "
                 f"{data_class.__name__} {pipeline} pipeline, docs/performance.md) but a GPU trains "
-                f"~{gpu_images_per_second:,.0f} img/s: give it more CPUs (resources, num_workers)")
+                f"~{gpu_images_per_second:,.0f} img/s: give it more CPUs (resources, num_workers)"
+                + (f" or {data_class.faster_loading}" if data_class.faster_loading else ""))
 
     def identity(self, config, facts: dict) -> str:
         """The pre-training run's identity (``run/identity.py``) from its resolved configuration."""
