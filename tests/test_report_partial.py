@@ -119,3 +119,25 @@ def test_report_config_writes_the_studys_own_report(tmp_path, capsys, monkeypatc
     assert "imagenet-full" not in (tmp_path / "by-name" / "trends.csv").read_text()
     with pytest.raises(ValueError, match="report needs --config"):
         main(["report", "--root", str(tmp_path)])
+
+
+def test_a_replaced_run_is_listed_never_counted(tmp_path, capsys):
+    """``--run.overwrite`` sets the old folder aside as ``<name>.replaced-<time>``: the report counts the
+    current run only and lists the replaced one as left out; reuse never finds it."""
+    from pretrain_robustness import store
+
+    for condition in ("scratch", "imagenet"):
+        for architecture in ("resnet18", "resnet50", "densenet121"):
+            _write_local_run(tmp_path, condition, architecture, "finished")
+    current = tmp_path / "study" / "finetune" / "imagenet" / "resnet18-seed0"
+    old = store.set_aside(current)
+    _write_local_run(tmp_path, "imagenet", "resnet18", "finished")  # trained again in its place
+    out, md = _report(tmp_path, capsys)
+    trends = pd.read_csv(tmp_path / "study" / "trends.csv").set_index("condition")
+    assert trends.loc["imagenet", "runs"] == 3 and trends.loc["imagenet", "points"] == 9
+    assert f"{old} [replaced] set aside when {current} was trained again in its place" in md
+    assert store.find_runs(tmp_path, "study").count(current) == 1 and old not in store.find_runs(tmp_path)
+    pretrain = tmp_path / "study" / "pretrain" / "imagenet" / "resnet18-seed0"
+    store.write_record(pretrain, {"kind": "pretrain", "status": "finished", "identity": "abc"})
+    aside = store.set_aside(pretrain)
+    assert store.find_pretraining(tmp_path, "abc") == [] and (aside / "run.json").is_file()

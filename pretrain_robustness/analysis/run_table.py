@@ -65,6 +65,9 @@ def scan_local_runs(root: Path, study: str | None = None) -> tuple[pd.DataFrame,
             left_out.append((str(run), store.liveness(run), "no scores yet (stopped before its first evaluation)"))
         else:
             frames.append(frame)
+    for run in store.find_replaced(root, study):  # kept on disk, never a second run of its condition
+        current = str(run.name).split(store.REPLACED)[0]
+        left_out.append((str(run), "replaced", f"set aside when {run.with_name(current)} was trained again in its place"))
     tidy = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TIDY_COLUMNS)
     return validate(tidy) if frames else tidy, pd.DataFrame(left_out, columns=LEFT_OUT_COLUMNS)
 

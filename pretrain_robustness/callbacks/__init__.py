@@ -2,11 +2,12 @@
 
 from .ddp_signals import SigtermWithoutCollective
 from .exact_resume import SeedEachBatch
+from .finite_training import FiniteTraining, NonFiniteTraining
 from .global_batch import FixedGlobalBatch
 from .log_lines import EpochLogLines
 from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
 from .step_checkpoints import MidEpochCheckpoint, StepIntervalUnderDDP
 
-__all__ = ["EpochLogLines", "FixedGlobalBatch", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "SigtermWithoutCollective",
+__all__ = ["EpochLogLines", "FiniteTraining", "FixedGlobalBatch", "NonFiniteTraining", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "SigtermWithoutCollective",
            "StepIntervalUnderDDP"]

@@ -21,7 +21,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from .. import store
-from ..callbacks import (EpochLogLines, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
+from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
                          SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
@@ -221,6 +221,7 @@ class ProjectCLI(LightningCLI):
                             auto_insert_metric_name=False),
             SeedEachBatch(self._config().seed_everything or 0),
             SigtermWithoutCollective(),
+            FiniteTraining(),  # a diverged run stops, and never writes non-finite weights
         ]
         if self.run_spec.batch_is_global:
             callbacks.append(FixedGlobalBatch(self._config().data.init_args.batch_size))

@@ -5,6 +5,7 @@ jobs (:mod:`.attempts`) and status words (:mod:`.states`). Callers use ``from ..
 from .checkpoint_files import (RunFolderCheckpointIO, check_checkpoint, damage, resumable_checkpoint,
                                write_atomically)
 from .attempts import prepare_fit, record_submission, release_ended_job, set_aside
+from .lookup import REPLACED, find_pretraining, find_replaced, find_runs, replaced_name
 from .lifecycle import beat, end_attempt, ending_status, run_attempt, start_attempt
 from .liveness import (DEAD_AFTER_SECONDS, HEARTBEAT_SECONDS, LOCK, RunLockedError, acquire_lock, holder, is_alive,
                        is_mine, liveness, release_lock)
@@ -16,4 +17,4 @@ __all__ = [*_runs_all, "ACTIVE", "DEAD_AFTER_SECONDS", "HEARTBEAT_SECONDS", "LOC
            "acquire_lock", "holder", "is_alive", "is_mine", "liveness", "prepare_fit", "record_submission",
            "release_ended_job", "release_lock", "set_aside", "RunFolderCheckpointIO", "check_checkpoint", "damage",
            "resumable_checkpoint", "write_atomically", "beat", "end_attempt", "ending_status", "run_attempt",
-           "start_attempt"]
+           "start_attempt", "REPLACED", "find_pretraining", "find_replaced", "find_runs", "replaced_name"]

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .lookup import replaced_name
 from .liveness import LOCK, RunLockedError, acquire_lock, holder, is_alive, is_mine, liveness
 from .runs import IDENTITY_FIELDS, checkpoint_path, has_checkpoint, now, read_record, update_record, write_record
 from .states import RunStatus
@@ -14,7 +15,7 @@ from .states import RunStatus
 
 def set_aside(run: Path) -> Path:
     """Rename a run folder out of the way (``<name>.replaced-<time>``) instead of deleting it."""
-    target = Path(run).with_name(f"{Path(run).name}.replaced-{now().replace(':', '')}")
+    target = replaced_name(run)
     Path(run).rename(target)
     return target
 

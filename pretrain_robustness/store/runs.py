@@ -36,13 +36,12 @@ import pandas as pd
 from .. import __version__
 from ..files import atomic_write
 from ..metrics import METRICS
-from .states import RunStatus
 
 __all__ = ["BEST_CHECKPOINT", "CHECKPOINTS", "CONFIG", "EVALUATIONS", "EVALUATION_RECORD", "IDENTITY_FIELDS",
            "INTERRUPT_CHECKPOINT", "LAST_CHECKPOINT", "MANIFEST", "METRICS_FILE", "METRIC_COLUMNS",
            "OPEN_CLIP_CHECKPOINT", "OPEN_CLIP_LOGS", "OPEN_CLIP_NAME", "RUN_RECORD", "RunSpec", "STEP_CHECKPOINT",
            "append_metrics", "architecture_slug", "base_record", "checkpoint_path", "evaluation_dir",
-           "find_pretraining", "find_runs", "git_commit", "has_checkpoint", "inherited_params", "latest_checkpoint",
+           "git_commit", "has_checkpoint", "inherited_params", "latest_checkpoint",
            "new_record", "now", "open_clip_checkpoint_dir", "open_clip_checkpoints", "open_clip_folder", "open_clip_log", "planned_manifest", "predictions_path",
            "read_config", "read_metrics", "read_record", "run_dir", "run_name", "run_of_checkpoint", "sibling_run",
            "update_evaluation", "update_record", "write_record"]
@@ -191,12 +190,6 @@ def read_metrics(run: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=METRIC_COLUMNS)
 
 
-def find_runs(root: Path, study: str | None = None) -> list[Path]:
-    """Run folders (those with a run.json) under ``root`` (or ``root/study``)."""
-    base = Path(root) / study if study else Path(root)
-    return sorted(path.parent for path in base.glob(f"**/{RUN_RECORD}"))
-
-
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -288,11 +281,3 @@ def evaluation_dir(run: Path, name: str) -> Path:
 def planned_manifest(root: Path, sha256: str) -> Path:
     """Where a study's submission leaves the manifest with hash ``sha256`` for its jobs."""
     return Path(root) / "manifests" / f"{sha256}.csv"
-
-
-def find_pretraining(root: Path, identity: str) -> list[Path]:
-    """Pre-training runs anywhere in the store with this identity (what changes their weights,
-    ``run/identity.py``), finished ones first."""
-    found = [run for run in Path(root).glob(f"*/pretrain/*/*/{RUN_RECORD}")
-             if (_read_json(run) or {}).get("identity") == identity]
-    return sorted((run.parent for run in found), key=lambda run: (read_record(run) or {}).get("status") != RunStatus.FINISHED)
