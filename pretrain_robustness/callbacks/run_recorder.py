@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
@@ -134,7 +135,12 @@ class RunRecorder(Callback):
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.is_global_zero and not trainer.interrupted:
             # no error: an earlier attempt's error is history (kept in its attempt), not this run's state
-            store.end_attempt(self.run_dir, RunStatus.FINISHED, epochs=trainer.current_epoch)
+            why = cut_short(trainer)
+            if why:
+                print(f"run incomplete: {why}; it is not reused or reported as a result. Continue it with "
+                      "--ckpt_path last (a study: run the study again)", flush=True)
+            store.end_attempt(self.run_dir, RunStatus.INCOMPLETE if why else RunStatus.FINISHED,
+                              epochs=trainer.current_epoch, ended_by=why)
             for partial in (store.INTERRUPT_CHECKPOINT, store.STEP_CHECKPOINT):  # superseded by last.ckpt
                 store.checkpoint_path(self.run_dir, partial).unlink(missing_ok=True)
 
@@ -168,6 +174,26 @@ class RunRecorder(Callback):
             trainer.save_checkpoint(path)
         elif trainer.is_global_zero:  # written whole or not at all (SIGTERM is ignored from on_exception on)
             store.write_atomically(trainer._checkpoint_connector.dump_checkpoint(weights_only=False), path)
+
+
+def cut_short(trainer: Trainer) -> str | None:
+    """Why a fit that ended without an error did not complete its recipe; None where it did (every
+    epoch it was asked for, or its ``max_steps``)."""
+    if trainer.fast_dev_run:
+        return "a debug run (--trainer.fast_dev_run)"
+    limit = trainer.limit_train_batches
+    if isinstance(limit, int) or (isinstance(limit, float) and limit < 1.0):
+        return f"its batches were limited (--trainer.limit_train_batches {limit})"
+    if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
+        return None
+    if trainer.max_epochs is not None and 0 <= trainer.current_epoch < trainer.max_epochs:
+        timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+        stopper = trainer.early_stopping_callback
+        expired = any((t.time_remaining() if t.time_remaining() is not None else 1) <= 0 for t in timers)
+        by = ("its time limit (--trainer.max_time)" if expired else
+              "early stopping" if stopper is not None and stopper.stopped_epoch else "a stop it was asked for")
+        return f"stopped after {trainer.current_epoch} of {trainer.max_epochs} epochs by {by}"
+    return None
 
 
 class SaveRunConfig(SaveConfigCallback):

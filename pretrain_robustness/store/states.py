@@ -12,7 +12,10 @@ class RunStatus(str, Enum):
 
     QUEUED = "queued"  # submitted to a scheduler, not started yet
     RUNNING = "running"  # a process trains or scores in the folder (its heartbeat says whether it lives)
-    FINISHED = "finished"
+    FINISHED = "finished"  # its recipe completed: every epoch (or step) it was asked for
+    # ended without an error before its recipe's end (a time limit, early stopping, a batch limit, a debug
+    # flag): never reused, never reported as a result; continuing it (--ckpt_path last) can finish it
+    INCOMPLETE = "incomplete"
     FAILED = "failed"  # ended by an error (or killed: the next start continues it)
     INTERRUPTED = "interrupted"  # ended by Ctrl-C / SIGTERM
     STOPPED = "stopped"  # its scheduler job ended (requeue, scancel) while it ran

@@ -35,6 +35,8 @@ def run_state(folder: Path, job_states: dict[str, str]) -> tuple[str, str]:
     epoch = f"epoch {progress.get('epoch', 0) + 1} of {progress.get('max_epochs')}" if progress else "starting"
     if status == RunStatus.FINISHED:
         return RunStatus.FINISHED, f"{record.get('epochs')} epochs, {record.get('finished')}"
+    if status == RunStatus.INCOMPLETE:  # the study continues it
+        return RunStatus.INCOMPLETE, f"{record.get('ended_by')}, {record.get('ended')}"
     scheduler = job_states.get(str(job.get("id"))) if job else None
     if scheduler in ACTIVE_STATES:
         if scheduler == "RUNNING":
