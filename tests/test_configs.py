@@ -348,7 +348,7 @@ def test_tasks_fine_tune_every_pretrained_network_on_each(tmp_path, tiny_data):
     assert step.config.data.init_args.image_size == 40
     assert step.config.run.params == {"family": "R", "task": "real"}
     assert step.needs == pretrain[0].folder
-    with pytest.raises(ValueError, match="task names become folder names"):
+    with pytest.raises(ValueError, match="task .a/b. is not a usable name"):
         check_spec(_tiny_study(tmp_path, tiny_data, tasks={"a/b": []}))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -49,7 +51,7 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
             customdata=np.stack([group["architecture"], group["epoch"], group["run"],
                                  100 * group["id"], 100 * group["ood"]], axis=1),
             hovertemplate="%{customdata[0]}, epoch %{customdata[1]}<br>ID %{customdata[3]:.1f}, "
-                          "OOD %{customdata[4]:.1f}<br>%{customdata[2]}<extra>" + condition + "</extra>"))
+                          "OOD %{customdata[4]:.1f}<br>%{customdata[2]}<extra>" + html.escape(condition) + "</extra>"))
     lo = float(min(points["id"].min(), points["ood"].min()))
     hi = float(max(points["id"].max(), points["ood"].max()))
     diagonal = transforms.forward(np.array([max(lo * 0.8, 1e-3), min(hi * 1.2, 0.999)]), transform)

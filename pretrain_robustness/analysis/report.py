@@ -77,6 +77,9 @@ def render_html(title: str, notes: list[str], sections: list[tuple[str, object]]
     for index, (heading, body) in enumerate(sections):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         if isinstance(body, go.Figure):  # ids by position, not plotly's random ones: the same report, the same bytes
+            for trace in body.data:  # a legend entry is text: plotly would render a name's markup (a live link)
+                if trace.name:
+                    trace.name = html.escape(trace.name)
             parts.append(body.to_html(full_html=False, include_plotlyjs=not plotly_included, div_id=f"figure-{index}")
                          + caption)
             plotly_included = True

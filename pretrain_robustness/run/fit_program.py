@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..datamodules.dataset_checks import class_of
 from ..datamodules.manifest import summary, write_manifest
 from ..datamodules.sources.listing_cache import remembered
 from ..files import atomic_write
+from .config_errors import explained
 from .identity import pretraining_identity, settings_changed_in
 from .lightning_cli import ARGS_WARNING, ProjectCLI, run_cli, start_precision, unwrapped
 
@@ -105,7 +107,10 @@ class LightningFit:
         their settings only), with ``settings`` set: what ``fit`` resolves from the rendered command,
         where the settings come last."""
         if given not in parses:
-            parses[given] = parse_run(list(given))
+            try:
+                parses[given] = parse_run(list(given))
+            except (ArgumentError, ValueError, TypeError) as error:
+                raise ValueError(explained(error, given)) from error
         config = parses[given].clone()
         for key, value in settings.items():
             if key not in config:

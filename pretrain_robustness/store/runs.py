@@ -36,6 +36,7 @@ import pandas as pd
 from .. import __version__
 from ..files import atomic_write
 from ..metrics import METRICS
+from .names import check_name
 
 __all__ = ["BEST_CHECKPOINT", "CHECKPOINTS", "CONFIG", "EVALUATIONS", "EVALUATION_RECORD", "IDENTITY_FIELDS",
            "INTERRUPT_CHECKPOINT", "LAST_CHECKPOINT", "MANIFEST", "METRICS_FILE", "METRIC_COLUMNS",
@@ -116,6 +117,10 @@ def architecture_slug(architecture: str) -> str:
 
 
 def run_dir(spec: RunSpec, architecture: str, seed: int | None) -> Path:
+    """``root/study/kind/condition/name``; a name that could leave the store (or break a job script) is refused."""
+    for what, name in (("study", spec.study), ("condition", spec.condition),
+                       ("run name", run_name(spec, architecture, seed))):
+        check_name(what, name)
     return Path(spec.root) / spec.study / spec.kind / spec.condition / run_name(spec, architecture, seed)
 
 

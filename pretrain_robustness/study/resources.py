@@ -66,7 +66,14 @@ class Resources:
                                 if getattr(self, f.name) is None and getattr(derived, f.name) is not None})
 
     def check(self, what: str) -> None:
-        """A training job asks for GPUs, or says ``accelerator: cpu``; GPUs and ``cpu`` contradict."""
+        """A training job asks for GPUs, or says ``accelerator: cpu``; GPUs and ``cpu`` contradict; no value
+        holds a space or a control character (each becomes a ``#SBATCH`` line of the job script)."""
+        given = [(f.name, getattr(self, f.name)) for f in fields(self)] + [(f"extra.{k}", v) for k, v in self.extra.items()]
+        unsafe = [f"{key}={value!r}" for key, value in [*given, *((f"extra key {k}", k) for k in self.extra)]
+                  if isinstance(value, str) and re.search(r"[\s\x00-\x1f\x7f]", value)]
+        if unsafe:
+            raise ValueError(f"resources of {what}: a SLURM value may not hold spaces or control characters (each is "
+                             f"a line of the job script): {', '.join(unsafe)}")
         if self.accelerator not in (None, "gpu", "cpu"):
             raise ValueError(f"resources of {what}: accelerator must be gpu or cpu, got {self.accelerator!r}")
         if not self.gpus_per_node and self.accelerator != "cpu":

@@ -3,7 +3,6 @@ before any run (a misspelt config, an unknown architecture, a CLIP condition wit
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from ..clip.webdataset_subsets import subset_record_path
 from ..lightning_modules.backbones import check_architecture
 from ..metrics import F1_MACRO
+from ..store.names import check_name
 from .resources import Resources
 
 
@@ -157,6 +157,7 @@ def check_clip(spec: StudySpec) -> None:
 def check_spec(spec: StudySpec) -> None:
     """Every config file a run of the study names exists and every architecture is known: a misspelt
     path fails here, naming it, not hours later when its run comes."""
+    _check_names(spec)
     for architecture in [*spec.architectures, *(a for c in spec.conditions for a in c.architectures or [])]:
         check_architecture(architecture)
     for what, values in (("conditions", spec.conditions), ("architectures", spec.architectures)):
@@ -169,10 +170,6 @@ def check_spec(spec: StudySpec) -> None:
         _refuse_duplicates(spec.study, f"condition {condition.name!r}'s architectures", condition.architectures or [])
     if not spec.seeds or len(set(spec.seeds)) != len(spec.seeds):
         raise ValueError(f"study {spec.study!r}: seeds must be distinct and at least one, got {spec.seeds}")
-    bad_tasks = [t for t in spec.tasks if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", t)]
-    if bad_tasks:
-        raise ValueError(f"study {spec.study!r}: task names become folder names; use letters, digits, '-', '_' "
-                         f"or '.', got {bad_tasks}")
     _check_baseline(spec)
     _check_given_arguments(spec)
     if spec.per_class is not None:
@@ -197,6 +194,18 @@ def check_spec(spec: StudySpec) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"study {spec.study!r}: config {path} ({where}) does not exist "
                                     f"(paths are relative to {Path.cwd()})")
+
+
+def _check_names(spec: StudySpec) -> None:
+    """The study's, its conditions' and tasks' names (``store/names.py``), and its seeds, when it is read."""
+    check_name("study", spec.study)
+    for condition in spec.conditions:
+        check_name(f"study {spec.study!r}: condition", condition.name)
+    for task in spec.tasks:
+        check_name(f"study {spec.study!r}: task", task)
+    bad = [s for s in spec.seeds if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2 ** 32]
+    if bad:
+        raise ValueError(f"study {spec.study!r}: seeds must be integers from 0 to 2**32 - 1 (a training seed), got {bad}")
 
 
 def _check_baseline(spec: StudySpec) -> None:
