@@ -71,13 +71,15 @@ def entry(args: list[str] | None = None) -> int:
     argv = sys.argv[1:] if args is None else list(args)
     debug = "--debug" in argv or os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
-    if not debug:
-        quiet_dependencies()
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
     try:
+        if not debug:
+            quiet_dependencies()
         main(argv)
-    except (KeyboardInterrupt, SIGTERMException) as stop:  # SIGTERMException is a SystemExit: it would exit 0
+    except (KeyboardInterrupt, SystemExit) as stop:
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        if isinstance(stop, SystemExit) and not isinstance(stop, SIGTERMException):
+            raise  # --help and argparse's exits keep their status; Lightning's SIGTERM would exit 0
         signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("SIGINT", 130)
         print(f"error: interrupted ({signal_name}); a run keeps its checkpoints: continue it with the same command and "
               "--ckpt_path last (a study: run the same study command again)", file=sys.stderr)

@@ -66,3 +66,24 @@ def _failure(path: Path, error: Exception) -> OSError:
     if free is not None and free < FULL_BELOW_BYTES:
         return OSError(errno.ENOSPC, f"writing {path} failed (its file system is full: {free:,} bytes free): {error}")
     return OSError(getattr(error, "errno", None) or errno.EIO, f"writing {path} failed: {error}")
+
+
+def replace_together(writers: dict[str, Callable[[Path], object]], folder: Path, stale: tuple[str, ...] = ()) -> list[Path]:
+    """Write each file (name -> write(path)) into a staging folder, then move them all into ``folder``
+    at once with signals held, removing the ``stale`` names not written this time: an interrupted or
+    failed write leaves the previous set of files whole, never two sets mixed."""
+    folder = Path(folder)
+    staging = folder / f".staging-{os.getpid()}"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, write in writers.items():
+            write(staging / name)
+        with signals_held():
+            for name in writers:
+                os.replace(staging / name, folder / name)
+            for name in stale:
+                if name not in writers:
+                    (folder / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [folder / name for name in writers]

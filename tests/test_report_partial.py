@@ -141,3 +141,24 @@ def test_a_replaced_run_is_listed_never_counted(tmp_path, capsys):
     store.write_record(pretrain, {"kind": "pretrain", "status": "finished", "identity": "abc"})
     aside = store.set_aside(pretrain)
     assert store.find_pretraining(tmp_path, "abc") == [] and (aside / "run.json").is_file()
+
+
+def test_an_interrupted_report_leaves_the_previous_one_whole(tmp_path, capsys, monkeypatch):
+    """The report's files are written aside and moved into place together: Ctrl-C while the next report
+    is written leaves every file of the last one as it was (no staging folder left behind)."""
+    for condition in ("scratch", "imagenet"):
+        for architecture in ("resnet18", "resnet50", "densenet121"):
+            _write_local_run(tmp_path, condition, architecture, "finished")
+    _report(tmp_path, capsys)
+    folder = tmp_path / "study"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    _write_local_run(tmp_path, "imagenet", "alexnet", "finished")  # the next report differs
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)  # after report.html is written aside
+    with pytest.raises(KeyboardInterrupt):
+        main(["report", "--root", str(tmp_path), "--study", "study"])
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".staging")]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from jsonargparse import ArgumentParser
 
+from ..files import replace_together
 from .browser import check_page
 from ..metrics import F1_MACRO
 from ..datamodules.dataset_checks import source_checks
@@ -64,18 +65,19 @@ def write_report(settings: ReportSettings) -> Path:
                                 external_lines, s.choices)
     choices, screenshot, log_artifact, wandb_project, study = s.choices, s.screenshot, s.log_artifact, s.wandb_project, s.study
     output = Path(s.output or Path(s.root) / s.study) / "report.html"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(built.html)
-    built.trends.to_csv(output.with_name("trends.csv"), index=False)
-    built.comparisons.to_csv(output.with_name("comparisons.csv"), index=False)
     printed = built.printed
     said = [*built.comparisons.get("verdict", []), *(n for n in built.notes if n.startswith(("left out", "condition")))]
-    output.with_name("trends.md").write_text(markdown_table(printed) + "\n\n" + "\n".join(f"- {line}" for line in said) + "\n")
+    markdown = markdown_table(printed) + "\n\n" + "\n".join(f"- {line}" for line in said) + "\n"
+    writers = {"report.html": lambda p: p.write_text(built.html), "trends.md": lambda p: p.write_text(markdown),
+               "trends.csv": lambda p: built.trends.to_csv(p, index=False),
+               "comparisons.csv": lambda p: built.comparisons.to_csv(p, index=False)}
+    if built.external is not None:
+        writers[EXTERNAL_FILE] = lambda p: built.external.to_csv(p, index=False)
+    files = replace_together(writers, output.parent, stale=(EXTERNAL_FILE,))  # a Ctrl-C leaves the last report whole
     print(printed.to_string(index=False))
     for sentence in [*said, *report.choice_lines(choices)]:
         print(sentence)
-    files = [output, *(output.with_name(n) for n in ("trends.csv", "trends.md", "comparisons.csv"))]
-    files += _write_external(built, external_lines, output)
+    _print_external(built, external_lines)
     files += [_screenshot(output)] if screenshot else []
     if log_artifact:
         run_table.log_report_artifact(files, wandb_project or "pretrain-robustness", study)
@@ -112,15 +114,15 @@ def _included_runs(root: Path, included: str) -> tuple[pd.DataFrame, pd.DataFram
     return more, left_out
 
 
-def _write_external(built, external_lines: list, output: Path) -> list[Path]:
-    """The effective robustness against the external baselines: printed, and external_baseline.csv."""
+EXTERNAL_FILE = "external_baseline.csv"  # the effective robustness against the external baselines
+
+
+def _print_external(built, external_lines: list) -> None:
     if built.external is None:
-        return []
-    built.external.to_csv(output.with_name("external_baseline.csv"), index=False)
+        return
     for line in external_lines:
         print(line.describe())
     print(report.format_external(built.external).to_string(index=False))
-    return [output.with_name("external_baseline.csv")]
 
 
 def _screenshot(output: Path) -> Path:

@@ -6,6 +6,7 @@ this callback only decides *when* to call it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import signal
@@ -212,6 +213,8 @@ class SaveRunConfig(SaveConfigCallback):
         run_dir = Path(self.run_dir or trainer.default_root_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.parser.save(self.config, run_dir / store.CONFIG, skip_none=False, overwrite=True, multifile=False)
+        if trainer.is_global_zero and store.read_record(run_dir):  # what the run wrote: a later edit is seen
+            store.update_record(run_dir, config_sha256=hashlib.sha256((run_dir / store.CONFIG).read_bytes()).hexdigest())
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.experiment.config.update(self.config.clone().as_dict(), allow_val_change=True)

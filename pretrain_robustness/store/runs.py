@@ -22,6 +22,7 @@ Its lock and heartbeat are :mod:`.liveness`'s, its attempts :mod:`.attempts`', i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -155,11 +156,19 @@ def read_record(run: Path) -> dict[str, Any] | None:
 
 
 def read_config(run: Path) -> dict[str, Any] | None:
-    """The run's resolved ``config.yaml`` (what its last attempt was started with), or ``None``."""
+    """The run's resolved ``config.yaml`` (what its last attempt was started with), or ``None``; refused
+    when it is not the file the run wrote (its sha256 in run.json): an edited one would hide a change."""
     import yaml
 
     path = Path(run) / CONFIG
-    return yaml.safe_load(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    content = path.read_bytes()
+    recorded = (read_record(run) or {}).get("config_sha256")
+    if recorded and hashlib.sha256(content).hexdigest() != recorded:
+        raise ValueError(f"{path} was changed after its run started (its sha256 is not the one run.json recorded): it "
+                         "no longer says how the run was trained. Restore it, or set the run aside (--run.overwrite true)")
+    return yaml.safe_load(content)
 
 
 def write_record(run: Path, record: dict[str, Any]) -> None:
