@@ -227,3 +227,21 @@ def test_pairs_without_a_trend_are_said_so():
     flat = tidy[tidy["params"].str.contains("sketch")]
     with pytest.raises(ValueError, match="no \\(task, OOD split\\) pair has a trend"):
         build_report(flat, "s", transform="linear")
+
+
+def test_points_outside_the_baselines_id_range_are_marked_extrapolated():
+    tidy = synthetic_study({"scratch": (0.0, {}), "pretrained": (0.05, {})})
+    shifted = (tidy["condition"] == "pretrained") & (tidy["split"] == "id_test") & (tidy["epoch"] == 4)
+    tidy.loc[shifted, "value"] += 0.25  # beyond the baseline's highest ID score
+    report = build_report(tidy, "s", baseline="scratch")
+    ids = tidy[tidy["split"] == "id_test"]
+    base = ids.loc[ids["condition"] == "scratch", "value"]
+    own = ids.loc[ids["condition"] == "pretrained", "value"]
+    expected = int(((own < base.min()) | (own > base.max())).sum())  # the definition, counted here
+    table = report.trends.set_index("condition")
+    assert table.loc["pretrained", "extrapolated"] == expected >= 3 and table.loc["scratch", "extrapolated"] == 0
+    assert report.printed.set_index("condition").loc["pretrained", "extrapolated"] == f"{expected} of 12"
+    assert any(n.startswith(f"{expected} points lie outside the 'scratch' points' ID range") for n in report.notes)
+    scatter = next(body for heading, body in report.sections if heading.startswith("ID vs OOD"))
+    symbols = next(t.marker.symbol for t in scatter.data if t.name == "pretrained" and t.mode == "markers")
+    assert list(symbols).count("circle-open") == expected

@@ -113,6 +113,7 @@ def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str,
     if baseline not in trends:
         raise ValueError(f"baseline condition {baseline!r} has no trend; conditions: {sorted(trends)}")
     er = effective_robustness(points, trends[baseline])
+    outside = outside_baseline(points, baseline)
     held_out = held_out_residuals(points, baseline, trends[baseline].transform).groupby("condition")["residual"].mean()
     base_points = points[points["condition"] == baseline]
     rows = []
@@ -127,9 +128,17 @@ def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str,
                      "mean_id_f1": 100 * points.loc[mask, "id"].mean(),
                      "mean_ood_f1": 100 * points.loc[mask, "ood"].mean(),
                      "effective_robustness": er[mask].mean(), "er_held_out": held_out.get(condition, np.nan),
+                     "extrapolated": int(outside[mask].sum()),
                      "trend_er": gap["gap"], "trend_er_low": gap["low"], "trend_er_high": gap["high"],
                      **_band_widths(trend)})
     return pd.DataFrame(rows)
+
+
+def outside_baseline(points: pd.DataFrame, baseline: str) -> pd.Series:
+    """Points whose ID score lies outside the baseline's points' ID range: their effective robustness
+    extends the baseline's line beyond its data (extrapolated)."""
+    base = points.loc[points["condition"] == baseline, "id"]
+    return (points["id"] < base.min()) | (points["id"] > base.max())
 
 
 def _band_widths(trend: Trend) -> dict:

@@ -30,9 +30,11 @@ def _band_trace(trend: Trend, colour: str, name: str) -> go.Scatter:
 
 def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: str,
                    id_label: str = "ID test macro-F1", ood_label: str = "OOD test macro-F1",
-                   external=None) -> go.Figure:
+                   external=None, outside: pd.Series | None = None) -> go.Figure:
     """ID vs OOD scatter, one colour per condition, fitted lines with 95% bands, and y = x; with
-    ``external`` (an ``external_baseline.ExternalBaseline``) its line and its models' points in black."""
+    ``external`` (an ``external_baseline.ExternalBaseline``) its line and its models' points in black;
+    points ``outside`` the baseline's ID range (extrapolated) drawn open."""
+    outside = pd.Series(False, index=points.index) if outside is None else outside
     fig = go.Figure()
     if external is not None:
         _external_traces(fig, external, points, transform)
@@ -46,12 +48,15 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
                                  legendgroup=condition, hoverinfo="skip"))
         fig.add_trace(go.Scatter(
             x=transforms.forward(group["id"], transform), y=transforms.forward(group["ood"], transform),
-            mode="markers", marker=dict(color=colour, size=8, line=dict(width=0.5, color="white")),
+            mode="markers", marker=dict(color=colour, size=8, line=dict(width=1, color=colour),
+                                        symbol=np.where(outside[group.index], "circle-open", "circle")),
             name=condition, legendgroup=condition,
-            customdata=np.stack([group["architecture"], group["epoch"], group["run"],
-                                 100 * group["id"], 100 * group["ood"]], axis=1),
+            customdata=np.stack([group["architecture"], group["epoch"], group["run"], 100 * group["id"],
+                                 100 * group["ood"], np.where(outside[group.index], "<br>extrapolated: outside the "
+                                                              "baseline's ID range", "")], axis=1),
             hovertemplate="%{customdata[0]}, epoch %{customdata[1]}<br>ID %{customdata[3]:.1f}, "
-                          "OOD %{customdata[4]:.1f}<br>%{customdata[2]}<extra>" + html.escape(condition) + "</extra>"))
+                          "OOD %{customdata[4]:.1f}%{customdata[5]}<br>%{customdata[2]}<extra>"
+                          + html.escape(condition) + "</extra>"))
     lo = float(min(points["id"].min(), points["ood"].min()))
     hi = float(max(points["id"].max(), points["ood"].max()))
     diagonal = transforms.forward(np.array([max(lo * 0.8, 1e-3), min(hi * 1.2, 0.999)]), transform)

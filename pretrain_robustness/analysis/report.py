@@ -42,7 +42,8 @@ def format_trends(table: pd.DataFrame) -> pd.DataFrame:
                         "mean_id": table["mean_id_f1"].map("{:.1f}".format),
                         "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
                         "er_points": table["effective_robustness"].map("{:+.1f}".format),
-                        "er_held_out": table["er_held_out"].map("{:+.1f}".format)})
+                        "er_held_out": table["er_held_out"].map("{:+.1f}".format),
+                        "extrapolated": [f"{k} of {n}" if k else "-" for k, n in zip(table["extrapolated"], table["points"])]})
     out["er_trend [95% CI]"] = interval_texts(table["trend_er"], table["trend_er_low"], table["trend_er_high"],
                                               table["baseline"])
     return out
@@ -172,7 +173,8 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
         notes.append(external.describe())
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
-         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}", external)),
+         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}", external,
+                                compare.outside_baseline(points, baseline))),
         ("Trends and effective robustness", format_trends(table)),
         *([(f"Effective robustness against the external baseline '{external.name}' ({name} points; source: "
             f"{external.provenance})", format_external(external_table))] if external is not None else []),
@@ -199,6 +201,12 @@ def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left
              "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
              f"of the '{baseline}' runs measured against the '{baseline}' line refitted without that run (leave-one-run-"
              "out), so the baseline's own figure is not zero by construction"]
+    outside = compare.outside_baseline(points, baseline)
+    if outside.any():
+        base = points.loc[points["condition"] == baseline, "id"]
+        notes.append(f"{int(outside.sum())} points lie outside the '{baseline}' points' ID range [{100 * base.min():.1f}, "
+                     f"{100 * base.max():.1f}] (open markers; the table's 'extrapolated' column): their effective "
+                     "robustness extends the baseline's line beyond its data")
     clipped = int(table["clipped"].sum())
     if clipped:
         notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
