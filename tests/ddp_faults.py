@@ -55,3 +55,18 @@ class CountCollectives(Callback):
         self.counting = False
         with open(f"{self.path}.{trainer.global_rank}.json", "w") as out:
             json.dump({"calls": sum(self.at_last_batch.values()), "steps": self.steps, "names": self.at_last_batch}, out)
+
+
+class InterruptInStep(Callback):
+    """Ctrl-C in the middle of a training step (after its forward, before its backward), once: what a
+    signal arriving at an arbitrary moment does (``--trainer.callbacks+=tests.ddp_faults.InterruptInStep``)."""
+
+    def __init__(self, step: int = 3):
+        self.step = step
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        import os
+        import signal
+
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)

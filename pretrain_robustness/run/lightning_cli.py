@@ -22,7 +22,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from . import recipes
 from .. import store
 from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
-                         SigtermWithoutCollective, StepIntervalUnderDDP)
+                         SignalsBetweenSteps, SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
@@ -238,6 +238,7 @@ class ProjectCLI(LightningCLI):
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
             kwargs["enable_progress_bar"] = False
             callbacks.append(EpochLogLines())
+        callbacks.append(SignalsBetweenSteps())  # last: the others have counted a step when a held stop arrives
         # LightningCLI's own instantiate_trainer adds the config-saving callback to these
         return super().instantiate_trainer(logger=logger, callbacks=callbacks, plugins=plugins, **kwargs)
 

@@ -1,0 +1,38 @@
+"""A stop that arrives in the middle of a training step (after its forward has moved BatchNorm's
+running statistics, before its update) takes effect between steps: the resumed run's final weights,
+statistics and optimizer state equal the uninterrupted run's, tensor for tensor."""
+
+import subprocess
+import sys
+
+import torch
+
+from pretrain_robustness import store
+from pretrain_robustness.cli import main
+
+from .test_exact_resume import _kind_args
+
+
+def _state(run):
+    checkpoint = torch.load(store.checkpoint_path(run), map_location="cpu", weights_only=True)
+    return checkpoint["state_dict"], checkpoint["optimizer_states"]
+
+
+def test_a_ctrl_c_inside_a_step_resumes_to_the_same_state(tiny_data, tmp_path):
+    args = _kind_args("finetune", tiny_data, tmp_path / "runs")
+    main([*args, "--run.name", "reference"])
+    interrupted = [*args, "--trainer.callbacks+=tests.ddp_faults.InterruptInStep", "--trainer.callbacks.step=3"]
+    done = subprocess.run([sys.executable, "-m", "pretrain_robustness.cli", *interrupted], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 1 and "Detected KeyboardInterrupt" in done.stderr, done.stderr[-2000:]  # Lightning exits 1
+    run = tmp_path / "runs" / "resume" / "finetune" / "scratch" / "shufflenet_v2_x0_5-seed0"
+    assert store.read_record(run)["status"] == "interrupted"
+    main([*args, "--ckpt_path", "last"])
+    reference = tmp_path / "runs" / "resume" / "finetune" / "scratch" / "reference"
+    (weights, optimizer), (expected, expected_optimizer) = _state(run), _state(reference)
+    assert weights.keys() == expected.keys()
+    differ = [k for k in weights if not torch.equal(weights[k], expected[k])]
+    assert not differ, differ[:5]  # e.g. BatchNorm's running statistics moved twice by the interrupted step
+    momentum = [s["momentum_buffer"] for s in optimizer[0]["state"].values() if "momentum_buffer" in s]
+    expected_momentum = [s["momentum_buffer"] for s in expected_optimizer[0]["state"].values() if "momentum_buffer" in s]
+    assert all(torch.equal(a, b) for a, b in zip(momentum, expected_momentum))
