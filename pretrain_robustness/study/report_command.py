@@ -28,14 +28,13 @@ def _parser() -> ArgumentParser:
                         help="a study YAML: its report's settings (the options below, given too, override them)")
     parser.add_argument("--root", type=str | None, default=None, help="the results store (default: runs)")
     parser.add_argument("--study", type=str | None, default=None)
-    parser.add_argument("--transform", type=str | None, default=None, choices=["probit", "logit", "linear", None],
-                        help="default: probit")
+    parser.add_argument("--transform", default=None, choices=["probit", "logit", "linear"], help="default: probit")
     parser.add_argument("--baseline", type=str | None, default=None, help="default: scratch")
     parser.add_argument("--id_split", type=str | None, default=None, help="default: id_test")
     parser.add_argument("--ood_split", type=str, default="",
                         help="default: ood_test; null for a task without a shift: the report is then the final "
                              "scores per run")
-    parser.add_argument("--metric", type=str | None, default=None, choices=[*METRICS, None], help="default: f1_macro")
+    parser.add_argument("--metric", default=None, choices=list(METRICS), help="default: f1_macro")
     parser.add_argument("--output", type=str | None, default=None,
                         help="the folder for report.html, trends.csv, trends.md and comparisons.csv (default: "
                              "ROOT/STUDY/, so that studies reported side by side never overwrite each other)")
