@@ -63,7 +63,6 @@ def write_report(settings: ReportSettings) -> Path:
     tidy, left_out = _read_runs(Path(s.root), s.study, s.wandb_project, s.includes)
     built = report.build_report(tidy, s.study, s.transform, s.baseline, s.id_split, s.ood_split, s.metric, left_out,
                                 external_lines, s.choices)
-    choices, screenshot, log_artifact, wandb_project, study = s.choices, s.screenshot, s.log_artifact, s.wandb_project, s.study
     output = Path(s.output or Path(s.root) / s.study) / "report.html"
     printed = built.printed
     said = [*built.comparisons.get("verdict", []), *(n for n in built.notes if n.startswith(("left out", "condition")))]
@@ -75,12 +74,12 @@ def write_report(settings: ReportSettings) -> Path:
         writers[EXTERNAL_FILE] = lambda p: built.external.to_csv(p, index=False)
     files = replace_together(writers, output.parent, stale=(EXTERNAL_FILE,))  # a Ctrl-C leaves the last report whole
     print(printed.to_string(index=False))
-    for sentence in [*said, *report.choice_lines(choices)]:
+    for sentence in [*said, *report.choice_lines(s.choices)]:
         print(sentence)
     _print_external(built, external_lines)
-    files += [_screenshot(output)] if screenshot else []
-    if log_artifact:
-        run_table.log_report_artifact(files, wandb_project or "pretrain-robustness", study)
+    files += [_screenshot(output)] if s.screenshot else []
+    if s.log_artifact:
+        run_table.log_report_artifact(files, s.wandb_project or "pretrain-robustness", s.study)
     print(f"report: {output.resolve()}")
     return output
 

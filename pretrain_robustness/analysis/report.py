@@ -201,10 +201,10 @@ def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left
              "the ID range both cover, 95% CI from resampling each condition's runs; er_held_out = er_points with each "
              f"of the '{baseline}' runs measured against the '{baseline}' line refitted without that run (leave-one-run-"
              "out), so the baseline's own figure is not zero by construction"]
-    outside = compare.outside_baseline(points, baseline)
-    if outside.any():
+    outside = int(table["extrapolated"].sum())
+    if outside:
         base = points.loc[points["condition"] == baseline, "id"]
-        notes.append(f"{int(outside.sum())} points lie outside the '{baseline}' points' ID range [{100 * base.min():.1f}, "
+        notes.append(f"{outside} points lie outside the '{baseline}' points' ID range [{100 * base.min():.1f}, "
                      f"{100 * base.max():.1f}] (open markers; the table's 'extrapolated' column): their effective "
                      "robustness extends the baseline's line beyond its data")
     clipped = int(table["clipped"].sum())

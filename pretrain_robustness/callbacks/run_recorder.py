@@ -188,9 +188,9 @@ def cut_short(trainer: Trainer) -> str | None:
     if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
         return None
     if trainer.max_epochs is not None and 0 <= trainer.current_epoch < trainer.max_epochs:
-        timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+        remaining = [c.time_remaining() for c in trainer.callbacks if isinstance(c, Timer)]
         stopper = trainer.early_stopping_callback
-        expired = any((t.time_remaining() if t.time_remaining() is not None else 1) <= 0 for t in timers)
+        expired = any(seconds is not None and seconds <= 0 for seconds in remaining)
         by = ("its time limit (--trainer.max_time)" if expired else
               "early stopping" if stopper is not None and stopper.stopped_epoch else "a stop it was asked for")
         return f"stopped after {trainer.current_epoch} of {trainer.max_epochs} epochs by {by}"

@@ -88,3 +88,6 @@ class ClipZeroshot(_ClipProgram):
 
     def start(self, folder: Path, command: list[str]) -> None:
         clip_zeroshot_command(command[1:])  # scored checkpoints are kept: continues where it stopped
+
+
+CLIP_PRETRAIN = ClipPretrain()

@@ -154,13 +154,14 @@ class LightningFit:
     def workload(self, config, facts: dict) -> tuple[float, str, int]:
         """(images trained, how they were counted, image size): training images x epochs; counted from
         the data when it is here (built once per data config), else the published size."""
-        data, missing = config.data.init_args, ("not here", data_key(config))
-        try:
-            if missing in facts:
-                raise FileNotFoundError(facts[missing])
-            images, how = data_facts(config, facts)[1], "images counted"
-        except Exception as error:  # noqa: BLE001 - the data is not on this machine: the published size or budget
-            facts[missing] = str(error)
+        data, missing = config.data.init_args, ("not here", data_key(config))  # tried once per data config
+        images = None
+        if missing not in facts:
+            try:
+                images, how = data_facts(config, facts)[1], "images counted"
+            except Exception as error:  # noqa: BLE001 - the data is not on this machine: the published size or budget
+                facts[missing] = str(error)
+        if images is None:
             images, how = class_of(config.data.class_path).nominal_train_images(data), "images nominal"
         epochs = config.trainer.max_epochs or 1
         return images * epochs, f"{images:,} {how} x {epochs} epochs", int(data.get("image_size") or 224)

@@ -65,10 +65,13 @@ class ProjectCLI(LightningCLI):
     def _config(self):
         return self.config[self.subcommand] if self.subcommand else self.config
 
-    def _trainer_init(self) -> dict:
-        """The trainer's instantiated arguments (its callbacks and plugins built), of the subcommand."""
-        given = self.config_init[self.subcommand] if self.subcommand else self.config_init
-        return dict(given.get("trainer") or {})
+    def _trainer_init(self, key: str):
+        """The trainer's instantiated argument ``key`` (a logger, callbacks, plugins built), of the subcommand."""
+        return ((self.config_init[self.subcommand] if self.subcommand else self.config_init).get("trainer") or {}).get(key)
+
+    def _trainer_list(self, key: str) -> list:
+        value = self._trainer_init(key) or []
+        return list(value) if isinstance(value, list) else [value]
 
     def before_instantiate_classes(self) -> None:
         config = self._config()
@@ -189,7 +192,7 @@ class ProjectCLI(LightningCLI):
     def _logger(self):
         config, spec = self._config(), self.run_spec
         if config.trainer.logger not in (None, True):
-            return self._trainer_init().get("logger")
+            return self._trainer_init("logger")
         architecture = config.model.architecture
         name = f"{spec.condition}/{store.run_name(spec, architecture, config.seed_everything)}"
         if self.evaluation_dir:
@@ -206,8 +209,7 @@ class ProjectCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         checkpoints = store.checkpoint_path(self.run_dir).parent
         monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
-        given = self._trainer_init().get("callbacks") or []
-        callbacks = list(given) if isinstance(given, list) else [given]  # the config's own callbacks come first
+        callbacks = self._trainer_list("callbacks")  # the config's own callbacks come first
         self.wandb_id = None
         logger = self._logger()
         record = {**self._record(), "wandb_id": self.wandb_id}
@@ -231,8 +233,7 @@ class ProjectCLI(LightningCLI):
                 dirpath=checkpoints, filename=store.STEP_CHECKPOINT.removesuffix(".ckpt"), monitor=None, save_top_k=1,
                 enable_version_counter=False, train_time_interval=timedelta(minutes=minutes))
             callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
-        given = self._trainer_init().get("plugins") or []
-        plugins = list(given) if isinstance(given, list) else [given]
+        plugins = self._trainer_list("plugins")
         if not any(isinstance(p, CheckpointIO) for p in plugins):  # whole files in the run folder, never $TMPDIR
             plugins.append(store.RunFolderCheckpointIO())
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames

@@ -11,6 +11,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
 import submitit
 
 from ..run.quiet import quiet_dependencies

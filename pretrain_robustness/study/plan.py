@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import store
-from ..clip.steps import ClipPretrain, ClipZeroshot
+from ..clip.steps import CLIP_PRETRAIN, ClipZeroshot
 from ..clip.training import read_recipe
 from ..run.fit_program import FIT
 from .spec import Condition, StudySpec
 from .step import Program, Step
-
-CLIP_PRETRAIN = ClipPretrain()
 
 
 class PlanError(ValueError):
