@@ -29,10 +29,9 @@ def start_attempt(run: Path, record: dict[str, Any], lock: bool = True, **attemp
             print(note, flush=True)
     previous = read_record(run) or {}
     entry = {"started": now(), "host": socket.gethostname(), "pid": os.getpid(), **attempt}
+    # on top of the previous record: a study's submission (the job that runs it) stays on it
     written = {**previous, **record, "status": RunStatus.RUNNING, "started": entry["started"], "host": entry["host"],
                "pid": entry["pid"], "heartbeat": entry["started"], "attempts": [*previous.get("attempts", []), entry]}
-    if previous.get("job"):  # a study's submission: the job that runs it stays on the record
-        written["job"] = previous["job"]
     write_record(run, written)
     return written
 
