@@ -160,7 +160,8 @@ def test_the_same_relative_root_from_another_folder_is_another_listing(tmp_path,
 
 def test_planning_again_builds_no_manifest_until_a_folder_changes(tiny_data, tmp_path, cache, monkeypatch, capsys):
     """A study's dry run keeps each pre-training set's manifest hash and size (reuse.data_facts): the
-    next planning prints them as read before; an image added gives a new manifest, read afresh."""
+    next planning prints them as read before; an image added gives a new manifest, read afresh, and so
+    do images rewritten in place (no folder's time changes: the kept manifest's file sizes show it)."""
     from pretrain_robustness.cli import main
 
     work = tmp_path / "work"
@@ -173,7 +174,7 @@ def test_planning_again_builds_no_manifest_until_a_folder_changes(tiny_data, tmp
     plans, tables_read = [], []
     read_entry = listing_cache._read_entry
     monkeypatch.setattr(listing_cache, "_read_entry", lambda key: tables_read.append(key) or read_entry(key))
-    for _ in range(3):
+    for _ in range(4):
         _new_process(monkeypatch)
         cache.clear(), tables_read.clear()
         main(["study", "--config", "configs/studies/demo.yaml", "--dry_run", "true", "--root", str(work / "runs")])
@@ -181,7 +182,12 @@ def test_planning_again_builds_no_manifest_until_a_folder_changes(tiny_data, tmp
         if len(plans) == 2:  # planned again: check-data's count and sample, and the manifest's hash, are remembered
             assert tables_read == [] and not [p for p in cache if "n01440764" in str(p)]
         _images(work / "data" / "demo" / "imagenet" / "train" / "n01440764", 1, stem="added") if len(plans) == 2 else None
+        if len(plans) == 3:  # every image of a class re-encoded under its name: its folder's times stay
+            for image in (work / "data" / "demo" / "imagenet" / "train" / "n01440764").iterdir():
+                image.write_bytes(image.read_bytes() + b"\0")
         _aged(work / "data" / "demo" / "imagenet")
-    assert [len(p) for p in plans] == [1, 1, 1]
+    assert [len(p) for p in plans] == [1, 1, 1, 1]
+    sha = [plan[0].split("sha256 ")[1][:12] for plan in plans]
     assert "as read before" not in plans[0][0] and plans[1][0] == plans[0][0].replace(")", "; as read before, its folders unchanged)")
-    assert "as read before" not in plans[2][0] and plans[2][0].split("sha256 ")[1] != plans[0][0].split("sha256 ")[1]
+    assert "as read before" not in plans[2][0] and sha[2] != sha[0]
+    assert "as read before" not in plans[3][0] and sha[3] not in sha[:3]

@@ -57,7 +57,8 @@ def test_manifest_and_hash(tiny_data):
 def test_the_manifest_hash_is_pandas_csv_byte_for_byte(change):
     """The hash is the identity of runs: its fast path gives pandas' CSV bytes, or steps aside."""
     manifest = pd.DataFrame({"path": ["b/2.jpg", "a/1.jpg"], "source_class": ["n1", "n2"], "class_name": ["x", "y"],
-                             "label": [0, 1], "label_name": ["n1", "n2"], "split": ["train", "val"]}).assign(**change)
+                             "label": [0, 1], "label_name": ["n1", "n2"], "split": ["train", "val"],
+                             "file_bytes": ["1234", ""]}).assign(**change)
     for frame in (manifest, manifest.head(0)):
         canonical = frame[MANIFEST_COLUMNS].sort_values("path", kind="stable")
         assert manifest_hash(frame) == hashlib.sha256(canonical.to_csv(index=False).encode()).hexdigest()
@@ -144,7 +145,8 @@ def test_manifest_command(tiny_data, tmp_path, capsys):
           "--data.init_args.val_source.init_args.root", str(tiny_data / "imagenet_wide"),
           "--model.architecture", "resnet18"])
     manifest = pd.read_csv(output)
-    assert list(manifest.columns) == ["path", "source_class", "class_name", "label", "label_name", "split"]
+    assert list(manifest.columns) == ["path", "source_class", "class_name", "label", "label_name", "split", "file_bytes"]
+    assert manifest["file_bytes"].tolist() == [Path(p).stat().st_size for p in manifest["path"]]
     assert (manifest["split"] == "train").sum() == 18 * 16 and manifest["label_name"].nunique() == 3
     assert (manifest["split"] == "val").sum() == 16 * 3  # ImageNet val of the 16 classes that have one
     assert "images" in capsys.readouterr().out

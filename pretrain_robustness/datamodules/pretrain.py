@@ -17,7 +17,7 @@ from .dataset_checks import built_from, class_of, source_checks
 from .image_transforms import (IMAGENET_MEAN, IMAGENET_STD, imagenet_eval_tensor_transform, imagenet_eval_transform,
                                imagenet_train_tensor_transform, imagenet_train_transform)
 from .interventions import Intervention, condition_params
-from .manifest import assign_labels, manifest_hash, read_manifest, summary
+from .manifest import assign_labels, manifest_hash, read_manifest, summary, with_file_facts
 from .sampling import hold_out
 from .sources import TableSource
 from .sources.listing_cache import cached_table
@@ -45,7 +45,9 @@ class PretrainDataModule(ClassificationDataModule):
             repeat with training seed ``s`` draws with ``seed + s``; 0 keeps the config's draw.
         manifest_file, manifest_sha256: a manifest built when the run was planned (a study's
             submission writes it for its jobs): read instead of listing ``source`` again, and
-            refused unless it hashes to ``manifest_sha256``.
+            refused unless it hashes to ``manifest_sha256`` and every file still has its size.
+        content_digest: also hash every image file's bytes (sha256) into the manifest, not only
+            its size: reads the whole dataset when the manifest is built (docs/data.md measures it).
         pipeline: ``tensor``: torchvision decoding (PIL only where it cannot) and the recipe's
             transforms on uint8 tensors (``transforms.v2``); ``pil``: the recipe's PIL transforms
             (torchvision's reference code path); ``device``: workers read the bytes and draw the
@@ -89,6 +91,7 @@ class PretrainDataModule(ClassificationDataModule):
         pipeline: str = "tensor",
         manifest_file: str | None = None,
         manifest_sha256: str | None = None,
+        content_digest: bool = False,
     ):
         super().__init__(batch_size, eval_batch_size, num_workers)
         self.image_size, self.min_crop_area = image_size, min_crop_area
@@ -107,7 +110,8 @@ class PretrainDataModule(ClassificationDataModule):
         # paths are hashed relative to their dataset's root: the same data under another spelling of it hashes equal
         roots = [s.root for s in (source, val_source) if getattr(s, "root", None) is not None]
         self.manifest = (read_manifest(Path(manifest_file), manifest_sha256, roots) if manifest_file else
-                         self._build_manifest(source, self.interventions, val_source, val_per_class, seed))
+                         with_file_facts(self._build_manifest(source, self.interventions, val_source, val_per_class,
+                                                              seed), content_digest))
         names = self.manifest.drop_duplicates("label").sort_values("label")["label_name"]
         self.class_names = names.tolist()
         self.num_classes = len(self.class_names)

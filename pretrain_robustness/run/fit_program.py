@@ -13,8 +13,8 @@ from typing import Any
 from .. import store
 from ..datamodules import ClassificationDataModule
 from ..datamodules.dataset_checks import class_of
-from ..datamodules.manifest import summary, write_manifest
-from ..datamodules.sources.listing_cache import remembered
+from ..datamodules.manifest import files_unchanged, summary, write_manifest
+from ..datamodules.sources.listing_cache import cache_dir, remembered
 from ..files import atomic_write
 from .config_errors import explained
 from .identity import pretraining_identity, settings_changed_in
@@ -77,7 +77,8 @@ def data_facts(config, facts: dict[str, tuple[str | None, int, str | None]]) -> 
     key = data_key(config)
     if key not in facts:
         built = []
-        sha, images, line = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config))
+        sha, images, line = remembered("data-facts", {"data": key}, lambda: built.append(1) or _built_facts(config),
+                                       holds=lambda value: value[0] is None or files_unchanged(_kept_manifest(value[0])))
         if line and not built:
             print(f"pre-training distribution: {line} (manifest sha256 {sha[:12]}; as read before, its folders "
                   "unchanged)", flush=True)
@@ -85,9 +86,22 @@ def data_facts(config, facts: dict[str, tuple[str | None, int, str | None]]) -> 
     return facts[key][:2]
 
 
+def _kept_manifest(sha256: str) -> Path:
+    return cache_dir() / "data-facts" / f"{sha256}.csv"
+
+
 def _built_facts(config) -> list:
+    """The manifest's hash, images and summary; the manifest kept beside them, so that the next planning
+    checks its files' sizes (a file rewritten in place changes no folder's time)."""
     data = build_data(config)
     manifest = getattr(data, "manifest", None)
+    if manifest is not None and not _kept_manifest(data.manifest_sha256).is_file():
+        try:
+            _kept_manifest(data.manifest_sha256).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(_kept_manifest(data.manifest_sha256),
+                         lambda p: write_manifest(manifest, p, data.manifest_sha256))
+        except OSError as error:
+            print(f"note: manifest {data.manifest_sha256[:12]} not cached ({error})", flush=True)
     return [getattr(data, "manifest_sha256", None), data.train_size(), summary(manifest) if manifest is not None else None]
 
 

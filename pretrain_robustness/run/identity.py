@@ -1,9 +1,9 @@
 """A pre-training run's identity: a hash of what changes its weights, so that any study (of any
 figure) needing the same pre-training finds the finished or queued run instead of training again.
 
-In it: the manifest's sha256 (each image's path relative to its dataset's root, classes, label and
-split, ``datamodules/manifest.py``; not the files' bytes; where the data has no manifest, the
-data settings), the architecture, the optimiser, schedule and learning-rate scaling, the epochs and
+In it: the manifest's sha256 (each image's path relative to its dataset's root, classes, label,
+split and file size, and with ``content_digest`` each file's sha256: ``datamodules/manifest.py``;
+where the data has no manifest, the data settings), the architecture, the optimiser, schedule and learning-rate scaling, the epochs and
 steps, the batch per device and the devices and nodes (together: the global batch), the
 augmentation and image size, the precision, gradient settings, and the training seed. Not in it:
 paths (data roots, the results store, checkpoints), logging, W&B, workers, the run's name, study
@@ -21,7 +21,8 @@ from .. import store
 
 # data arguments that never change the trained weights (paths, speed, checks, evaluation only)
 _DATA_ARGS_OUTSIDE = {"root", "source", "val_source", "num_workers", "decode_check", "eval_batch_size",
-                      "manifest_file", "manifest_sha256"}  # where the manifest was read from: its hash is inside
+                      "manifest_file", "manifest_sha256",  # where the manifest was read from: its hash is inside
+                      "content_digest"}  # what the manifest's hash covers: the hash itself is inside
 # with a manifest, these are already in its hash
 _DATA_ARGS_IN_MANIFEST = {"interventions", "val_per_class", "seed", "draw_offset"}
 _MODEL_ARGS_OUTSIDE = {"init_checkpoint", "eval_split_names", "num_classes"}  # num_classes: the manifest's

@@ -15,7 +15,8 @@ folders a layout was detected from and the annotations it read are all covered. 
 time cannot be set back (``touch -d``, ``rsync -t`` and ``cp -p`` set the modification time only):
 entries added and the old modification time restored still show. A file rewritten
 in place under the same name does not change the table (its path and label stay), only the image,
-which is read when training. Like git's "racily clean" index entries, nothing is stored when a
+which is read when training (a manifest's hash covers each file's size: ``remembered``'s ``holds``
+checks them again, ``run/fit_program.py``). Like git's "racily clean" index entries, nothing is stored when a
 path it depends on changed less than ``RACY_SECONDS`` before its reading began: a change within the
 same timestamp granule (1-2 s on some network file systems) could otherwise go unseen. Every entry
 is keyed by the package's code (:func:`code_version`: a new version reads afresh), the source's
@@ -130,14 +131,15 @@ def cached_table(source) -> pd.DataFrame:
     return table.copy()
 
 
-def remembered(kind: str, what: dict, compute):
+def remembered(kind: str, what: dict, compute, holds=None):
     """``compute()`` (a JSON value), or the value it gave last time while the folders and files it read
-    through the sources, the package's code and ``what`` are the same (e.g. a manifest's hash)."""
+    through the sources, the package's code and ``what`` are the same (e.g. a manifest's hash) and
+    ``holds(value)`` is true (what folder times cannot show: a file rewritten in place)."""
     key, described = _key(kind, what)
     path = cache_dir() / kind / f"{key}.json"
     try:
         entry = json.loads(path.read_text())
-        if _unchanged(entry["depends_on"]):
+        if _unchanged(entry["depends_on"]) and (holds is None or holds(entry["value"])):
             _replay(entry["depends_on"])
             return entry["value"]
     except (OSError, ValueError, KeyError):
