@@ -113,3 +113,29 @@ def test_no_runs_is_a_clear_error(tmp_path):
         load_local_runs(tmp_path, "nothing")
     with pytest.raises(LookupError, match="no W&B runs"):
         load_wandb_runs("me/proj", api=FakeApi([]))
+
+
+def test_the_wandb_reader_reads_what_a_real_fit_logged(tiny_data, tmp_path):
+    """A real tiny fit logs to W&B (offline); its run file, decoded with W&B's own record schema, is what
+    the W&B API would serve: the reader's table equals the same run read from its metrics.csv."""
+    from pretrain_robustness.run.lightning_cli import run_cli
+
+    from . import wandb_records
+    from .test_bad_inputs import finetune
+
+    args = finetune(tiny_data, tmp_path, "--trainer.max_epochs", "2", "--model.architecture", "resnet18",
+                    "--model.optimizer.init_args.lr", "0.01")
+    run_cli([a for a in args if a not in ("--trainer.logger", "false")])  # closes its W&B run, as a process exit does
+    run = next(tmp_path.glob("demo/finetune/scratch/*"))
+    logged = wandb_records.run_file(run)
+    served = FakeWandbRun(run.name, wandb_records.config(logged), "finished", wandb_records.history(logged), "demo")
+    remote = load_wandb_runs("me/proj", api=FakeApi([served]))
+    local = load_local_runs(tmp_path, "demo")
+    keys = ["stage", "epoch", "split", "metric"]
+    same = ["study", "kind", "condition", "params", "architecture", "seed", "status", "value"]
+    left, right = (t.sort_values(keys).reset_index(drop=True)[keys + same] for t in (local, remote))
+    assert len(left) == 2 * 4 * 2  # 2 epochs x 4 splits x (F1, accuracy)
+    by_epoch = left.pivot_table("value", ["split", "metric"], "epoch")
+    assert (by_epoch[1] != by_epoch[2]).any()  # the epochs scored differently: one read as the other would show
+    # W&B logs the values as float32 (Lightning's logged tensors), metrics.csv as computed
+    pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-7)

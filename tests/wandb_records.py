@@ -1,0 +1,76 @@
+"""The records of an offline W&B run (``run-<id>.wandb``), decoded with W&B's own protobuf schema
+(``wandb.proto.wandb_internal_pb2.Record``): what ``wandb sync`` would upload, read without a server.
+
+The file is W&B's header (``:W&B``, magic 0xBEE1, version 0) and then LevelDB's log format, as W&B's
+writer (wandb-core's ``leveldb`` store) frames it: 32 KiB blocks of chunks, each a 7-byte header
+(masked CRC-32C, little-endian length, type: 1 full, 2 first, 3 middle, 4 last), a block's last
+bytes zero-padded when fewer than 7 remain. The CRC is not checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+BLOCK, CHUNK_HEADER, FILE_HEADER = 32768, 7, b":W&B\xe1\xbe\x00"
+
+
+def payloads(path: Path) -> list[bytes]:
+    data = Path(path).read_bytes()
+    assert data.startswith(FILE_HEADER), f"{path} is not a W&B run file"
+    records, partial, offset = [], b"", len(FILE_HEADER)
+    while offset + CHUNK_HEADER <= len(data):
+        left_in_block = BLOCK - offset % BLOCK
+        if left_in_block < CHUNK_HEADER:
+            offset += left_in_block
+            continue
+        _, length, kind = struct.unpack_from("<IHB", data, offset)
+        chunk = data[offset + CHUNK_HEADER:offset + CHUNK_HEADER + length]
+        offset += CHUNK_HEADER + length
+        if kind == 0 and length == 0:  # zeroed tail of the file
+            break
+        partial = chunk if kind in (1, 2) else partial + chunk
+        if kind in (1, 4):
+            records.append(partial)
+    return records
+
+
+def records(path: Path) -> list:
+    from wandb.proto import wandb_internal_pb2
+
+    decoded = []
+    for payload in payloads(path):
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(payload)
+        decoded.append(record)
+    return decoded
+
+
+def _item_key(item) -> str:
+    return item.key or "/".join(item.nested_key)
+
+
+def history(path: Path) -> list[dict]:
+    """One dict per ``wandb.log`` row (``_step`` included), values as logged."""
+    return [{_item_key(i): json.loads(i.value_json) for i in r.history.item}
+            for r in records(path) if r.WhichOneof("record_type") == "history"]
+
+
+def config(path: Path) -> dict:
+    """The run's config as its config records left it (each update applied in order)."""
+    values: dict = {}
+    for r in records(path):
+        if r.WhichOneof("record_type") == "config":
+            for item in r.config.update:
+                values[_item_key(item)] = json.loads(item.value_json)
+            for item in r.config.remove:
+                values.pop(_item_key(item), None)
+    return values
+
+
+def run_file(run_dir: Path) -> Path:
+    """The one offline run file under a run folder's ``wandb/`` (the newest attempt's)."""
+    files = sorted(Path(run_dir).glob("wandb/offline-run-*/run-*.wandb"))
+    assert files, f"no offline W&B run under {run_dir}"
+    return files[-1]
