@@ -1,7 +1,8 @@
 """A run killed with SIGKILL at a seeded draw of batches, then resumed with ``--ckpt_path last``,
-scores exactly what the uninterrupted run scores (metrics.csv equal), for pre-training and
-fine-tuning, and so does a run stopped while it validates; the record keeps every attempt and the
-lock of the dead process is taken over."""
+ends in exactly the uninterrupted run's state (its final checkpoint's weights, optimizer state,
+scheduler and loops' position, bit for bit; metrics.csv equal), for pre-training and fine-tuning,
+and so does a run stopped while it validates; the record keeps every attempt and the lock of the
+dead process is taken over."""
 
 import json
 import os
@@ -14,6 +15,8 @@ import pandas as pd
 import pytest
 
 from pretrain_robustness.cli import main
+
+from .training_state import assert_same_training_state
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 KILLS_PER_KIND = 2  # a seeded batch, and the end of the first epoch (the edge case)
@@ -65,6 +68,7 @@ def test_killed_runs_resume_to_the_same_metrics(kind, tiny_data, tmp_path):
         main([*args, "--run.name", name, "--ckpt_path", "last"])
         resumed = pd.read_csv(run / "metrics.csv")
         pd.testing.assert_frame_equal(resumed, reference, check_exact=True, obj=f"{kind} killed at batch {kill}")
+        assert_same_training_state(run, reference_dir)
         record = json.loads((run / "run.json").read_text())
         assert record["status"] == "finished" and len(record["attempts"]) == 2
         assert record["attempts"][1]["resumed_from"].endswith(".ckpt") and not (run / ".lock").exists()
@@ -78,5 +82,6 @@ def test_killed_runs_resume_to_the_same_metrics(kind, tiny_data, tmp_path):
     main([*args, "--run.name", "stopped", "--ckpt_path", "last"])
     pd.testing.assert_frame_equal(pd.read_csv(run / "metrics.csv"), reference, check_exact=True,
                                   obj=f"{kind} stopped while validating")
+    assert_same_training_state(run, reference_dir)
     print(f"{kind}: killed at batches {kills} of {total}, and stopped while validating; every resumed run equals "
           "the reference")

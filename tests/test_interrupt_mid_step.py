@@ -6,17 +6,11 @@ import signal
 import subprocess
 import sys
 
-import torch
-
 from pretrain_robustness import store
 from pretrain_robustness.cli import main
 
 from .test_exact_resume import _kind_args
-
-
-def _state(run):
-    checkpoint = torch.load(store.checkpoint_path(run), map_location="cpu", weights_only=True)
-    return checkpoint["state_dict"], checkpoint["optimizer_states"]
+from .training_state import assert_same_training_state
 
 
 def test_a_ctrl_c_inside_a_step_resumes_to_the_same_state(tiny_data, tmp_path):
@@ -32,10 +26,4 @@ def test_a_ctrl_c_inside_a_step_resumes_to_the_same_state(tiny_data, tmp_path):
     assert store.read_record(run)["status"] == "interrupted"
     main([*args, "--ckpt_path", "last"])
     reference = tmp_path / "runs" / "resume" / "finetune" / "scratch" / "reference"
-    (weights, optimizer), (expected, expected_optimizer) = _state(run), _state(reference)
-    assert weights.keys() == expected.keys()
-    differ = [k for k in weights if not torch.equal(weights[k], expected[k])]
-    assert not differ, differ[:5]  # e.g. BatchNorm's running statistics moved twice by the interrupted step
-    momentum = [s["momentum_buffer"] for s in optimizer[0]["state"].values() if "momentum_buffer" in s]
-    expected_momentum = [s["momentum_buffer"] for s in expected_optimizer[0]["state"].values() if "momentum_buffer" in s]
-    assert all(torch.equal(a, b) for a, b in zip(momentum, expected_momentum))
+    assert_same_training_state(run, reference)  # e.g. BatchNorm's running statistics moved twice by the interrupted step

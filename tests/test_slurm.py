@@ -24,6 +24,8 @@ from pretrain_robustness.run.tools import predictions_command
 from pretrain_robustness.study.executors import SlurmExecutor
 from pretrain_robustness.study.resources import ACTIVE_STATES, Resources
 
+from .training_state import assert_same_training_state
+
 REPO = Path(__file__).parents[1]
 CONFIGS = REPO / "configs"
 SLURM_DIR = Path(os.environ.get("SLURM_LOCAL_DIR", "/tmp/pretrain-robustness-slurm"))
@@ -314,6 +316,7 @@ def test_a_two_node_job_at_its_time_limit_requeues_itself_and_resumes_exactly(sl
     assert "task 0: Killed" not in log, log[-3000:]  # rank 0 left by itself (not SIGKILLed after a hung broadcast)
     pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), pd.read_csv(reference / "metrics.csv"),
                                   check_exact=True)
+    assert_same_training_state(folder, reference)  # weights, momentum, scheduler, loops: rank 0's checkpoint
     _assert_ran_on_both_nodes(job)
 
 
