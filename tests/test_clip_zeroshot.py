@@ -258,6 +258,7 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
     # one real checkpoint: the project's scores equal open_clip_train's own zero-shot evaluation
     from argparse import Namespace
 
+    from open_clip import build_zero_shot_classifier as zero_shot_classifier_of_open_clip
     from open_clip_train import zero_shot
     from open_clip_train.data import DataInfo
 
@@ -267,6 +268,9 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
         return [correct[:k].reshape(-1).float().sum().item() for k in topk]
 
     monkeypatch.setattr(zero_shot, "accuracy", accuracy)
+    built = []  # the classifier open_clip_train's zero-shot evaluation builds, with its own class names and templates
+    monkeypatch.setattr(zero_shot, "build_zero_shot_classifier",
+                        lambda *a, **k: built.append(zero_shot_classifier_of_open_clip(*a, **k)) or built[-1])
 
     checkpoint = runs / "pretrain" / "laion-64" / "clip-tiny-clip-seed0" / "open_clip" / "run" / "checkpoints" / "epoch_3.pt"
     tiny, transform, tokenizer = real_loader(f"clip:{model}", checkpoint, torch.device("cpu"))
@@ -277,6 +281,8 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
         zeroshot_frequency=1, epochs=1, distributed=False, horovod=False, device="cpu", precision="fp32",
         batch_size=8, model="tiny-clip"), tokenizer)
     classifier = clip_zeroshot.zero_shot_classifier(tiny, tokenizer, torch.device("cpu"))
+    assert len(built) == 1 and built[0].shape == classifier.shape and classifier.shape[1] == 1000
+    torch.testing.assert_close(classifier, built[0], rtol=0, atol=0)  # the same text towers, names and templates
     labels, predicted, top5 = clip_zeroshot.predict(tiny, classifier, loader, torch.device("cpu"))
     assert np.mean(labels == predicted) == theirs["imagenet-zeroshot-val-top1"]
     assert top5 == theirs["imagenet-zeroshot-val-top5"]
