@@ -44,19 +44,17 @@ def test_fit_without_network_leaks_no_secret(tiny_data, tmp_path):
 def test_logged_in_without_network_logs_offline_and_says_so(tiny_data, tmp_path):
     """Logged in (a key) on a node without internet: the fit does not wait ~100 s for W&B and fail;
     it logs offline, says so in one line with how to upload later, and finishes."""
-    import time
 
     env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"}
-    env.update(WANDB_API_KEY="0" * 40, PYTHONPATH=str(Path(__file__).parents[1]))
+    # W&B's own wait shortened: without the probe, wandb.init would give up after 20 s (not ~97) and the
+    # fit exit 1 with no epoch; the test needs no clock
+    env.update(WANDB_API_KEY="0" * 40, PYTHONPATH=str(Path(__file__).parents[1]), WANDB_INIT_TIMEOUT="20")
     args = ["fit", "--config", str(CONFIGS / "recipes/finetune_wilds.yaml"), "--config", str(CONFIGS / "demo/finetune.yaml"),
             "--run.root", str(tmp_path / "runs"), "--trainer.max_epochs", "1", "--model.architecture", "shufflenet_v2_x0_5",
             "--data.init_args.root", str(tiny_data), "--data.init_args.image_size", "32", "--data.init_args.num_workers", "0"]
-    start = time.monotonic()
     done = subprocess.run([*_no_network_prefix(), sys.executable, "-m", "pretrain_robustness.cli", *args],
                           env=env, capture_output=True, text=True, timeout=600)
-    took = time.monotonic() - start
     assert done.returncode == 0, done.stderr[-3000:]
     assert "W&B: logged in, but its server cannot be reached" in done.stdout and "wandb sync" in done.stdout
     run = next((tmp_path / "runs").glob("**/run.json")).parent
     assert list(run.glob("wandb/offline-run-*")) and not (run / ".lock").exists()
-    assert took < 90, took  # before: ~97 s in wandb.init, then exit 1 with no epoch

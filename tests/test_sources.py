@@ -198,3 +198,43 @@ def test_inaturalist_2017_as_shipped_and_an_unknown_layout(tmp_path):
         INaturalist2017(str(tmp_path / "other")).table()
     with pytest.raises(FileNotFoundError, match=r"train_mini/ \(as shipped.*2021_train_mini/ \(torchvision's"):
         INaturalist2021(str(tmp_path / "other"), "2021_train_mini").table()
+
+
+def _torchvision_rows(dataset, ranks: list[str]) -> set[tuple]:
+    """(path, full category's folder, each rank's name) of every image torchvision's reader lists."""
+    names = {rank: {i: n for n, i in dataset.categories_index[rank].items()} for rank in ranks}
+    rows = set()
+    for category, filename in dataset.index:
+        folder = dataset.all_categories[category]
+        ranked = tuple(names[r][dataset.categories_map[category][r]] for r in ranks)
+        rows.add((str(Path(dataset.root) / folder / filename), folder, *ranked))
+    return rows
+
+
+@pytest.mark.parametrize("version", ["2021_train", "2021_train_mini", "2021_valid"])
+def test_inaturalist_2021_reads_what_torchvisions_reader_reads(tmp_path, version):
+    """An outside reader of the same folders (torchvision.datasets.INaturalist): the same files, each in
+    the same species folder, with the same kingdom ... genus."""
+    from torchvision.datasets import INaturalist
+
+    ranks = ["kingdom", "phylum", "class", "order", "family", "genus"]
+    write_inaturalist_2021(tmp_path, version, annotations=False)
+    theirs = _torchvision_rows(INaturalist(str(tmp_path), version), ranks)
+    table = INaturalist2021(str(tmp_path), version, annotations=None).table()
+    ours = set(table[["path", "source_class", *ranks]].itertuples(index=False, name=None))
+    assert len(ours) == len(table) == 9 and ours == theirs
+
+
+def test_inaturalist_2017_reads_what_torchvisions_reader_reads(tmp_path):
+    """torchvision's 2017 reader (its ``2017/<supercategory>/<species>/`` folders): the same files, each
+    with the same species and supercategory."""
+    from torchvision.datasets import INaturalist
+
+    write_inaturalist_2017(tmp_path)
+    dataset = INaturalist(str(tmp_path), "2017")
+    supers = {i: n for n, i in dataset.categories_index["super"].items()}
+    theirs = {(str(Path(dataset.root) / dataset.all_categories[c] / f), Path(dataset.all_categories[c]).name,
+               supers[dataset.categories_map[c]["super"]]) for c, f in dataset.index}
+    table = INaturalist2017(str(tmp_path)).table()
+    ours = set(table[["path", "source_class", "supercategory"]].itertuples(index=False, name=None))
+    assert len(ours) == len(table) == 16 and ours == theirs
