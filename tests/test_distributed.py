@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pretrain_robustness.datamodules.distributed import UnpaddedDistributedSampler, gather_predictions
@@ -44,6 +45,10 @@ def test_ddp_on_two_processes_equals_one_process(tmp_path):
     assert two["odd"]["n"] == one["odd"]["n"] == 37
     assert two["odd"]["f1_macro"] == one["odd"]["f1_macro"]
     assert two["odd"]["accuracy"] == one["odd"]["accuracy"]
+    # per example, by its index: each rank's predictions paired with their own examples
+    by_one, by_two = (pd.read_csv(run.out.with_suffix(".csv")) for run in (single, ddp))
+    assert by_one["filename"].tolist() == [f"{i}.jpg" for i in range(37)] and by_one["y_pred"].nunique() > 2
+    pd.testing.assert_frame_equal(by_two, by_one)
 
 
 @pytest.mark.slow
