@@ -76,10 +76,42 @@ def test_a_command_shown_in_the_docs_parses(page, argv, tmp_path, monkeypatch, c
         check = [*argv, "--root", str(tmp_path / "runs")] + ([] if "--dry_run" in argv else ["--dry_run", "true"])
     elif argv[0] in LIGHTNING_COMMANDS:
         check = [*argv, "--run.root", str(tmp_path / "runs"), "--print_config"]
-    else:
-        check = [*argv, "--help"]
+    else:  # the command's own parse of exactly these arguments, then its work replaced by a stop
+        check = argv
+        _stop_after_parsing(monkeypatch)
     try:
         main(check)
+        assert argv[0] == "study" or argv[0] in LIGHTNING_COMMANDS, f"{argv[0]} ended before parsing its arguments"
+    except ArgumentsParsed:
+        pass
     except SystemExit as done:
         assert done.code in (0, None), f"{page}: pretrain-robustness {' '.join(argv)} -> exit {done.code}"
     assert "error:" not in capsys.readouterr().err
+
+
+class ArgumentsParsed(Exception):
+    """Raised where a command would start its work: every argument it was given has been parsed."""
+
+
+# parsers whose command parses again before its work (manifest: its own options, then LightningCLI's)
+_PARSED_AGAIN = {"pretrain-robustness manifest"}
+
+
+def _stop_after_parsing(monkeypatch) -> None:
+    from jsonargparse import ArgumentParser
+
+    parse_args = ArgumentParser.parse_args
+
+    def parse_then_stop(parser, *args, **kwargs):
+        parsed = parse_args(parser, *args, **kwargs)  # a parse error propagates (exit_on_error=False: raised)
+        if parser.prog in _PARSED_AGAIN:
+            return parsed
+        raise ArgumentsParsed(parser.prog)
+
+    monkeypatch.setattr(ArgumentParser, "parse_args", parse_then_stop)
+
+
+def test_a_misspelt_option_fails_the_docs_check(tmp_path, monkeypatch, capsys):
+    """What the check above would have passed with ``--help`` appended: a misspelt option parses as an error."""
+    with pytest.raises(Exception, match="studdy"):
+        test_a_command_shown_in_the_docs_parses("README.md", ["report", "--studdy", "main"], tmp_path, monkeypatch, capsys)
