@@ -36,8 +36,8 @@ def imagenet_train_transform(image_size: int = 224, min_crop_area: float = 0.08,
     crop (8%-100% of the area) and horizontal flip; the MobileNetV3 recipe adds AutoAugment's
     ImageNet policy (``auto_augment="imagenet"``) and random erasing (``random_erase=0.2``)."""
     steps = [T.Lambda(to_rgb), T.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0)), T.RandomHorizontalFlip()]
-    if auto_augment:
-        steps.append(T.AutoAugment(T.AutoAugmentPolicy(auto_augment)))
+    if auto_augment:  # the preset passes its interpolation (bilinear) on: the default is nearest
+        steps.append(T.AutoAugment(T.AutoAugmentPolicy(auto_augment), interpolation=T.InterpolationMode.BILINEAR))
     steps += _finish(mean, std)
     if random_erase:
         steps.append(T.RandomErasing(p=random_erase))
@@ -86,7 +86,7 @@ def imagenet_train_tensor_transform(image_size: int = 224, min_crop_area: float 
     the *normalised* image with zeros (the mean colour), so with it the image is normalised here."""
     steps = [v2.RandomResizedCrop(image_size, scale=(min_crop_area, 1.0), antialias=True), v2.RandomHorizontalFlip()]
     if auto_augment:
-        steps.append(v2.AutoAugment(v2.AutoAugmentPolicy(auto_augment)))
+        steps.append(v2.AutoAugment(v2.AutoAugmentPolicy(auto_augment), interpolation=v2.InterpolationMode.BILINEAR))
     if random_erase:
         steps += [UInt8Normalize(mean, std), v2.RandomErasing(p=random_erase)]
     return v2.Compose(steps)
