@@ -8,6 +8,8 @@ import yaml
 
 from pretrain_robustness.cli import main
 
+from .config_expectations import assert_run_follows, said
+
 CONFIGS = Path(__file__).parents[1] / "configs"
 PRETRAIN_TINY = ["--data.init_args.source.init_args.root", "{data}/imagenet",
                  "--data.init_args.image_size", "32", "--data.init_args.batch_size", "8",
@@ -138,9 +140,14 @@ def test_config_parses(name, tmp_path, capsys):
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_config_smoke_run(name, tiny_data, tmp_path):
+    """One step of each experiment; then what its files say (batch, learning rate, classes, images and
+    each intervention's numbers) is what the run recorded and what its manifest holds."""
     main(["fit", *_args(name, tiny_data, tmp_path), "--trainer.fast_dev_run", "1"])
     run_json = list(tmp_path.glob("**/run.json"))
     assert len(run_json) == 1 and (run_json[0].parent / "metrics.csv").is_file()
+    files, overrides = EXPERIMENTS[name]
+    assert_run_follows(said([CONFIGS / f for f in files], [o.format(data=tiny_data) for o in overrides]),
+                       run_json[0].parent)
 
 
 @pytest.mark.slow
