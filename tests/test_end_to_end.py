@@ -64,6 +64,33 @@ def test_report_and_trends(study):
     assert "| condition |" in (folder / "trends.md").read_text()
 
 
+def test_the_reports_trends_refit_from_the_runs_metrics(study):
+    """The trend table recomputed from nothing but each run's metrics.csv with SciPy (probit axes, scores
+    clipped to [1e-4, 1 - 1e-4], least squares; a point's effective robustness: its OOD F1 minus the
+    baseline line's prediction at its ID F1): slope, intercept, R², means and effective robustness."""
+    from scipy import stats
+
+    folder, _ = study
+    points = {}
+    for metrics_csv in sorted((folder / "finetune").glob("*/*/metrics.csv")):
+        scores = pd.read_csv(metrics_csv).query("stage == 'val'").pivot_table("f1_macro", "epoch", "split")
+        points.setdefault(metrics_csv.parents[1].name, []).append(scores[["id_test", "ood_test"]].to_numpy())
+    points = {condition: np.concatenate(runs) for condition, runs in points.items()}
+    probit = lambda f1: stats.norm.ppf(np.clip(f1, 1e-4, 1 - 1e-4))  # noqa: E731
+    fits = {c: stats.linregress(probit(p[:, 0]), probit(p[:, 1])) for c, p in points.items()}
+    table = pd.read_csv(folder / "trends.csv").set_index("condition")
+    assert set(table.index) == set(points) and table.loc["scratch", "baseline"]
+    base = fits["scratch"]
+    for condition, p in points.items():
+        predicted = stats.norm.cdf(base.intercept + base.slope * probit(p[:, 0]))
+        row = table.loc[condition]
+        expected = [len(p), fits[condition].slope, fits[condition].intercept, fits[condition].rvalue ** 2,
+                    100 * p[:, 0].mean(), 100 * p[:, 1].mean(), 100 * (p[:, 1] - predicted).mean()]
+        found = [row["points"], row["slope"], row["intercept"], row["r2"], row["mean_id_f1"], row["mean_ood_f1"],
+                 row["effective_robustness"]]
+        np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-9, err_msg=condition)
+
+
 def test_every_epoch_scored_on_every_split(study, tiny_data):
     folder, _ = study
     sizes = pd.read_csv(tiny_data / "iwildcam_v2.0" / "metadata.csv")["split"].value_counts()
