@@ -32,7 +32,8 @@ def run_state(folder: Path, job_states: dict[str, str]) -> tuple[str, str]:
         return RunStatus.PENDING, ""
     status, job = record.get("status"), record.get("job") or {}
     progress = record.get("progress") or {}
-    epoch = f"epoch {progress.get('epoch', 0) + 1} of {progress.get('max_epochs')}" if progress else "starting"
+    # progress.epoch counts from 1, as the console's epoch lines do (run_recorder's heartbeat)
+    epoch = f"epoch {progress.get('epoch', 1)} of {progress.get('max_epochs')}" if progress else "starting"
     if status == RunStatus.FINISHED:
         return RunStatus.FINISHED, f"{record.get('epochs')} epochs, {record.get('finished')}"
     if status == RunStatus.INCOMPLETE:  # the study continues it
