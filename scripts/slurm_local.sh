@@ -4,7 +4,8 @@
 #   bash scripts/slurm_local.sh start [--nodes N]  # installs slurm-wlm and munge when missing (root or
 #                                                  # sudo), starts the daemons: one node (default) or N
 #   bash scripts/slurm_local.sh status   # daemons and node states; exit 1 when not up
-#   bash scripts/slurm_local.sh stop     # stops the daemons by their recorded PIDs
+#   bash scripts/slurm_local.sh stop     # cancels every job (its steps and processes end), then stops
+#                                        # the daemons by their recorded PIDs
 # Then: export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf PATH=$SLURM_LOCAL_DIR/bin:$PATH
 # (bin/ holds `sacct`, a stand-in for SLURM's accounting, see below).
 # N nodes: one slurmd per node, each in its own UTS namespace (`unshare --uts`) so that the tasks on it
@@ -42,11 +43,11 @@ write_config() {
   local nodes=$1 cpus mem_mb node_lines="" names="" i
   cpus=$(( $(nproc) / nodes )); [ "$cpus" -ge 1 ] || cpus=1
   mem_mb=$(( ($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024) / nodes ))
-  # each core is declared with two hardware threads: SLURM allocates whole cores (CR_Core_Memory), so a
-  # one-CPU job still holds a core alone, and a job can place two one-CPU tasks on one node (a world of
-  # two on one node, to compare with two nodes)
+  # the machine's cores and nothing more: split between the nodes, one CPU per core (ThreadsPerCore=1).
+  # Declaring more (two threads per core, to place two tasks on a one-CPU node) let two jobs run 4
+  # compute threads plus loader workers on 2 cores, ~8x slower than one after another.
   for i in $(seq 1 "$nodes"); do
-    node_lines+="NodeName=$(node_name "$i") NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i - 1 )) CPUs=$(( cpus * 2 )) Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=2 RealMemory=$mem_mb State=UNKNOWN"$'\n'
+    node_lines+="NodeName=$(node_name "$i") NodeAddr=127.0.0.1 Port=$(( SLURMD_PORT + i - 1 )) CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem_mb State=UNKNOWN"$'\n'
     names+="${names:+,}$(node_name "$i")"
   done
   mkdir -p "$DIR"/{state,spool,log,bin}
@@ -68,7 +69,7 @@ AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 # without a default, each job is given the whole node's memory and jobs run one at a time (per thread)
-DefMemPerCPU=$(( mem_mb / cpus / 2 ))
+DefMemPerCPU=$(( mem_mb / cpus ))
 # finished jobs stay visible to squeue/scontrol for an hour (bin/sacct reads them there)
 MinJobAge=3600
 ReturnToService=2
@@ -119,7 +120,7 @@ start_munge() {
 }
 
 start() {
-  local nodes=$1 name i
+  local nodes=$1 name i queued
   install_packages
   mkdir -p "$DIR"
   if pid_alive "$DIR/slurmd.pid"; then  # started by this script before --nodes (one pid file for slurmd)
@@ -152,7 +153,11 @@ start() {
   for _ in $(seq 1 60); do
     if [ "$(sinfo --noheader --Node --format=%t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -eq "$nodes" ]; then
       echo "slurm_local: up, $nodes node(s) (SLURM_CONF=$SLURM_CONF; add $DIR/bin to PATH for sacct)"
-      return
+      queued=$(squeue --noheader --states=PENDING,RUNNING,CONFIGURING,COMPLETING --format='%A %T %j' 2>/dev/null)
+      if [ -n "$queued" ]; then
+        printf 'slurm_local: still queued from before (scancel them, or they run):\n%s\n' "$queued"
+      fi
+      return 0
     fi
     sleep 0.5
   done
@@ -167,8 +172,44 @@ daemons() {  # their pid files' names: each node's slurmd, slurmctld, munged
   echo slurmctld munged
 }
 
+our_steps() {  # PIDs of the slurmstepd processes of this cluster (their environment names its slurm.conf)
+  local proc
+  for proc in /proc/[0-9]*; do
+    [ "$(head -c 11 "$proc/cmdline" 2>/dev/null | tr -d '\0')" = "slurmstepd:" ] || continue
+    tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "SLURM_CONF=$DIR/slurm.conf" && echo "${proc#/proc/}"
+  done
+}
+
+tree() {  # the PIDs given and all their descendants
+  local pid
+  for pid in "$@"; do
+    echo "$pid"
+    tree $(ps -o pid= --ppid "$pid" 2>/dev/null)
+  done
+}
+
+end_jobs() {  # every job of this cluster cancelled, its steps and processes ended (a stop leaves none)
+  local jobs steps left
+  if pid_alive "$DIR/slurmctld.pid"; then
+    jobs=$(squeue --noheader --format=%A 2>/dev/null | sort -u | tr '\n' ' ')
+    if [ -n "${jobs// /}" ]; then
+      echo "slurm_local: cancelling job(s) $jobs"
+      scancel --quiet $jobs 2>/dev/null || true
+      for _ in $(seq 1 60); do [ -z "$(our_steps)" ] && break; sleep 0.5; done
+    fi
+  fi
+  steps=$(our_steps)
+  [ -z "$steps" ] && return
+  left=$(tree $steps | tr '\n' ' ')  # steps the daemons did not end (e.g. slurmctld was down): ended here
+  echo "slurm_local: ending job step processes $left"
+  kill -TERM $left 2>/dev/null || true
+  for _ in $(seq 1 20); do [ -z "$(our_steps)" ] && return; sleep 0.25; done
+  kill -KILL $(tree $(our_steps)) 2>/dev/null || true
+}
+
 stop() {
   local name
+  end_jobs
   for name in $(daemons) slurmd; do  # slurmd: a cluster started by this script before --nodes
     if pid_alive "$DIR/$name.pid"; then
       kill "$(cat "$DIR/$name.pid")"

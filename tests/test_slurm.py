@@ -187,10 +187,15 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     one_node_folder = tmp_path / "one-node" / folder.relative_to(root)
     executor = SlurmExecutor(tmp_path / "jobs")
     job = executor.submit_run(folder, FIT, fit(root, resources), resources, [], "ddp")
-    one_node = executor.submit_run(one_node_folder, FIT, fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS), ONE_NODE_TWO_TASKS,
-                               [job.id], "ddp-one-node")
-    assert _wait([job.id, one_node.id]) == {job.id: "COMPLETED", one_node.id: "COMPLETED"}, \
-        Path(job.log).read_text()[-3000:] + Path(one_node.log).read_text()[-3000:]
+    assert _wait([job.id]) == {job.id: "COMPLETED"}, Path(job.log).read_text()[-3000:]
+    _assert_ran_on_both_nodes(job)
+    try:  # two one-CPU tasks on one node: the cluster as one node holding the machine's cores
+        _restart_cluster(nodes=1)
+        one_node = executor.submit_run(one_node_folder, FIT, fit(tmp_path / "one-node", ONE_NODE_TWO_TASKS),
+                                       ONE_NODE_TWO_TASKS, [], "ddp-one-node")
+        assert _wait([one_node.id]) == {one_node.id: "COMPLETED"}, Path(one_node.log).read_text()[-3000:]
+    finally:
+        _restart_cluster(nodes=len(NODES))
     assert store.read_record(one_node_folder)["world_size"] == 2
     one_node_logs = " ".join(p.read_text() for p in Path(one_node.log).parent.glob("*_log.out"))
     for rank in range(2):  # both tasks on the first node
@@ -205,7 +210,6 @@ def test_a_two_node_ddp_job_scores_as_one_process(slurm, tiny_data, tmp_path):
     assert (str(config["trainer"]["devices"]), config["trainer"]["num_nodes"], config["trainer"]["strategy"]) == (
         "1", 2, "ddp")
     assert record["host"] == NODES[0] and json.loads((folder / store.RUN_RECORD).read_text())["attempts"][0]["host"] == NODES[0]
-    _assert_ran_on_both_nodes(job)
     main(["test", "--config", str(folder / "config.yaml"), "--trainer.logger", "false", "--trainer.devices", "1",
           "--trainer.num_nodes", "1", "--trainer.strategy", "auto", "--ckpt_path", str(store.checkpoint_path(folder))])
     ddp = pd.read_csv(folder / "metrics.csv")
@@ -231,8 +235,19 @@ def _ddp_fit(tiny_data, root: Path, *extra: str) -> list[str]:
 
 
 TWO_NODES = Resources(accelerator="cpu", nodes=2, tasks_per_node=1, cpus_per_task=1, mem="2G", time="00:20:00")
-# the same world size on one node (its core's two hardware threads, scripts/slurm_local.sh)
+# the same world size on one node (the cluster restarted as one node of the machine's cores)
 ONE_NODE_TWO_TASKS = Resources(accelerator="cpu", nodes=1, tasks_per_node=2, cpus_per_task=1, mem="2G", time="00:20:00")
+
+
+def _restart_cluster(nodes: int) -> None:
+    """The local cluster stopped (its jobs with it) and started again as ``nodes`` nodes: each holds
+    its share of the machine's cores, never more (scripts/slurm_local.sh)."""
+    script = REPO / "scripts" / "slurm_local.sh"
+    stopped = subprocess.run(["bash", str(script), "stop"], capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    started = subprocess.run(["bash", str(script), "start", "--nodes", str(nodes)], capture_output=True, text=True,
+                             timeout=600)
+    assert started.returncode == 0, started.stdout + started.stderr
 
 
 def _assert_ran_on_both_nodes(job) -> None:
@@ -341,3 +356,45 @@ def test_clip_pretraining_as_a_two_node_job(slurm, tmp_path):
     assert "world_size: 2" in log and "rank: 0" in log
     assert sorted(p.name for p in (folder / "open_clip" / "run" / "checkpoints").iterdir()) == ["epoch_1.pt", "epoch_2.pt"]
     assert not (folder / store.LOCK).exists()
+
+
+def _processes_of_the_cluster() -> list[str]:
+    """Command lines of the processes this cluster started: its job steps (slurmstepd) and their tasks
+    (both carry its slurm.conf in their environment; a task also its job id)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        ours = f"SLURM_CONF={SLURM_DIR / 'slurm.conf'}".encode() in environ
+        if ours and cmdline and (cmdline.startswith("slurmstepd") or any(e.startswith(b"SLURM_JOB_ID=") for e in environ)):
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+def test_stop_ends_every_job_and_the_next_start_has_an_empty_queue(slurm, tmp_path):
+    """``slurm_local.sh stop`` with a job running and one waiting: no job step or task is left behind
+    (before: slurmstepd and the job's processes outlived the daemons and held the node after the next
+    start), and the next start's queue is empty."""
+    jobs = []
+    for _ in range(len(NODES) + 1):  # one per node runs (a node is one core here); the last waits
+        out = subprocess.run(["sbatch", "--parsable", "-c", "1", "-o", str(tmp_path / "%j.out"),
+                              "--wrap", "sleep 600"], capture_output=True, text=True, check=True)
+        jobs.append(out.stdout.strip().split(";")[0])
+    deadline = time.time() + 60
+    while _states(jobs).get(jobs[0]) != "RUNNING":
+        assert time.time() < deadline, _states(jobs)
+        time.sleep(0.5)
+    assert _processes_of_the_cluster()  # the check sees the running job
+    try:
+        stopped = subprocess.run(["bash", str(REPO / "scripts" / "slurm_local.sh"), "stop"], capture_output=True,
+                                 text=True, timeout=120)
+        cancelled = next(line for line in stopped.stdout.splitlines() if line.startswith("slurm_local: cancelling job(s)"))
+        assert stopped.returncode == 0 and set(cancelled.split()[3:]) == set(jobs), stopped.stdout
+        assert _processes_of_the_cluster() == []
+    finally:
+        _restart_cluster(nodes=len(NODES))
+    queue = subprocess.run(["squeue", "--noheader", "--states=PENDING,RUNNING"], capture_output=True, text=True, check=True)
+    assert queue.stdout.strip() == ""
