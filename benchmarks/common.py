@@ -47,9 +47,11 @@ def machine() -> str:
 
 
 def write_results(script: str, results: dict) -> Path:
-    """The figures as JSON beside the script (``benchmarks/<name>.json``; or in $BENCHMARK_OUTPUT)."""
-    path = Path(script).with_suffix(".json")
-    if os.environ.get("BENCHMARK_OUTPUT"):
-        path = Path(os.environ["BENCHMARK_OUTPUT"]) / path.name
+    """The figures as JSON in ``benchmarks/results/<name>.json`` (untracked), or in $BENCHMARK_OUTPUT:
+    never over ``benchmarks/recorded/``, the figures the docs cite (copied there on purpose)."""
+    folder = Path(os.environ.get("BENCHMARK_OUTPUT") or Path(script).parent / "results")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(script).with_suffix(".json").name
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2))
+    print(f"figures written to {path}")
     return path

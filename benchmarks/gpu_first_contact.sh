@@ -4,10 +4,10 @@
 # the CPU decode, the batched crop against torchvision's per-image crop, a checkpoint's macro-F1 on
 # the GPU equal to the CPU's, a 2-process NCCL fit when 2 GPUs are there), then
 # benchmarks/gpu_throughput.py; everything in one JSON:
-#   bash benchmarks/gpu_first_contact.sh [output.json]      (default: benchmarks/gpu_first_contact.json)
+#   bash benchmarks/gpu_first_contact.sh [output.json]      (default: benchmarks/results/gpu_first_contact.json)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-benchmarks/gpu_first_contact.json}"
+out="${1:-benchmarks/results/gpu_first_contact.json}"
 work="$(mktemp -d)"
 export GPU_FINDINGS="$work/findings.jsonl" WANDB_MODE=offline PYTHONUNBUFFERED=1 BENCHMARK_OUTPUT="$work"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$work/gpu.txt" 2>&1
@@ -28,6 +28,7 @@ findings = [json.loads(l) for l in (work / "findings.jsonl").read_text().splitli
 throughput = json.loads((work / "gpu_throughput.json").read_text()) if (work / "gpu_throughput.json").exists() else None
 result = {"gpu": (work / "gpu.txt").read_text().strip(), "tests_exit_code": tests_rc, "tests": cases,
           "findings": findings, "throughput_exit_code": bench_rc, "throughput": throughput}
+out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(json.dumps(result, indent=1))
 print(f"wrote {out}: {sum(c['outcome'] == 'passed' for c in cases)} of {len(cases)} GPU tests passed; throughput "
       f"{'measured' if throughput else 'not measured'}")

@@ -8,7 +8,7 @@ DataLoader workers; ImageNet also through ``pipeline: device``, nvJPEG on the GP
 
 Needs a CUDA device (it says so and exits otherwise). Every loader has enough samples for every
 worker to serve batches (workers x batch x 4); GPU utilisation is sampled by a thread outside the
-timed loop. Writes benchmarks/gpu_throughput.json (or $BENCHMARK_OUTPUT).
+timed loop. Writes benchmarks/results/gpu_throughput.json (or $BENCHMARK_OUTPUT).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ files of ImageNet's typical size (500x375).
     .venv/bin/python benchmarks/imagenet_loader.py [--images 60] [--size 224]
 
 Prints images/s and the ratio (median of 5 interleaved rounds, one thread); writes
-benchmarks/imagenet_loader.json.
+benchmarks/results/imagenet_loader.json.
 """
 
 from __future__ import annotations

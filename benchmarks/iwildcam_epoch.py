@@ -7,7 +7,7 @@ equal DataLoader workers and batch size, on a WILDS-layout dataset whose frames 
     .venv/bin/python benchmarks/iwildcam_epoch.py [--workers 2] [--locations 4] [--per_location 60]
 
 Prints images/s per loader and the ratios (median of 3 interleaved epochs); writes
-benchmarks/iwildcam_epoch.json.
+benchmarks/results/iwildcam_epoch.json.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ WILDS v2.0 size (796x448) and of full camera frames (1920x1080). It also times t
     .venv/bin/python benchmarks/iwildcam_loader.py [--images 40] [--size 448]
 
 Prints images/s and the ratios (median of 5 interleaved rounds, one thread); writes
-benchmarks/iwildcam_loader.json.
+benchmarks/results/iwildcam_loader.json.
 """
 
 from __future__ import annotations

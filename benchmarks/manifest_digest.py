@@ -6,7 +6,7 @@ and per byte is measured on ``--files`` files and projected to 1,281,167.
 
     .venv/bin/python benchmarks/manifest_digest.py [--files 20000] [--folder /tmp/manifest-digest]
 
-Writes benchmarks/manifest_digest.json (or in $BENCHMARK_OUTPUT).
+Writes benchmarks/results/manifest_digest.json (or in $BENCHMARK_OUTPUT).
 """
 
 from __future__ import annotations

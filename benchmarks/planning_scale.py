@@ -7,7 +7,7 @@ between runs: "cold" is the project's first planning, not a cold disk.
 
     .venv/bin/python benchmarks/planning_scale.py [--tree /tmp/imagenet-full-size] [--studies fig03 fig04 fig08]
 
-Writes benchmarks/planning_scale.json (or $BENCHMARK_OUTPUT). The tree is kept for later runs.
+Writes benchmarks/results/planning_scale.json (or $BENCHMARK_OUTPUT). The tree is kept for later runs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ loop: the same network, optimiser, loss and in-memory batches, on the CPU.
     .venv/bin/python benchmarks/step_overhead.py [--steps 40] [--batch 32] [--size 64]
 
 Prints seconds per step for each and the overhead (median of 7 interleaved rounds, each round's own ratio too); writes
-benchmarks/step_overhead.json.
+benchmarks/results/step_overhead.json.
 """
 
 from __future__ import annotations
