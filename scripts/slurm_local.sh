@@ -20,7 +20,12 @@ CTLD_PORT=${SLURM_LOCAL_CTLD_PORT:-16817}
 SLURMD_PORT=${SLURM_LOCAL_SLURMD_PORT:-16818}
 export SLURM_CONF=$DIR/slurm.conf
 
-pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+pid_alive() {  # a live process (not a zombie left unreaped: `kill -0` succeeds on those)
+  local pid
+  [ -s "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null)
+  kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]
+}
 
 node_name() {  # of node $1 (from 1)
   if [ "$1" -eq 1 ]; then hostname -s; else echo "$(hostname -s)-n$1"; fi
@@ -153,9 +158,13 @@ start() {
   for _ in $(seq 1 60); do
     if [ "$(sinfo --noheader --Node --format=%t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -eq "$nodes" ]; then
       echo "slurm_local: up, $nodes node(s) (SLURM_CONF=$SLURM_CONF; add $DIR/bin to PATH for sacct)"
-      queued=$(squeue --noheader --states=PENDING,RUNNING,CONFIGURING,COMPLETING --format='%A %T %j' 2>/dev/null)
-      if [ -n "$queued" ]; then
-        printf 'slurm_local: still queued from before (scancel them, or they run):\n%s\n' "$queued"
+      # jobs in the saved state are left from a cluster that ended without `stop` (or an older one): their
+      # processes are gone, yet slurmctld would hold nodes for them as running and queue new jobs behind
+      queued=$( (squeue --noheader --states=PENDING,RUNNING,CONFIGURING,COMPLETING --format='%A' 2>/dev/null || true) |
+        sort -u | paste -sd ' ')
+      if [ -n "${queued// /}" ]; then
+        echo "slurm_local: cancelled job(s) $queued left from before the last stop: the queue starts empty"
+        scancel --quiet $queued 2>/dev/null || true
       fi
       return 0
     fi
@@ -176,22 +185,24 @@ our_steps() {  # PIDs of the slurmstepd processes of this cluster (their environ
   local proc
   for proc in /proc/[0-9]*; do
     [ "$(head -c 11 "$proc/cmdline" 2>/dev/null | tr -d '\0')" = "slurmstepd:" ] || continue
-    tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "SLURM_CONF=$DIR/slurm.conf" && echo "${proc#/proc/}"
+    if tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "SLURM_CONF=$DIR/slurm.conf"; then echo "${proc#/proc/}"; fi
   done
+  return 0  # none found is not a failure (set -e)
 }
 
 tree() {  # the PIDs given and all their descendants
   local pid
   for pid in "$@"; do
     echo "$pid"
-    tree $(ps -o pid= --ppid "$pid" 2>/dev/null)
+    tree $(ps -o pid= --ppid "$pid" 2>/dev/null || true)
   done
+  return 0
 }
 
 end_jobs() {  # every job of this cluster cancelled, its steps and processes ended (a stop leaves none)
   local jobs steps left
   if pid_alive "$DIR/slurmctld.pid"; then
-    jobs=$(squeue --noheader --format=%A 2>/dev/null | sort -u | tr '\n' ' ')
+    jobs=$( (squeue --noheader --format=%A 2>/dev/null || true) | sort -u | paste -sd ' ')
     if [ -n "${jobs// /}" ]; then
       echo "slurm_local: cancelling job(s) $jobs"
       scancel --quiet $jobs 2>/dev/null || true
@@ -200,7 +211,7 @@ end_jobs() {  # every job of this cluster cancelled, its steps and processes end
   fi
   steps=$(our_steps)
   [ -z "$steps" ] && return
-  left=$(tree $steps | tr '\n' ' ')  # steps the daemons did not end (e.g. slurmctld was down): ended here
+  left=$(tree $steps | paste -sd ' ')  # steps the daemons did not end (e.g. slurmctld was down): ended here
   echo "slurm_local: ending job step processes $left"
   kill -TERM $left 2>/dev/null || true
   for _ in $(seq 1 20); do [ -z "$(our_steps)" ] && return; sleep 0.25; done

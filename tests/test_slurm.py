@@ -398,3 +398,30 @@ def test_stop_ends_every_job_and_the_next_start_has_an_empty_queue(slurm, tmp_pa
         _restart_cluster(nodes=len(NODES))
     queue = subprocess.run(["squeue", "--noheader", "--states=PENDING,RUNNING"], capture_output=True, text=True, check=True)
     assert queue.stdout.strip() == ""
+
+
+def test_a_cluster_that_died_leaves_no_job_to_the_next_start(slurm, tmp_path):
+    """The daemons killed with a job running (a crash, a reboot): `stop` ends the job's step and task by
+    their PIDs, and the next `start` cancels the job its saved state still holds as running (before: it
+    held a node and queued every new job behind it) and says so."""
+    out = subprocess.run(["sbatch", "--parsable", "-c", "1", "-o", str(tmp_path / "%j.out"), "--wrap", "sleep 600"],
+                         capture_output=True, text=True, check=True)
+    job = out.stdout.strip().split(";")[0]
+    deadline = time.time() + 60
+    while _states([job]).get(job) != "RUNNING":
+        assert time.time() < deadline, _states([job])
+        time.sleep(0.5)
+    script = REPO / "scripts" / "slurm_local.sh"
+    try:
+        for pid_file in SLURM_DIR.glob("slurm*.pid"):  # slurmctld and every slurmd, as a crash ends them
+            subprocess.run(["kill", "-9", pid_file.read_text().strip()], check=False)
+        time.sleep(1)
+        stopped = subprocess.run(["bash", str(script), "stop"], capture_output=True, text=True, timeout=120)
+        assert "ending job step processes" in stopped.stdout and _processes_of_the_cluster() == [], stopped.stdout
+        started = subprocess.run(["bash", str(script), "start", "--nodes", str(len(NODES))], capture_output=True,
+                                 text=True, timeout=600)
+        assert f"cancelled job(s) {job} left from before the last stop" in started.stdout, started.stdout
+    finally:
+        _restart_cluster(nodes=len(NODES))
+    queue = subprocess.run(["squeue", "--noheader", "--states=PENDING,RUNNING"], capture_output=True, text=True, check=True)
+    assert queue.stdout.strip() == ""
