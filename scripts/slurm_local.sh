@@ -46,7 +46,8 @@ install_packages() {
 
 write_config() {
   local nodes=$1 cpus mem_mb node_lines="" names="" i
-  cpus=$(( $(nproc) / nodes )); [ "$cpus" -ge 1 ] || cpus=1
+  # the cores this machine gives (nproc would honour OMP_NUM_THREADS, which a test worker sets to its share)
+  cpus=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / nodes )); [ "$cpus" -ge 1 ] || cpus=1
   mem_mb=$(( ($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024) / nodes ))
   # the machine's cores and nothing more: split between the nodes, one CPU per core (ThreadsPerCore=1).
   # Declaring more (two threads per core, to place two tasks on a one-CPU node) let two jobs run 4
