@@ -3,23 +3,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from argparse import ArgumentError
 
-from .analysis.publish import per_class_command
-from .clip.training import clip_pretrain_command
-from .clip.webdataset_subsets import webdataset_subsets_command
-from .clip.zeroshot import clip_zeroshot_command
-from .datamodules.iwildcam import cache_command
-from .demo.generate import demo_data_command
-from .run.lightning_cli import ProjectCLI
 from .run.quiet import quiet_dependencies
-from .run.tools import manifest_command, predictions_command
-from .study.data_check import check_data_command
-from .study.report_command import report_command
-from .study.runner import study_command
-from .synthetic.commands import diffusion_command, fractaldb_command
 
 LIGHTNING_COMMANDS = {
     "fit": "train one run (pre-training or fine-tuning) into the results store",
@@ -27,21 +16,33 @@ LIGHTNING_COMMANDS = {
     "test": "score a checkpoint on the evaluation splits (stage 'test')",
     "predict": "run a checkpoint on the prediction splits",
 }
-PROJECT_COMMANDS = {  # name -> (function taking the remaining arguments, one line of help)
-    "study": (study_command, "run every run of a study (one figure), then write its report"),
-    "check-data": (check_data_command, "is every dataset a study reads there, complete and readable?"),
-    "report": (report_command, "fit trends over a study's runs and write the HTML report"),
-    "per-class": (per_class_command, "per-class pre-training gain figures from two runs' predictions"),
-    "predictions": (predictions_command, "one CSV row per example for a run's checkpoint"),
-    "manifest": (manifest_command, "write a pre-training distribution's manifest without training"),
-    "cache": (cache_command, "decode and resize iWildCam's images once (read by --data.init_args.pipeline fast)"),
-    "webdataset-subsets": (webdataset_subsets_command, "nested image-text subsets of webdataset shards (Fig. 20)"),
-    "clip-pretrain": (clip_pretrain_command, "pre-train CLIP on a webdataset subset with open_clip's own trainer"),
-    "clip-zeroshot": (clip_zeroshot_command, "score CLIP checkpoints zero-shot on ImageNet, ImageNet-V2 and -Sketch"),
-    "demo-data": (demo_data_command, "generate the embedded demo data in the real on-disk formats"),
-    "fractaldb": (fractaldb_command, "FractalDB: search category systems, render images"),
-    "diffusion": (diffusion_command, "generate Stable Diffusion images for the ImageNet classes"),
+# name -> ("module:function" taking the remaining arguments, one line of help). Each command's module is
+# imported when the command runs: `--help`, `report` and `check-data` start without Lightning or
+# torchmetrics, which a training command imports where it needs them (tests/test_startup.py)
+PROJECT_COMMANDS = {
+    "study": ("study.runner:study_command", "run every run of a study (one figure), then write its report"),
+    "check-data": ("study.data_check:check_data_command", "is every dataset a study reads there, complete and readable?"),
+    "report": ("study.report_command:report_command", "fit trends over a study's runs and write the HTML report"),
+    "per-class": ("analysis.publish:per_class_command", "per-class pre-training gain figures from two runs' predictions"),
+    "predictions": ("run.tools:predictions_command", "one CSV row per example for a run's checkpoint"),
+    "manifest": ("run.tools:manifest_command", "write a pre-training distribution's manifest without training"),
+    "cache": ("datamodules.iwildcam:cache_command",
+              "decode and resize iWildCam's images once (read by --data.init_args.pipeline fast)"),
+    "webdataset-subsets": ("clip.webdataset_subsets:webdataset_subsets_command",
+                           "nested image-text subsets of webdataset shards (Fig. 20)"),
+    "clip-pretrain": ("clip.training:clip_pretrain_command", "pre-train CLIP on a webdataset subset with open_clip's own trainer"),
+    "clip-zeroshot": ("clip.zeroshot:clip_zeroshot_command",
+                      "score CLIP checkpoints zero-shot on ImageNet, ImageNet-V2 and -Sketch"),
+    "demo-data": ("demo.generate:demo_data_command", "generate the embedded demo data in the real on-disk formats"),
+    "fractaldb": ("synthetic.commands:fractaldb_command", "FractalDB: search category systems, render images"),
+    "diffusion": ("synthetic.commands:diffusion_command", "generate Stable Diffusion images for the ImageNet classes"),
 }
+
+
+def project_command(name: str):
+    """The function behind a project command (its module imported now)."""
+    module, function = PROJECT_COMMANDS[name][0].split(":")
+    return getattr(importlib.import_module(f".{module}", __package__), function)
 
 
 def usage() -> str:
@@ -60,8 +61,10 @@ def main(args: list[str] | None = None) -> None:
         print(usage())
         return
     if argv[0] in PROJECT_COMMANDS:
-        PROJECT_COMMANDS[argv[0]][0](argv[1:])
+        project_command(argv[0])(argv[1:])
         return  # console scripts exit with main()'s return value: return nothing
+    from .run.lightning_cli import ProjectCLI
+
     ProjectCLI(args=args)  # None: LightningCLI reads sys.argv itself
 
 
@@ -76,11 +79,9 @@ def entry(args: list[str] | None = None) -> int:
             quiet_dependencies()
         main(argv)
     except (KeyboardInterrupt, SystemExit) as stop:
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-        if isinstance(stop, SystemExit) and not isinstance(stop, SIGTERMException):
+        if isinstance(stop, SystemExit) and not _lightnings_sigterm(stop):
             raise  # --help and argparse's exits keep their status; Lightning's SIGTERM would exit 0
-        signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("SIGINT", 130)
+        signal_name, code = ("SIGTERM", 143) if _lightnings_sigterm(stop) else ("SIGINT", 130)
         print(f"error: interrupted ({signal_name}); a run keeps its checkpoints: continue it with the same command and "
               "--ckpt_path last (a study: run the same study command again)", file=sys.stderr)
         return code
@@ -94,6 +95,12 @@ def entry(args: list[str] | None = None) -> int:
             print("(add --debug for the traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def _lightnings_sigterm(stop: BaseException) -> bool:
+    """Lightning's SystemExit on SIGTERM (only raised where Lightning was imported: a `--help` never loads it)."""
+    exceptions = sys.modules.get("lightning.pytorch.utilities.exceptions")
+    return exceptions is not None and isinstance(stop, exceptions.SIGTERMException)
 
 
 def one_line(error: BaseException) -> str:

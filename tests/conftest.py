@@ -15,13 +15,14 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # listings cached by the tests (sources/listing_cache.py) stay out of the user's ~/.cache
 os.environ["PRETRAIN_ROBUSTNESS_CACHE"] = tempfile.mkdtemp(prefix="pretrain-robustness-test-cache-")
 atexit.register(shutil.rmtree, os.environ["PRETRAIN_ROBUSTNESS_CACHE"], True)
-# and so do W&B's own files (its service's logs, artifacts staged for upload, its settings): tests write
-# under temporary folders only
-_WANDB_HOME = tempfile.mkdtemp(prefix="pretrain-robustness-test-wandb-")
-atexit.register(shutil.rmtree, _WANDB_HOME, True)
+# and so do W&B's own files (its service's logs, artifacts staged for upload, its settings) and headless
+# Chromium's profile (the report's screenshot): tests write under temporary folders only
+_HOMES = tempfile.mkdtemp(prefix="pretrain-robustness-test-homes-")
+atexit.register(shutil.rmtree, _HOMES, True)
 for _name, _folder in (("WANDB_CACHE_DIR", "cache"), ("WANDB_DATA_DIR", "data"), ("WANDB_CONFIG_DIR", "config"),
-                       ("WANDB_ARTIFACT_DIR", "artifacts"), ("XDG_CACHE_HOME", "xdg-cache")):
-    os.environ[_name] = os.path.join(_WANDB_HOME, _folder)
+                       ("WANDB_ARTIFACT_DIR", "artifacts"), ("XDG_CACHE_HOME", "xdg-cache"),
+                       ("XDG_CONFIG_HOME", "xdg-config")):
+    os.environ[_name] = os.path.join(_HOMES, _folder)
 if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core: torch threads share the cores, not oversubscribe
     _THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     os.environ["OMP_NUM_THREADS"] = str(_THREADS)  # the runs tests start as subprocesses too

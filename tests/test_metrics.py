@@ -6,7 +6,8 @@ import torch
 from sklearn.metrics import f1_score
 from torchmetrics.classification import MulticlassF1Score
 
-from pretrain_robustness.metrics import MacroF1, accuracy, metric_key, parse_metric_key, wilds_macro_f1
+from pretrain_robustness.lightning_modules.split_metrics import MacroF1
+from pretrain_robustness.metrics import accuracy, metric_key, parse_metric_key, wilds_macro_f1
 
 
 def wilds_f1_macro_all(y_true, y_pred) -> float:

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classification import decode_errors
 from .sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal, INaturalist2017, INaturalist2021
 from .sources.listing_cache import cached_table, remembered, source_description
 
@@ -150,6 +149,8 @@ def _count_and_sample(table: pd.DataFrame) -> list:
 
 def decode_sample(check: DatasetCheck, every: bool = False) -> None:
     """Decode ``SAMPLE`` of the dataset's images (seeded), or every one; unreadable ones make it not ready."""
+    from .classification import decode_errors  # the decoders (torchvision), imported when a decode is asked
+
     paths = check.paths if every else sample_of(check.paths)
     errors = decode_errors([Path(p) for p in paths]) if paths else []
     check.decoded = len(paths)

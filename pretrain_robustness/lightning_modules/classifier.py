@@ -11,7 +11,8 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torch.nn import functional as F
-from ..metrics import ACCURACY, F1_MACRO, LOSS, metric_key, split_metrics, train_key
+from ..metrics import ACCURACY, F1_MACRO, LOSS, metric_key, train_key
+from .split_metrics import split_metrics
 from .backbones import build_network, head_prefix
 from .checkpoint import load_backbone
 
@@ -25,7 +26,7 @@ class ImageClassifier(LightningModule):
     """A torchvision network trained with cross-entropy and scored per evaluation split.
 
     Args:
-        architecture: torchvision model name (see ``backbones.HEADS``).
+        architecture: torchvision model name (see ``architecture_names.HEADS``).
         num_classes: size of the new head (linked from the datamodule).
         init_checkpoint: pre-training checkpoint whose backbone initialises this network;
             the head is always new. ``None`` trains from scratch.

@@ -19,12 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-PREFIX = "clip:"
-HEAD = "head"
-
-
-def is_clip(architecture: str) -> bool:
-    return architecture.startswith(PREFIX)
+from .architecture_names import CLIP_HEAD as HEAD, CLIP_PREFIX as PREFIX, is_clip  # noqa: F401 - names used here and by callers
 
 
 def cached_weights(model: str, tag: str) -> tuple[Path, bool]:

@@ -26,6 +26,7 @@ from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpo
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
+from .quiet import ARGS_WARNING
 from .gpu_check import require_usable_gpu
 from .identity import pretraining_identity, settings_changed_in
 from .wandb_logger import make_logger, new_run_id
@@ -33,7 +34,6 @@ from .wandb_logger import make_logger, new_run_id
 PROGRAM = "pretrain-robustness"
 # LightningCLI warns when given args while sys.argv holds others: a study's runs and the console command
 # both pass a run's own arguments on purpose
-ARGS_WARNING = r"LightningCLI's args parameter is intended to run from within Python"
 
 
 class ProjectCLI(LightningCLI):
@@ -235,7 +235,7 @@ class ProjectCLI(LightningCLI):
             callbacks += [StepIntervalUnderDDP(step_checkpoint, minutes), step_checkpoint]
         plugins = self._trainer_list("plugins")
         if not any(isinstance(p, CheckpointIO) for p in plugins):  # whole files in the run folder, never $TMPDIR
-            plugins.append(store.RunFolderCheckpointIO())
+            plugins.append(store.run_folder_checkpoint_io())
         if not sys.stderr.isatty():  # a log file: one line per epoch instead of progress-bar frames
             kwargs["enable_progress_bar"] = False
             callbacks.append(EpochLogLines())

@@ -7,9 +7,11 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from lightning.pytorch.loggers import WandbLogger
+if TYPE_CHECKING:  # Lightning is imported by the training process that makes a logger, not by the report
+    from lightning.pytorch.loggers import WandbLogger
 
 
 def logged_in() -> bool:
@@ -72,6 +74,8 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
                 run_id: str | None = None) -> WandbLogger:
     """One run's logger: grouped by study, ``job_type`` pretrain/finetune/evaluate, files in the run folder.
     With ``run_id``, a resumed attempt continues that W&B run instead of starting a second one."""
+    from lightning.pytorch.loggers import WandbLogger
+
     mode = choose_mode(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}

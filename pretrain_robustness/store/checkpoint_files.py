@@ -12,21 +12,25 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO
-
 from ..files import atomic_write
 from .runs import checkpoint_path
 
 
-class RunFolderCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint I/O, each file written atomically beside its final name."""
+def run_folder_checkpoint_io():
+    """Lightning's checkpoint I/O, each file written atomically beside its final name (Lightning is
+    imported here, by a training process only: the store is read by commands that never train)."""
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        write_atomically(checkpoint, Path(path))
+    class RunFolderCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+            write_atomically(checkpoint, Path(path))
+
+    return RunFolderCheckpointIO()
 
 
 def write_atomically(checkpoint: dict[str, Any], path: Path) -> None:
+    import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def save(target: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from ..clip.webdataset_subsets import subset_record_path
-from ..lightning_modules.backbones import check_architecture
+from ..lightning_modules.architecture_names import check_architecture
 from ..metrics import F1_MACRO
 from ..store.names import check_name
 from .resources import Resources
