@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from pretrain_robustness.cli import main
+from pretrain_robustness.lightning_modules.architecture_names import is_clip
 from pretrain_robustness.lightning_modules.backbones import build_network, head_prefix
 from pretrain_robustness.lightning_modules.clip_backbone import cached_weights
 
@@ -34,8 +35,6 @@ def tiny_clip(tmp_path):
 
 def test_a_zero_shot_head_gives_clips_zero_shot_logits(tiny_clip, monkeypatch):
     architecture, checkpoint, model = tiny_clip
-    from pretrain_robustness.lightning_modules import clip_backbone
-
     monkeypatch.setattr("open_clip.zero_shot_metadata.OPENAI_IMAGENET_TEMPLATES", TEMPLATES)
     names = ["deer", "empty", "fox"]
     network = build_network(architecture, 3, checkpoint, "zero_shot", names)
@@ -54,7 +53,7 @@ def test_a_zero_shot_head_gives_clips_zero_shot_logits(tiny_clip, monkeypatch):
     assert head_prefix(architecture) == "head."
     with pytest.raises(ValueError, match="needs the 3 class names"):
         build_network(architecture, 3, checkpoint, "zero_shot", ["deer"])
-    assert clip_backbone.is_clip(architecture) and not clip_backbone.is_clip("resnet50")
+    assert is_clip(architecture) and not is_clip("resnet50")
 
 
 def test_weights_are_never_downloaded(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architecture_names import CLIP_HEAD as HEAD, CLIP_PREFIX as PREFIX, is_clip  # noqa: F401 - names used here and by callers
+from .architecture_names import CLIP_PREFIX as PREFIX
 
 
 def cached_weights(model: str, tag: str) -> tuple[Path, bool]:
