@@ -61,7 +61,16 @@ def main() -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     local_seconds = run([*CLI, "study", "--config", str(study_file(work, "local"))])
+    was_up = subprocess.run(["bash", "scripts/slurm_local.sh", "status"], cwd=REPO, capture_output=True).returncode == 0
     subprocess.run(["bash", "scripts/slurm_local.sh", "start"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    try:
+        return _through_the_cluster(work, local_seconds)
+    finally:
+        if not was_up:  # a benchmark stops what it started
+            subprocess.run(["bash", "scripts/slurm_local.sh", "stop"], cwd=REPO, stdout=subprocess.DEVNULL)
+
+
+def _through_the_cluster(work: Path, local_seconds: float) -> dict:
     env = {**os.environ, "SLURM_CONF": str(SLURM_DIR / "slurm.conf"), "PATH": f"{SLURM_DIR / 'bin'}:{os.environ['PATH']}"}
     os.environ.update(SLURM_CONF=env["SLURM_CONF"], PATH=env["PATH"])
     started = time.perf_counter()
