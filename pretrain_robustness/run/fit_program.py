@@ -105,6 +105,19 @@ def _built_facts(config) -> list:
     return [getattr(data, "manifest_sha256", None), data.train_size(), summary(manifest) if manifest is not None else None]
 
 
+def in_this_process(devices: Any, num_nodes: int | None, gpus: int) -> dict[str, Any]:
+    """What a run trained by the local executor, in the study's own process, is given: one device.
+    Lightning's DDP launcher re-executes the process' command for its other ranks, and that command is
+    the whole study: on a host with several GPUs ``devices: auto`` would start the study again per GPU.
+    A run that asks for more devices or nodes needs a process of its own (``fit``) or a SLURM job."""
+    several = (num_nodes or 1) > 1 or str(devices).strip() == "-1" or (
+        isinstance(devices, (list, tuple)) and len(devices) > 1) or (str(devices).isdigit() and int(devices) > 1)
+    if several:
+        raise ValueError(f"the local executor trains each run in this process, one device: a run on devices={devices}, "
+                         f"num_nodes={num_nodes} needs --executor slurm, or `pretrain-robustness fit` with its arguments")
+    return {"trainer.devices": 1} if devices in (None, "auto") and gpus > 1 else {}
+
+
 def workers(config) -> int:
     given = config.data.init_args.get("num_workers")
     return DEFAULT_WORKERS if given is None else int(given)
@@ -150,10 +163,10 @@ class LightningFit:
         job's ``resources`` (accelerator, devices and nodes equal the job's: Lightning's ``auto`` would
         fall back to the CPU without a word), or this machine (``None``); and the precision."""
         if resources is None:
-            accelerator, decided = config.trainer.accelerator, {}
             import torch
 
-            gpu_here = torch.cuda.is_available()
+            accelerator, gpu_here = config.trainer.accelerator, torch.cuda.is_available()
+            decided = in_this_process(config.trainer.devices, config.trainer.num_nodes, torch.cuda.device_count())
         else:
             decided = resources.trainer_settings()
             accelerator, gpu_here = decided["trainer.accelerator"], resources.uses_gpus

@@ -1,0 +1,33 @@
+"""The local executor trains each run in the study's own process: one device (Lightning's DDP launcher
+would re-execute the whole study command for its other ranks on a host with several GPUs)."""
+
+import pytest
+
+from pretrain_robustness.run.fit_program import in_this_process
+
+
+def test_a_host_with_several_gpus_gives_a_local_run_one_device():
+    assert in_this_process("auto", 1, gpus=2) == {"trainer.devices": 1}
+    assert in_this_process(None, None, gpus=8) == {"trainer.devices": 1}
+    # one GPU or none: `auto` means one device already; nothing set, so no run's identity changes
+    assert in_this_process("auto", 1, gpus=1) == in_this_process("auto", 1, gpus=0) == in_this_process(1, 1, gpus=8) == {}
+
+
+@pytest.mark.parametrize("devices,nodes", [(2, 1), ("2", 1), (-1, 1), ("-1", 1), ([0, 1], 1), (1, 2)])
+def test_a_local_run_on_several_devices_or_nodes_is_refused_before_it_starts(devices, nodes):
+    with pytest.raises(ValueError, match="the local executor trains each run in this process, one device.*--executor slurm"):
+        in_this_process(devices, nodes, gpus=2)
+
+
+def test_the_study_dry_run_places_its_runs_on_one_device_of_several(tmp_path, monkeypatch, capsys):
+    """The demo study's dry run on a host that shows two GPUs: every fit's command names one device."""
+    import torch
+
+    from pretrain_robustness.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).parents[1])
+    main(["study", "--config", "configs/studies/demo.yaml", "--root", str(tmp_path / "runs"), "--dry_run", "true"])
+    fits = [line for line in capsys.readouterr().out.splitlines() if "pretrain-robustness fit" in line]
+    assert fits and all("--trainer.devices 1" in line for line in fits), fits
