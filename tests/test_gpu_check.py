@@ -46,3 +46,20 @@ def test_a_fit_asked_for_a_gpu_stops_before_anything_is_written(tmp_path, monkey
         main(["fit", "--config", "configs/recipes/finetune_wilds.yaml", "--config", "configs/demo/finetune.yaml",
               "--trainer.accelerator", "gpu", "--run.root", str(tmp_path), "--trainer.logger", "false"])
     assert not any(tmp_path.rglob("run.json"))
+
+
+def test_bf16_is_refused_on_a_gpu_without_native_bfloat16_and_not_chosen_there():
+    """sm_75 (T4, RTX 20xx) emulates bfloat16: the default precision there is fp16 autocast, and a run
+    planned with bf16 (a SLURM job's GPU is not known at planning) is refused at its start, naming the GPU."""
+    from pretrain_robustness.run.gpu_check import precision_problem
+    from pretrain_robustness.run.lightning_cli import start_precision
+
+    t4, h100 = ("Tesla T4", (7, 5)), ("NVIDIA H100 80GB HBM3", (9, 0))
+    problem = precision_problem("bf16-mixed", [h100, t4])
+    assert "Tesla T4 is sm_75" in problem and "--trainer.precision 16-mixed" in problem
+    assert precision_problem("bf16-mixed", [h100]) is None and precision_problem("16-mixed", [t4]) is None
+    assert precision_problem(None, [t4]) is None
+    assert start_precision("auto", None, gpu_here=True, bf16_here=False) == "16-mixed"
+    assert start_precision("auto", None, gpu_here=True, bf16_here=True) == "bf16-mixed"
+    assert start_precision("auto", "32-true", gpu_here=True, bf16_here=False) == "32-true"
+    assert start_precision("auto", None, gpu_here=False) is None

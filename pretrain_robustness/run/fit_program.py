@@ -165,12 +165,14 @@ class LightningFit:
         if resources is None:
             import torch
 
-            accelerator, gpu_here = config.trainer.accelerator, torch.cuda.is_available()
+            from .gpu_check import native_bf16_here
+
+            accelerator, gpu_here, bf16_here = config.trainer.accelerator, torch.cuda.is_available(), native_bf16_here()
             decided = in_this_process(config.trainer.devices, config.trainer.num_nodes, torch.cuda.device_count())
-        else:
+        else:  # a job's GPUs are not seen from here: bf16, and the job refuses it on a GPU without (gpu_check.py)
             decided = resources.trainer_settings()
-            accelerator, gpu_here = decided["trainer.accelerator"], resources.uses_gpus
-        precision = start_precision(accelerator, config.trainer.precision, gpu_here)
+            accelerator, gpu_here, bf16_here = decided["trainer.accelerator"], resources.uses_gpus, True
+        precision = start_precision(accelerator, config.trainer.precision, gpu_here, bf16_here)
         if precision != config.trainer.precision:
             decided["trainer.precision"] = precision
         return decided

@@ -81,17 +81,39 @@ def cuda_problem(facts: CudaFacts) -> str | None:
     return None
 
 
+NATIVE_BF16 = (8, 0)  # Ampere and later compute in bfloat16; sm_75 (T4, RTX 20xx) and older do not
+
+
+def native_bf16_here() -> bool:
+    """Every visible GPU computes in bfloat16 natively (torch's own test, emulation not counted)."""
+    return torch.cuda.is_available() and all(torch.cuda.get_device_capability(i) >= NATIVE_BF16
+                                             for i in range(torch.cuda.device_count()))
+
+
+def precision_problem(precision: str | None, devices: list[tuple[str, tuple[int, int]]]) -> str | None:
+    """Why ``precision`` does not suit these GPUs, or None: bf16 on a GPU without native bfloat16 runs
+    emulated (several times slower) or not at all."""
+    slow = [(name, cap) for name, cap in devices if cap < NATIVE_BF16]
+    if not str(precision or "").startswith("bf16") or not slow:
+        return None
+    name, (major, minor) = slow[0]
+    return (f"precision {precision} needs a GPU with native bfloat16 (compute capability 8.0 or newer: A100, H100, "
+            f"L4, RTX 30xx and later); the {name} is sm_{major}{minor}: give --trainer.precision 16-mixed "
+            "(or 32-true), in a study its resources or the recipe")
+
+
 def wants_gpus(accelerator: str | None) -> bool:
     """Asked for GPUs: by name, or ``auto`` inside a SLURM job that was given GPUs."""
     given = os.environ.get("SLURM_GPUS_ON_NODE") or os.environ.get("SLURM_JOB_GPUS")
     return accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and bool(given) and given != "0")
 
 
-def require_usable_gpu(accelerator: str | None) -> None:
-    """Raise before any work when GPUs were asked for and cannot be used."""
+def require_usable_gpu(accelerator: str | None, precision: str | None = None) -> None:
+    """Raise before any work when GPUs were asked for and cannot be used, or not in ``precision``."""
     if not wants_gpus(accelerator):
         return
-    problem = cuda_problem(cuda_facts())
+    facts = cuda_facts()
+    problem = cuda_problem(facts) or precision_problem(precision, facts.devices)
     if problem:
         raise RuntimeError(f"this run was asked to use GPUs (accelerator {accelerator!r}) but cannot: {problem}; "
                            "nothing was trained (--trainer.accelerator cpu runs it on the CPU on purpose)")

@@ -27,7 +27,7 @@ from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
 from .quiet import ARGS_WARNING
-from .gpu_check import require_usable_gpu
+from .gpu_check import native_bf16_here, require_usable_gpu
 from .identity import pretraining_identity, settings_changed_in
 from .wandb_logger import make_logger, new_run_id
 
@@ -75,7 +75,7 @@ class ProjectCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self._config()
-        require_usable_gpu(config.trainer.accelerator)  # never days of silent CPU training
+        require_usable_gpu(config.trainer.accelerator, config.trainer.precision)  # never days of silent CPU training
         self.run_spec = store.RunSpec(**config.run)
         self.run_dir = store.run_dir(self.run_spec, config.model.architecture, config.seed_everything)
         self.evaluation_dir = None
@@ -88,10 +88,11 @@ class ProjectCLI(LightningCLI):
                 print(note, flush=True)
         elif self.subcommand in ("validate", "test"):
             self.evaluation_dir = store.evaluation_dir(self.run_dir, self._evaluation_name(config))
-        precision = start_precision(config.trainer.accelerator, config.trainer.precision, torch.cuda.is_available())
+        precision = start_precision(config.trainer.accelerator, config.trainer.precision, torch.cuda.is_available(),
+                                    native_bf16_here())
         if precision != config.trainer.precision:  # a study decides it when planning: its runs never come here
             config.trainer.precision = precision
-            print("precision: bf16-mixed (the default on a GPU; --trainer.precision 32-true for full precision)")
+            print(f"precision: {precision} (the default on this GPU; --trainer.precision 32-true for full precision)")
         if config.trainer.benchmark is None and not config.trainer.deterministic:
             config.trainer.benchmark = True  # cuDNN autotuning: every batch has the recipe's fixed image size
         if "weights_only" in config and config.weights_only is None:
@@ -244,11 +245,12 @@ class ProjectCLI(LightningCLI):
         return super().instantiate_trainer(logger=logger, callbacks=callbacks, plugins=plugins, **kwargs)
 
 
-def start_precision(accelerator: str | None, precision: str | None, gpu_here: bool) -> str | None:
+def start_precision(accelerator: str | None, precision: str | None, gpu_here: bool, bf16_here: bool = True) -> str | None:
     """The precision a run trains in: the given one, else bf16 autocast (weights stay fp32) where it
-    runs on a GPU, the recipes' GPU default. A study decides it for the place each run will run."""
+    runs on a GPU, the recipes' GPU default, or fp16 autocast on a GPU without native bfloat16 (sm_75:
+    T4, RTX 20xx). A study decides it for the place each run will run."""
     if precision is None and accelerator in ("auto", "gpu", "cuda") and gpu_here:
-        return "bf16-mixed"
+        return "bf16-mixed" if bf16_here else "16-mixed"
     return precision
 
 
