@@ -104,8 +104,10 @@ class SlurmExecutor:
             job_name=name, nodes=resources.nodes, ntasks_per_node=resources.tasks, cpus_per_task=resources.cpus_per_task or 1,
             time=resources.minutes(), stderr_to_stdout=True, additional_parameters=extra,
             # one task's failure ends every task at once (srun's default lets the others wait in their
-            # next collective until its timeout, e.g. rank 0 refusing a run folder before DDP starts)
-            srun_args=["--kill-on-bad-exit=1"],
+            # next collective until its timeout, e.g. rank 0 refusing a run folder before DDP starts); the
+            # task's CPUs named again for srun: Slurm 22.05-23.02 do not pass sbatch's --cpus-per-task on,
+            # and the loader workers and torch threads would share one core
+            srun_args=["--kill-on-bad-exit=1", f"--cpus-per-task={resources.cpus_per_task or 1}"],
             **{k: v for k, v in (("partition", resources.partition), ("mem", resources.mem),
                                  ("account", resources.account), ("qos", resources.qos),
                                  ("gpus_per_node", resources.gpus_per_node if resources.uses_gpus else None)) if v})
