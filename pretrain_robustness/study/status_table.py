@@ -17,6 +17,14 @@ from .spec import StudySpec
 # images/s per GPU at 224 px for the estimates when a study sets none: ResNet-50 training in
 # bf16 + channels_last on one H100 (the order of magnitude issue 12 quotes; not measured here).
 DEFAULT_THROUGHPUT = 3000.0
+ASSUMED_GPU = "H100, bf16"
+# training speed relative to ResNet-50 at 224 px: timm's own benchmark (results/benchmark-train-amp-nhwc-
+# pt112-cu113-rtx3090.csv, AMP, channels_last: resnet18 3,482, resnet34 2,037, resnet50 1,218, resnext50_32x4d
+# 1,001, densenet121 914, mobilenetv3_large_100 2,732 img/s). Others (alexnet among them) get ResNet-50's speed,
+# and the estimate says so.
+TRAIN_SPEED_VS_RESNET50 = {"resnet18": 3482 / 1218, "resnet34": 2037 / 1218, "resnet50": 1.0,
+                           "resnext50_32x4d": 1001 / 1218, "densenet121": 914 / 1218,
+                           "mobilenet_v3_large": 2732 / 1218}
 
 
 def job_id(record: dict[str, Any] | None) -> str | None:
@@ -69,8 +77,13 @@ def estimate_gpu_hours(step: Step, spec: StudySpec, facts: dict) -> tuple[float,
     """(GPU-hours, how, images/s per GPU): the images its program says it trains (``Program.workload``)
     over the study's ``throughput`` for its kind, else the default at its image size."""
     images, how, size = step.program.workload(step.config, facts)
-    rate = spec.throughput.get(step.kind) or DEFAULT_THROUGHPUT * (224 / size) ** 2
-    return images / rate / 3600, f"{how} / {rate:,.0f} img/s/GPU", rate
+    if spec.throughput.get(step.kind):
+        rate = spec.throughput[step.kind]
+        return images / rate / 3600, f"{how} / {rate:,.0f} img/s/GPU (the study's throughput)", rate
+    speed = TRAIN_SPEED_VS_RESNET50.get(step.architecture)
+    rate = DEFAULT_THROUGHPUT * (speed or 1.0) * (224 / size) ** 2
+    relative = f"{speed:.2f}x ResNet-50's" if speed else "ResNet-50's, no reference for this network"
+    return images / rate / 3600, f"{how} / {rate:,.0f} img/s/GPU ({ASSUMED_GPU}: {relative})", rate
 
 
 def job_graph(spec: StudySpec, steps: list[Step], to_submit: list[Step], built: dict | None = None) -> str:
