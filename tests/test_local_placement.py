@@ -32,3 +32,12 @@ def test_the_study_dry_run_places_its_runs_on_one_device_of_several(tmp_path, mo
     main(["study", "--config", "configs/studies/demo.yaml", "--root", str(tmp_path / "runs"), "--dry_run", "true"])
     fits = [line for line in capsys.readouterr().out.splitlines() if "pretrain-robustness fit" in line]
     assert fits and all("--trainer.devices 1" in line for line in fits), fits
+
+
+def test_a_global_batch_split_over_gpus_keeps_its_batchnorm_statistics_whole():
+    """WILDS' 16 images split over 8 GPUs: BatchNorm synchronised across the ranks on GPUs (2 images
+    each otherwise); not on the CPU, where torch's SyncBatchNorm does not run."""
+    from pretrain_robustness.callbacks.global_batch import sync_batchnorm_wanted
+
+    assert sync_batchnorm_wanted("gpu", cuda_available=True) and sync_batchnorm_wanted("auto", cuda_available=True)
+    assert not sync_batchnorm_wanted("cpu", cuda_available=True) and not sync_batchnorm_wanted("auto", cuda_available=False)

@@ -10,6 +10,14 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 
+def sync_batchnorm_wanted(accelerator: str | None, cuda_available: bool) -> bool:
+    """Whether a recipe whose batch is global normalises over the whole batch: on one GPU, WILDS'
+    BatchNorm sees all 16 images; split over 8 it would see 2 each. On GPUs BatchNorm is synchronised
+    across the ranks (Lightning converts it under DDP; one device is left as it is). torch's
+    SyncBatchNorm runs on GPUs only (CUDA, XPU, HPU): on the CPU (gloo) each rank keeps its own."""
+    return accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and cuda_available)
+
+
 def per_device_batch(global_batch: int, world_size: int, accumulate: int = 1) -> int:
     """The batch per device that makes ``global_batch`` over ``world_size`` processes x ``accumulate``."""
     parts = world_size * accumulate

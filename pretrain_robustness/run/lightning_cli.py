@@ -21,6 +21,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from .. import store
+from ..callbacks.global_batch import sync_batchnorm_wanted
 from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
                          SignalsBetweenSteps, SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
@@ -228,6 +229,8 @@ class ProjectCLI(LightningCLI):
         ]
         if self.run_spec.batch_is_global:
             callbacks.append(FixedGlobalBatch(self._config().data.init_args.batch_size))
+            if sync_batchnorm_wanted(self._config().trainer.accelerator, torch.cuda.is_available()):
+                kwargs["sync_batchnorm"] = True  # the recipe's batch statistics, over every rank's share
         minutes = self.run_spec.checkpoint_minutes
         if minutes:  # mid-epoch: what a kill -9 or a preemption costs at most
             step_checkpoint = MidEpochCheckpoint(
