@@ -36,3 +36,12 @@ def test_the_example_finetune_script_keeps_the_recipes_global_batch(monkeypatch)
     config = parse_run([w.replace("${DATA:-data}", "data").replace("${STUDY:-main}", "main").replace("$CONDITION", "x")
                         for w in fit])
     assert config.run.batch_is_global and config.data.init_args.batch_size == 16 and str(config.trainer.devices) == "4"
+
+
+def test_a_partitions_gpus_are_read_from_sinfo():
+    from pretrain_robustness.study.executors import partition_gres
+
+    sinfo = "cpu* (null)\ngpu gpu:a100:8\ngpu gpu:a100:4,tmpfs:100G\nmixed (null)\n"
+    assert partition_gres(sinfo, "") == set()  # the default partition (cpu*) has none
+    assert partition_gres(sinfo, "gpu") == {"gpu:a100:8", "gpu:a100:4", "tmpfs:100G"}
+    assert partition_gres("a100* gpu:8\n", "") == {"gpu:8"} and partition_gres(sinfo, "absent") == set()

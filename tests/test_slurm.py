@@ -425,3 +425,17 @@ def test_a_cluster_that_died_leaves_no_job_to_the_next_start(slurm, tmp_path):
         _restart_cluster(nodes=len(NODES))
     queue = subprocess.run(["squeue", "--noheader", "--states=PENDING,RUNNING"], capture_output=True, text=True, check=True)
     assert queue.stdout.strip() == ""
+
+
+def test_a_study_asking_for_gpus_of_a_cluster_without_any_is_refused_before_any_job(slurm, tiny_data, tmp_path):
+    """The local cluster has no GPUs: a study without `accelerator: cpu` is refused before its first job
+    with one line saying what to set (before: sbatch's "Invalid generic resource (gres) specification",
+    after earlier jobs had been submitted)."""
+    config = _study(tmp_path, tiny_data)
+    spec = yaml.safe_load(config.read_text())
+    spec.pop("resources")
+    config.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match=r"partition \(the default one\) offers no GPUs .*accelerator: cpu"):
+        main(["study", "--config", str(config), "--executor", "slurm"])
+    assert subprocess.run(["squeue", "--noheader"], capture_output=True, text=True, check=True).stdout.strip() == ""
+    assert not [r for r in store.find_runs(tmp_path / "runs") if (store.read_record(r) or {}).get("job")]

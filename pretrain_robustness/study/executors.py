@@ -46,6 +46,17 @@ class RunJob(submitit.helpers.Checkpointable):
         start_run(folder, program, command)
 
 
+def partition_gres(sinfo: str, partition: str) -> set[str]:
+    """The generic resources (``gpu:a100:8``, ``(null)``) of ``partition``'s nodes in ``sinfo --format="%P %G"``
+    output; ``""``: the default partition (marked ``*``)."""
+    found = set()
+    for line in sinfo.splitlines():
+        name, _, gres = line.strip().partition(" ")
+        if (name.rstrip("*") == partition) if partition else name.endswith("*"):
+            found.update(g for g in gres.split(",") if g and g != "(null)")
+    return found
+
+
 @dataclass(frozen=True)
 class Job:
     """A submitted scheduler job: its id and the log file of its first task."""
@@ -112,6 +123,24 @@ class SlurmExecutor:
                                  ("account", resources.account), ("qos", resources.qos),
                                  ("gpus_per_node", resources.gpus_per_node if resources.uses_gpus else None)) if v})
         return executor
+
+    def check_partitions(self, resources: list[Resources]) -> None:
+        """Before any job is submitted: each partition a GPU job asks for has GPUs (sinfo's generic
+        resources); else one line says what to set (sbatch's own error is "Invalid generic resource
+        (gres) specification", after the jobs before it were submitted)."""
+        wanted = sorted({r.partition or "" for r in resources if r.uses_gpus})
+        if not wanted:
+            return
+        out = subprocess.run(["sinfo", "--noheader", "--format=%P %G"], capture_output=True, text=True, timeout=120)
+        if out.returncode:
+            raise RuntimeError(f"sinfo failed ({out.returncode}): {out.stderr.strip()}")
+        for partition in wanted:
+            gres = partition_gres(out.stdout, partition)
+            if not any(g.startswith("gpu") for g in gres):
+                raise ValueError(f"the SLURM partition {partition or '(the default one)'} offers no GPUs (its nodes' "
+                                 f"generic resources: {', '.join(sorted(gres)) or 'none'}), and jobs of this study ask "
+                                 "for them: give the study's resources a GPU `partition:`, or `accelerator: cpu` for "
+                                 "each kind (resources: {pretrain: {accelerator: cpu}, finetune: {accelerator: cpu}})")
 
     def submit(self, step: Step, after: list[str]) -> Job:
         return self.submit_run(step.folder, step.program, step.command(), step.resources, after, step.name)

@@ -75,6 +75,8 @@ def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
         if executor.name == "slurm":
             print(job_graph(spec, steps, todo, built))
         return steps
+    if executor.name == "slurm":
+        executor.check_partitions([s.resources for s in todo if s.resources])
     jobs = _submit_runs(spec, executor, steps, todo, states, identities, built)
     pending = sorted({j for j in jobs.values() if j})
     report = executor.submit_report(_report(spec), pending, f"{spec.study}/report")
