@@ -41,3 +41,28 @@ def test_a_global_batch_split_over_gpus_keeps_its_batchnorm_statistics_whole():
 
     assert sync_batchnorm_wanted("gpu", cuda_available=True) and sync_batchnorm_wanted("auto", cuda_available=True)
     assert not sync_batchnorm_wanted("cpu", cuda_available=True) and not sync_batchnorm_wanted("auto", cuda_available=False)
+
+
+def test_the_srun_hint_is_shown_to_a_run_on_several_devices_started_without_srun(monkeypatch):
+    """Lightning's "srun is available but not used" is noise for a one-device run (hidden) and the one
+    hint a multi-GPU or multi-node fit started without srun gets (shown); inside a job step, hidden."""
+    import warnings
+
+    from pretrain_robustness.run.quiet import keep_srun_hint, quiet_dependencies
+
+    hint = "The `srun` command is available on your system but is not used. HINT: ..."
+    monkeypatch.delenv("SLURM_STEP_ID", raising=False)
+    for devices, nodes, shown in ((1, 1, False), ("auto", 1, False), (4, 1, True), (1, 2, True)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.resetwarnings()
+            quiet_dependencies()
+            keep_srun_hint(devices, nodes)
+            warnings.warn(hint, UserWarning)
+        assert bool(caught) == shown, (devices, nodes)
+    monkeypatch.setenv("SLURM_STEP_ID", "0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        quiet_dependencies()
+        keep_srun_hint(4, 1)
+        warnings.warn(hint, UserWarning)
+    assert not caught

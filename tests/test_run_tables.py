@@ -127,7 +127,7 @@ def test_the_wandb_reader_reads_what_a_real_fit_logged(tiny_data, tmp_path):
                     "--model.optimizer.init_args.lr", "0.01")
     run_cli([a for a in args if a not in ("--trainer.logger", "false")])  # closes its W&B run, as a process exit does
     run = next(tmp_path.glob("demo/finetune/scratch/*"))
-    logged = wandb_records.run_file(run)
+    logged = wandb_records.finished_run_file(run)
     served = FakeWandbRun(run.name, wandb_records.config(logged), "finished", wandb_records.history(logged), "demo")
     remote = load_wandb_runs("me/proj", api=FakeApi([served]))
     local = load_local_runs(tmp_path, "demo")

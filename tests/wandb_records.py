@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 BLOCK, CHUNK_HEADER, FILE_HEADER = 32768, 7, b":W&B\xe1\xbe\x00"
@@ -74,3 +75,18 @@ def run_file(run_dir: Path) -> Path:
     files = sorted(Path(run_dir).glob("wandb/offline-run-*/run-*.wandb"))
     assert files, f"no offline W&B run under {run_dir}"
     return files[-1]
+
+
+def finished_run_file(run_dir: Path, timeout: float = 60) -> Path:
+    """The run file once W&B's service has written its exit record: ``wandb.finish()`` can return
+    before the service (wandb-core, another process) has flushed the offline file."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            path = run_file(run_dir)
+            if any(r.WhichOneof("record_type") == "exit" for r in records(path)):
+                return path
+        except AssertionError:  # no run file yet
+            pass
+        assert time.monotonic() < deadline, f"no finished W&B run file under {run_dir} after {timeout} s"
+        time.sleep(0.2)

@@ -19,6 +19,7 @@ from ..files import atomic_write
 from .config_errors import explained
 from .identity import pretraining_identity, settings_changed_in
 from .lightning_cli import ARGS_WARNING, ProjectCLI, run_cli, start_precision, unwrapped
+from .quiet import several_processes
 
 DEFAULT_WORKERS = 8  # loader workers of a config that sets none (the job's CPUs - 1 when it runs)
 
@@ -110,9 +111,7 @@ def in_this_process(devices: Any, num_nodes: int | None, gpus: int) -> dict[str,
     Lightning's DDP launcher re-executes the process' command for its other ranks, and that command is
     the whole study: on a host with several GPUs ``devices: auto`` would start the study again per GPU.
     A run that asks for more devices or nodes needs a process of its own (``fit``) or a SLURM job."""
-    several = (num_nodes or 1) > 1 or str(devices).strip() == "-1" or (
-        isinstance(devices, (list, tuple)) and len(devices) > 1) or (str(devices).isdigit() and int(devices) > 1)
-    if several:
+    if several_processes(devices, num_nodes):
         raise ValueError(f"the local executor trains each run in this process, one device: a run on devices={devices}, "
                          f"num_nodes={num_nodes} needs --executor slurm, or `pretrain-robustness fit` with its arguments")
     return {"trainer.devices": 1} if devices in (None, "auto") and gpus > 1 else {}

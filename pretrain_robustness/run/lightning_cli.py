@@ -27,7 +27,7 @@ from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpo
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
 from ..metrics import F1_MACRO, metric_key
-from .quiet import ARGS_WARNING
+from .quiet import ARGS_WARNING, keep_srun_hint
 from .gpu_check import native_bf16_here, require_usable_gpu
 from .identity import pretraining_identity, settings_changed_in
 from .wandb_logger import make_logger, new_run_id
@@ -77,6 +77,7 @@ class ProjectCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self._config()
         require_usable_gpu(config.trainer.accelerator, config.trainer.precision)  # never days of silent CPU training
+        keep_srun_hint(config.trainer.devices, config.trainer.num_nodes)
         self.run_spec = store.RunSpec(**config.run)
         self.run_dir = store.run_dir(self.run_spec, config.model.architecture, config.seed_everything)
         self.evaluation_dir = None

@@ -4,6 +4,7 @@ run, are dropped from a process' output (the console command, and each SLURM job
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 # LightningCLI's warning when given its arguments in Python (the console passes its argv as args)
@@ -26,16 +27,27 @@ class _NoAdvertisements(logging.Filter):
         return not any(word in record.getMessage() for word in ADVERTISEMENTS)
 
 
-# Lightning's hint on any machine with srun. Kept on the console: a multi-GPU fit started on a cluster's
-# node without srun gets it, the one hint it is mis-launched; a study's job is launched through srun by
-# submitit, where it says nothing useful
-JOB_WARNINGS = [r"The `srun` command is available on your system but is not used"]
+# Lightning's hint on any machine with srun: noise for a one-device run and in a study's job (submitit
+# launches it through srun), but the one hint a multi-GPU or multi-node fit started without srun gets
+# that it is mis-launched: shown again for such a run (:func:`keep_srun_hint`)
+SRUN_HINT = r"The `srun` command is available on your system but is not used"
 
 
-def quiet_dependencies(in_job: bool = False) -> None:
-    """Drop the dependencies' advertisements and deprecation warnings from this process' output (and, in
-    a study's SLURM job, the srun hint)."""
-    for message in DEPENDENCY_WARNINGS + (JOB_WARNINGS if in_job else []):
+def quiet_dependencies() -> None:
+    """Drop the dependencies' advertisements and deprecation warnings from this process' output."""
+    for message in DEPENDENCY_WARNINGS + [SRUN_HINT]:
         warnings.filterwarnings("ignore", message=message)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_NoAdvertisements())
+
+
+def several_processes(devices, num_nodes) -> bool:
+    """Whether Lightning's ``devices`` and ``num_nodes`` ask for more than one process."""
+    return (num_nodes or 1) > 1 or str(devices).strip() == "-1" or (
+        isinstance(devices, (list, tuple)) and len(devices) > 1) or (str(devices).isdigit() and int(devices) > 1)
+
+
+def keep_srun_hint(devices, num_nodes) -> None:
+    """A run on several devices or nodes outside a SLURM job step sees Lightning's srun hint again."""
+    if several_processes(devices, num_nodes) and not os.environ.get("SLURM_STEP_ID"):
+        warnings.filterwarnings("default", message=SRUN_HINT)  # inserted first: it wins over the "ignore"

@@ -24,7 +24,7 @@ def start_run(folder: str | Path, program: Program, command: list[str]) -> None:
     arguments rendered from its step). Whether it continues is read when it starts, so a requeued
     job resumes from its checkpoint."""
     if os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") != "1":  # a job's log as quiet as the console's
-        quiet_dependencies(in_job=bool(os.environ.get("SLURM_JOB_ID")))
+        quiet_dependencies()
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
     if cpus:  # a job's share of the node: torch would otherwise start a thread per core of the whole node
         import torch
