@@ -63,3 +63,24 @@ def test_debug_shows_what_the_terminal_hides(tiny_data, tmp_path):
     lines = console(*args, cwd=tmp_path)
     assert any("LightningCLI's args parameter" in line for line in lines), lines
     assert any("litlogger" in line for line in lines), lines
+
+
+def test_lightnings_device_banner_is_printed_once_per_process(caplog):
+    """A study with the local executor trains every run in its own process: the banner
+    ("GPU available: ...", "TPU available: ...") once, not once per run."""
+    import logging
+
+    from pretrain_robustness.run.quiet import quiet_dependencies
+
+    quiet_dependencies()
+    quiet_dependencies()  # called again (a job's start_run after the console): still one filter
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    with caplog.at_level(logging.INFO, logger="lightning.pytorch.utilities.rank_zero"):
+        for _ in range(3):  # three runs
+            logger.info("GPU available: False, used: False")
+            logger.info("TPU available: False, using: 0 TPU cores")
+            logger.info("`Trainer.fit` stopped: `max_epochs=5` reached.")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("GPU available: False, used: False") == 1
+    assert messages.count("TPU available: False, using: 0 TPU cores") == 1
+    assert messages.count("`Trainer.fit` stopped: `max_epochs=5` reached.") == 3

@@ -22,9 +22,25 @@ DEPENDENCY_WARNINGS = [
 ADVERTISEMENTS = ("litlogger",)  # Lightning's "Tip: ... try installing litlogger"
 
 
+# Lightning's device banner, printed by every Trainer: once per process is enough (a study with the local
+# executor trains every run in one process; each SLURM job's log still gets its own)
+DEVICE_BANNER = ("GPU available:", "TPU available:", "HPU available:", "IPU available:")
+
+
 class _NoAdvertisements(logging.Filter):
+    """Drops Lightning's advertisements, and its device banner after the first time (each line once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.banner_seen: set[str] = set()
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not any(word in record.getMessage() for word in ADVERTISEMENTS)
+        message = record.getMessage()
+        if any(message.startswith(line) for line in DEVICE_BANNER):
+            first = message not in self.banner_seen
+            self.banner_seen.add(message)
+            return first
+        return not any(word in message for word in ADVERTISEMENTS)
 
 
 # Lightning's hint on any machine with srun: noise for a one-device run and in a study's job (submitit
@@ -38,7 +54,9 @@ def quiet_dependencies() -> None:
     for message in DEPENDENCY_WARNINGS + [SRUN_HINT]:
         warnings.filterwarnings("ignore", message=message)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_NoAdvertisements())
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoAdvertisements) for f in logger.filters):  # called again by a job: one filter
+            logger.addFilter(_NoAdvertisements())
 
 
 def several_processes(devices, num_nodes) -> bool:
