@@ -117,3 +117,17 @@ def test_a_clip_subset_without_all_its_shards(tmp_path):
     assert check.problems == [f"1 shards listed in {folder / 'subset.json'} are not on disk, e.g. "
                               f"{folder / '000002.tar'}"]
     assert "write the subset with `pretrain-robustness webdataset-subsets`" in check_webdataset_subset(tmp_path).verdict()
+
+
+def test_the_data_table_says_where_only_what_it_found_and_times_only_slow_checks(tmp_path, capsys, monkeypatch):
+    """A dry run on a machine without the data: no "checked ... in 0.0 s" lines and no "at (no layout
+    found)" rows (the verdict already says where the dataset was looked for)."""
+    from pretrain_robustness.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").symlink_to(__import__("pathlib").Path(__file__).parents[1] / "configs")
+    main(["study", "--config", "configs/studies/fig03_imagenet_full.yaml", "--root", str(tmp_path / "runs"),
+          "--dry_run", "true"])
+    out = capsys.readouterr().out
+    assert "(no layout found)" not in out and " in 0.0 s" not in out
+    assert "ImageNet train folder not found: expected data/imagenet/train" in out

@@ -27,6 +27,9 @@ def study_datasets(spec: StudySpec, steps: list[Step]) -> dict[str, callable]:
     return found
 
 
+SAID_AFTER_SECONDS = 1.0  # a check that took less is not timed aloud
+
+
 def check_study_data(spec: StudySpec, steps: list[Step], decode_every: bool = False) -> list[DatasetCheck]:
     """Each dataset checked (a decoded sample, or every image), its table printed; the checks."""
     checks = []
@@ -37,7 +40,9 @@ def check_study_data(spec: StudySpec, steps: list[Step], decode_every: bool = Fa
             decode_sample(result, every=decode_every)
         result.paths = []
         checks.append(result)
-        print(f"checked {result.name} in {time.perf_counter() - start:.1f} s", flush=True)
+        took = time.perf_counter() - start
+        if took >= SAID_AFTER_SECONDS:  # a slow check (a full-size listing, a decode) says what took the time
+            print(f"checked {result.name} in {took:.1f} s", flush=True)
     print(data_table(spec.study, checks), flush=True)
     return checks
 
@@ -49,8 +54,9 @@ def data_table(study: str, checks: list[DatasetCheck]) -> str:
     for c in checks:
         found = f"{c.found:,}" if c.found is not None else "-"
         published = f"{c.published:,}" if c.published is not None else "-"
-        lines += [f"  {c.name:<{width}}  {found:>11}  {published:>11}  {c.verdict()}",
-                  f"  {'':<{width}}  at {c.where or '(no layout found)'}{c.decoded_note()}"]
+        lines.append(f"  {c.name:<{width}}  {found:>11}  {published:>11}  {c.verdict()}")
+        if c.where:  # where it was found and in which layout (a dataset not found says where it was looked for)
+            lines.append(f"  {'':<{width}}  at {c.where}{c.decoded_note()}")
     missing = [c.name for c in checks if not c.ready]
     verdict = f"not ready: {', '.join(missing)}" if missing else "ready"
     lines.append(f"study {study!r}: {verdict}" if checks else f"study {study!r}: reads no dataset from disk")
