@@ -65,16 +65,18 @@ def test_debug_shows_what_the_terminal_hides(tiny_data, tmp_path):
     assert any("litlogger" in line for line in lines), lines
 
 
-def test_lightnings_device_banner_is_printed_once_per_process(caplog):
+def test_lightnings_device_banner_is_printed_once_per_process(caplog, monkeypatch):
     """A study with the local executor trains every run in its own process: the banner
     ("GPU available: ...", "TPU available: ...") once, not once per run."""
     import logging
 
     from pretrain_robustness.run.quiet import quiet_dependencies
 
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    monkeypatch.setattr(logger, "filters", [])  # as a new process starts (an earlier test in this one saw a banner)
     quiet_dependencies()
     quiet_dependencies()  # called again (a job's start_run after the console): still one filter
-    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    assert len(logger.filters) == 1
     with caplog.at_level(logging.INFO, logger="lightning.pytorch.utilities.rank_zero"):
         for _ in range(3):  # three runs
             logger.info("GPU available: False, used: False")
