@@ -161,8 +161,7 @@ start() {
       echo "slurm_local: up, $nodes node(s) (SLURM_CONF=$SLURM_CONF; add $DIR/bin to PATH for sacct)"
       # jobs in the saved state are left from a cluster that ended without `stop` (or an older one): their
       # processes are gone, yet slurmctld would hold nodes for them as running and queue new jobs behind
-      queued=$( (squeue --noheader --states=PENDING,RUNNING,CONFIGURING,COMPLETING --format='%A' 2>/dev/null || true) |
-        sort -u | paste -sd ' ')
+      queued=$(job_ids --states=PENDING,RUNNING,CONFIGURING,COMPLETING)
       if [ -n "${queued// /}" ]; then
         echo "slurm_local: cancelled job(s) $queued left from before the last stop: the queue starts empty"
         scancel --quiet $queued 2>/dev/null || true
@@ -180,6 +179,10 @@ daemons() {  # their pid files' names: each node's slurmd, slurmctld, munged
   local name
   for name in $(configured_nodes); do echo "slurmd-$name"; done
   echo slurmctld munged
+}
+
+job_ids() {  # the cluster's job ids on one line (squeue's options in "$@"); none when its controller is down
+  (squeue --noheader --format=%A "$@" 2>/dev/null || true) | sort -u | paste -sd ' '
 }
 
 our_steps() {  # PIDs of the slurmstepd processes of this cluster (their environment names its slurm.conf)
@@ -203,7 +206,7 @@ tree() {  # the PIDs given and all their descendants
 end_jobs() {  # every job of this cluster cancelled, its steps and processes ended (a stop leaves none)
   local jobs steps left
   if pid_alive "$DIR/slurmctld.pid"; then
-    jobs=$( (squeue --noheader --format=%A 2>/dev/null || true) | sort -u | paste -sd ' ')
+    jobs=$(job_ids)
     if [ -n "${jobs// /}" ]; then
       echo "slurm_local: cancelling job(s) $jobs"
       scancel --quiet $jobs 2>/dev/null || true

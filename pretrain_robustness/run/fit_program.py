@@ -5,6 +5,7 @@ asks the datamodule class (``planned_datasets``, ``nominal_train_images``, ``loa
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from argparse import ArgumentError
 from pathlib import Path
@@ -218,11 +219,14 @@ class LightningFit:
         sha = data_facts(config, facts)[0]
         if not sha:
             return {}
-        path = store.planned_manifest(root, sha)
+        path, kept = store.planned_manifest(root, sha), _kept_manifest(sha)
         if not path.is_file():
-            data = build_data(config)  # its listing is cached: planning read it moments ago
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda p: write_manifest(data.manifest, p, data.manifest_sha256))
+            if kept.is_file():  # built (or its sizes checked) by this planning's data_facts: the same file
+                atomic_write(path, lambda p: shutil.copyfile(kept, p))
+            else:
+                data = build_data(config)  # its listing is cached: planning read it moments ago
+                atomic_write(path, lambda p: write_manifest(data.manifest, p, data.manifest_sha256))
         return {"data.init_args.manifest_file": str(path), "data.init_args.manifest_sha256": sha}
 
     def changed_settings(self, folder: Path, config) -> list[str]:

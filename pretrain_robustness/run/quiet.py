@@ -27,7 +27,7 @@ ADVERTISEMENTS = ("litlogger",)  # Lightning's "Tip: ... try installing litlogge
 DEVICE_BANNER = ("GPU available:", "TPU available:", "HPU available:", "IPU available:")
 
 
-class _NoAdvertisements(logging.Filter):
+class _QuietLightningLines(logging.Filter):
     """Drops Lightning's advertisements, and its device banner after the first time (each line once)."""
 
     def __init__(self):
@@ -55,8 +55,8 @@ def quiet_dependencies() -> None:
         warnings.filterwarnings("ignore", message=message)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _NoAdvertisements) for f in logger.filters):  # called again by a job: one filter
-            logger.addFilter(_NoAdvertisements())
+        if not any(isinstance(f, _QuietLightningLines) for f in logger.filters):  # called again by a job: one filter
+            logger.addFilter(_QuietLightningLines())
 
 
 def several_processes(devices, num_nodes) -> bool:

@@ -46,6 +46,14 @@ class RunJob(submitit.helpers.Checkpointable):
         start_run(folder, program, command)
 
 
+def _slurm(command: list[str]) -> str:
+    """A SLURM client command's output; its failure raised with its message (never read as "no jobs")."""
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if out.returncode:
+        raise RuntimeError(f"{command[0]} failed ({out.returncode}): {out.stderr.strip()}")
+    return out.stdout
+
+
 def partition_gres(sinfo: str, partition: str) -> set[str]:
     """The generic resources (``gpu:a100:8``, ``(null)``) of ``partition``'s nodes in ``sinfo --format="%P %G"``
     output; ``""``: the default partition (marked ``*``)."""
@@ -98,11 +106,8 @@ class SlurmExecutor:
         ids = sorted({str(i).split("_")[0] for i in job_ids if i})
         if not ids:
             return {}
-        out = subprocess.run(["sacct", "-o", "JobID,State,NodeList", "--parsable2", *[a for i in ids for a in ("-j", i)]],
-                             capture_output=True, text=True, timeout=120)
-        if out.returncode:
-            raise RuntimeError(f"sacct failed ({out.returncode}): {out.stderr.strip()}")
-        info = submitit.slurm.slurm.SlurmInfoWatcher().read_info(out.stdout)
+        out = _slurm(["sacct", "-o", "JobID,State,NodeList", "--parsable2", *[a for i in ids for a in ("-j", i)]])
+        info = submitit.slurm.slurm.SlurmInfoWatcher().read_info(out)
         return {job: stats["State"].split()[0] for job, stats in info.items() if stats.get("State")}  # "CANCELLED by 0"
 
     def _executor(self, resources: Resources, after: list[str], dependency_type: str, name: str):
@@ -131,11 +136,9 @@ class SlurmExecutor:
         wanted = sorted({r.partition or "" for r in resources if r.uses_gpus})
         if not wanted:
             return
-        out = subprocess.run(["sinfo", "--noheader", "--format=%P %G"], capture_output=True, text=True, timeout=120)
-        if out.returncode:
-            raise RuntimeError(f"sinfo failed ({out.returncode}): {out.stderr.strip()}")
+        out = _slurm(["sinfo", "--noheader", "--format=%P %G"])
         for partition in wanted:
-            gres = partition_gres(out.stdout, partition)
+            gres = partition_gres(out, partition)
             if not any(g.startswith("gpu") for g in gres):
                 raise ValueError(f"the SLURM partition {partition or '(the default one)'} offers no GPUs (its nodes' "
                                  f"generic resources: {', '.join(sorted(gres)) or 'none'}), and jobs of this study ask "
