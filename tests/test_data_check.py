@@ -130,4 +130,7 @@ def test_the_data_table_says_where_only_what_it_found_and_times_only_slow_checks
           "--dry_run", "true"])
     out = capsys.readouterr().out
     assert "(no layout found)" not in out and " in 0.0 s" not in out
+    lines = out.splitlines()
+    train = next(i for i, line in enumerate(lines) if line.startswith("  ImageNet-1k train"))
+    assert lines[train + 1].startswith("  ImageNet-1k val"), lines[train:train + 2]  # no location row between
     assert "ImageNet train folder not found: expected data/imagenet/train" in out
