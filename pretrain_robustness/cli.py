@@ -20,8 +20,8 @@ LIGHTNING_COMMANDS = {
 # imported when the command runs: `--help`, `report` and `check-data` start without Lightning or
 # torchmetrics, which a training command imports where it needs them (tests/test_startup.py)
 PROJECT_COMMANDS = {
-    "study": ("study.runner:study_command", "run every run of a study (one figure), then write its report"),
-    "check-data": ("study.data_check:check_data_command", "is every dataset a study reads there, complete and readable?"),
+    "study": ("study.entry_points:study_command", "run every run of a study (one figure), then write its report"),
+    "check-data": ("study.entry_points:check_data_command", "is every dataset a study reads there, complete and readable?"),
     "report": ("study.report_command:report_command", "fit trends over a study's runs and write the HTML report"),
     "per-class": ("analysis.publish:per_class_command", "per-class pre-training gain figures from two runs' predictions"),
     "predictions": ("run.tools:predictions_command", "one CSV row per example for a run's checkpoint"),

@@ -162,9 +162,10 @@ def test_study_configs_plan(study, tmp_path, capsys):
 
     from .test_job_sizes import check_job_sizes
 
-    main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true", "--executor", "slurm"])
+    main(["study", "--config", str(study), "--root", str(tmp_path), "--dry_run", "true", "--executor", "slurm",
+          "--commands", "true"])
     out = capsys.readouterr().out
-    assert "report job" in out and "no GPU" not in out.split("report   ")[0], out[-2000:]
+    assert "1 report    after every job above" in out and "no GPU" not in out.split("1 report ")[0], out[-2000:]
     check_job_sizes(study)
     raw = yaml.safe_load(study.read_text())
     spec = StudySpec(**{**raw, "conditions": [Condition(**c) for c in raw["conditions"]]})
@@ -174,7 +175,7 @@ def test_study_configs_plan(study, tmp_path, capsys):
         _check_clip_steps([s for s in steps if s.program.name == "clip-pretrain"], tmp_path, capsys)
         steps = [s for s in steps if s.program.name == "fit"]
     else:
-        assert "fine-tune" in out and "pretrain-robustness fit" in out
+        assert "  finetune/" in out and "pretrain-robustness fit" in out
     for step in steps:
         for path in step.config.config:  # every config file the run reads (jsonargparse's record of them)
             assert Path(path.absolute).is_file(), path

@@ -1,5 +1,6 @@
 """Every study's SLURM jobs are sized from their recipes: training on GPUs, the report on CPUs."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -69,16 +70,17 @@ def test_the_dry_run_shows_gpus_and_cpus_per_job(tmp_path, capsys, monkeypatch):
     main(["study", "--config", "configs/studies/fig03_imagenet_full.yaml", "--executor", "slurm", "--dry_run", "true",
           "--root", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "pretrain fig03-imagenet-full/pretrain/imagenet-full/resnet50-seed0\n          after -; 1 node x 8 tasks " \
-           "(8 GPUs per node, 9 CPU per task)" in out
-    assert "1 node x 1 task (1 GPU per node, 5 CPU per task)" in out
-    assert "report   fig03-imagenet-full report" in out and "(no GPU, 2 CPU per task), mem default, time 02:00:00" in out
+    assert re.search(r"\n +9  pretrain/imagenet-full/resnet50-seed0 +pending +- +8 GPU ", out)
+    assert "6 pretrain  ~" in out and "each asks for 1 node x 8 tasks (8 GPUs per node, 9 CPU per task)" in out
+    assert "each asks for 1 node x 1 task (1 GPU per node, 5 CPU per task)" in out
+    assert "1 report    after every job above: 1 node x 1 task (no GPU, 2 CPU per task), mem default, time 02:00:00" in out
     assert "--extra_args" not in (CONFIGS / "studies" / "fig03_imagenet_full.yaml").read_text()
     # iWildCam's 4 workers through WILDS' loader cannot feed a GPU at 448 px; ImageNet's 8 (~3,880 img/s) feed
     # ResNet-50 (3,000 img/s/GPU assumed) but not the networks timm measures faster: ResNet-18 and MobileNetV3
-    assert "warning: its 4 loader workers decode ~128 img/s (32 img/s per core, IWildCamDataModule wilds" in out
-    warned = [job.split("\n")[0].split("/")[-1] for job in out.split("job ") if "warning: its 8 loader workers" in job]
-    assert sorted(warned) == ["mobilenet_v3_large-seed0", "resnet18-seed0"], warned
+    assert "warning (12 finetune jobs): 4 loader workers x 32 img/s per core (IWildCamDataModule wilds" in out
+    assert "warning (2 pretrain jobs): 8 loader workers x 485 img/s per core" in out
+    bound = [line.split()[1] for line in out.splitlines() if re.match(r" +\d+  pretrain/.*\*$", line)]
+    assert sorted(bound) == ["pretrain/imagenet-full/mobilenet_v3_large-seed0", "pretrain/imagenet-full/resnet18-seed0"]
 
 
 def test_loader_workers_default_to_the_tasks_cpus(monkeypatch):

@@ -29,7 +29,8 @@ def test_the_study_dry_run_places_its_runs_on_one_device_of_several(tmp_path, mo
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index=None: (9, 0))
     monkeypatch.chdir(__import__("pathlib").Path(__file__).parents[1])
-    main(["study", "--config", "configs/studies/demo.yaml", "--root", str(tmp_path / "runs"), "--dry_run", "true"])
+    main(["study", "--config", "configs/studies/demo.yaml", "--root", str(tmp_path / "runs"), "--dry_run", "true",
+          "--commands", "true"])
     fits = [line for line in capsys.readouterr().out.splitlines() if "pretrain-robustness fit" in line]
     assert fits and all("--trainer.devices 1" in line for line in fits), fits
 

@@ -2,6 +2,7 @@
 or deprecation warning in what `fit`, `manifest` and `study --dry_run` print (``--debug`` shows them)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_fit_manifest_and_a_dry_run_print_only_the_projects_lines(tiny_data, tmp
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
     dry_run = console("study", "--config", str(tmp_path / "study.yaml"), "--dry_run", "true", cwd=CONFIGS.parent)
     assert not noise(dry_run), noise(dry_run)
-    assert sum(line.startswith("[") for line in dry_run) == 6
+    assert sum(bool(re.match(r" +\d  (pre|fine)", line)) for line in dry_run) == 6  # a line per run
 
 
 def test_debug_shows_what_the_terminal_hides(tiny_data, tmp_path):

@@ -30,8 +30,8 @@ class _ClipProgram:
     def placed(self, config, resources) -> dict[str, Any]:
         return {}  # where it runs is in its settings (``--in_task`` in a SLURM job, else ``--gpus``)
 
-    def loader_warning(self, config, gpu_images_per_second: float) -> str | None:
-        return None
+    def loader_rate(self, config) -> None:
+        return None  # open_clip's webdataset loader: no rate measured here
 
     def planned_data(self, config, facts: dict, root: Path) -> dict[str, Any]:
         return {}

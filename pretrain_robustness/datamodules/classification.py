@@ -167,6 +167,8 @@ class ClassificationDataModule(LightningDataModule):
     # images its loader workers decode per second per core, by pipeline (docs/performance.md, measured on
     # the 2-core development machine): a study warns when a job's workers cannot keep its GPU busy
     loader_images_per_core: dict[str, float] = {}
+    loader_rate_measured_on = ""  # the images those rates were measured on
+    loader_rate_image_size = 0  # the size they were resized to: a run at another size has no measured rate
     faster_loading = ""  # what else makes its loading faster, said with that warning
 
     @classmethod

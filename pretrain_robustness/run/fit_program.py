@@ -17,6 +17,7 @@ from ..datamodules.dataset_checks import class_of
 from ..datamodules.manifest import files_unchanged, summary, write_manifest
 from ..datamodules.sources.listing_cache import cache_dir, remembered
 from ..files import atomic_write
+from ..study.step import LoaderRate
 from .config_errors import explained
 from .identity import pretraining_identity, settings_changed_in
 from .lightning_cli import ARGS_WARNING, ProjectCLI, run_cli, start_precision, unwrapped
@@ -195,18 +196,21 @@ class LightningFit:
         epochs = config.trainer.max_epochs or 1
         return images * epochs, f"{images:,} {how} x {epochs} epochs", int(data.get("image_size") or 224)
 
-    def loader_warning(self, config, gpu_images_per_second: float) -> str | None:
-        """A warning when the job's loader workers cannot decode as fast as its GPU trains."""
-        data_class = class_of(config.data.class_path)
-        pipeline = config.data.init_args.get("pipeline") or getattr(data_class, "default_pipeline", "tensor")
+    def loader_rate(self, config) -> LoaderRate | None:
+        """How fast each GPU's loader workers decode (every DDP process has its own), from the rate
+        its data class measured per core for its pipeline and image size (docs/performance.md); None
+        where none was (the demo's 32 px images decode far faster than ImageNet's at 224 px)."""
+        data_class, data = class_of(config.data.class_path), config.data.init_args
+        pipeline = data.get("pipeline") or getattr(data_class, "default_pipeline", "tensor")
         per_core = data_class.loader_images_per_core.get(pipeline)
-        count = workers(config)
-        if per_core is None or count * per_core >= gpu_images_per_second:
+        if per_core is None or int(data.get("image_size") or 224) != data_class.loader_rate_image_size:
             return None
-        return (f"its {count} loader workers decode ~{count * per_core:,.0f} img/s ({per_core:g} img/s per core, "
-                f"{data_class.__name__} {pipeline} pipeline, docs/performance.md) but a GPU trains "
-                f"~{gpu_images_per_second:,.0f} img/s: give it more CPUs (resources, num_workers)"
-                + (f" or {data_class.faster_loading}" if data_class.faster_loading else ""))
+        count = workers(config)
+        how = (f"{count} loader worker{'s' * (count != 1)} x {per_core:g} img/s per core ({data_class.__name__} {pipeline} pipeline, "
+               f"measured on {data_class.loader_rate_measured_on}; docs/performance.md)")
+        advice = "more CPUs (resources.cpus_per_task, data.init_args.num_workers)"
+        return LoaderRate(max(1, count) * per_core, how,
+                          advice + (f" or {data_class.faster_loading}" if data_class.faster_loading else ""))
 
     def identity(self, config, facts: dict) -> str:
         """The pre-training run's identity (``run/identity.py``) from its resolved configuration."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 from ..analysis.publish import per_class_datasets
-from ..datamodules.dataset_checks import SAMPLE, DatasetCheck, decode_sample
-from .plan import Step, plan
-from .spec import StudySpec, check_spec, spec_of, study_parser
+from ..datamodules.dataset_checks import DatasetCheck, decode_sample
+from .plan import Step
+from .spec import StudySpec
 
 
 class DataNotReady(ValueError):
@@ -71,15 +71,3 @@ def require_ready(spec: StudySpec, checks: list[DatasetCheck]) -> None:
         named = "; ".join(f"{c.name}: {'; '.join(c.problems)}" for c in missing)
         raise DataNotReady(f"study {spec.study!r} is not ready to run, {len(missing)} of {len(checks)} datasets are not "
                            f"(check-data's table says more): {named}{demo}")
-
-
-def check_data_command(args: list[str]) -> None:
-    """``check-data --config configs/studies/fig04_quantity_imagenet.yaml [--decode true]``: whether every
-    dataset of the study is there, complete and readable; exit status 1 when one is not."""
-    parser = study_parser("check-data", check_data_command.__doc__)
-    parser.add_argument("--decode", type=bool, default=False,
-                        help=f"decode every image (all cores, progress bar); default: a seeded sample of {SAMPLE} per dataset")
-    cfg = parser.parse_args(args)
-    spec = spec_of(parser, cfg)
-    check_spec(spec)
-    require_ready(spec, check_study_data(spec, plan(spec), decode_every=cfg.decode))

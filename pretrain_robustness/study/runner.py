@@ -17,19 +17,18 @@ from .. import store
 from ..store import RunStatus
 from ..analysis import external_baseline
 from ..analysis.publish import write_per_class, write_report
-from ..demo.generate import ensure_demo_data
 from ..run.tools import predictions_command
-from .executors import LocalExecutor, SlurmExecutor
-from .job_sizes import placed_here, report_resources, size_steps
+from .dry_run import commands, plan_table
+from .job_sizes import placed_here, size_steps
 from .resources import ACTIVE_STATES
 from .plan import per_class_runs, plan
 from .step import Step
 from .report_command import report_settings
-from .spec import StudySpec, check_clip_data, check_spec, spec_of, study_parser
+from .spec import StudySpec, check_clip_data, check_spec
 from .checks import check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
 from .reuse import reuse_pretraining, step_identities, with_identity
-from .status_table import is_active, job_graph, job_id, run_state, status_table
+from .status_table import is_active, job_id, run_state
 
 
 def _report(spec: StudySpec) -> functools.partial:
@@ -49,31 +48,32 @@ def publish_study(spec: StudySpec) -> Path:
     return page
 
 
-def _scheduler_states(executor, steps: list[Step]) -> dict[str, str]:
+def scheduler_states(executor, steps: list[Step]) -> dict[str, str]:
     folders = {s.folder for s in steps} | {s.needs for s in steps if s.needs}
     return executor.job_states([i for i in (job_id(store.read_record(f)) for f in folders) if i])
 
 
-def run_study(spec: StudySpec, executor, dry_run: bool = False) -> list[Step]:
+def run_study(spec: StudySpec, executor, dry_run: bool = False, show_commands: bool = False) -> list[Step]:
     """Hand every run that is neither finished nor queued/running to ``executor`` (after its
-    pre-training), then the report; returns the plan."""
+    pre-training), then the report; returns the plan. A dry run prints the plan
+    (``study/dry_run.py``) and, with ``show_commands``, each run's command."""
     _check_ready(spec, dry_run)
     steps = plan(spec, cluster=executor.name == "slurm")
-    _check_data(spec, steps, dry_run)
+    data_ready = _check_data(spec, steps, dry_run)
     steps = size_steps(spec, steps) if executor.name == "slurm" else placed_here(steps)
-    states = _scheduler_states(executor, steps)
+    states = scheduler_states(executor, steps)
     built: dict = {}  # each distinct dataset built once per planning: for identities and estimates
-    identities = _identities(steps, dry_run, built)  # reads the pre-training data: a missing folder is named
-    _check_planned(spec, steps, dry_run)
+    identities = _identities(steps, dry_run, built, data_ready)  # reads the pre-training data
+    _check_planned(spec, steps, dry_run, data_ready)
     steps = reuse_pretraining(steps, identities, Path(spec.root), lambda folder, record: is_active(folder, states))
-    states = _scheduler_states(executor, steps)
+    states = scheduler_states(executor, steps)
     todo = [s for s in steps if run_state(s.folder, states)[0] not in (RunStatus.FINISHED, *store.ACTIVE)]
     if dry_run:
-        for i, step in enumerate(steps, 1):
-            print(f"[{i}/{len(steps)}] {step.description} -> {step.folder} ({run_state(step.folder, states)[0]})\n"
-                  f"    {with_identity(step, identities).printed()}")
-        if executor.name == "slurm":
-            print(job_graph(spec, steps, todo, built))
+        print(plan_table(spec, steps, todo, states, built, cluster=executor.name == "slurm"))
+        if show_commands:
+            print(commands(steps, todo, lambda step: with_identity(step, identities)))
+        else:
+            print("(each run's command: the same with --commands true)")
         return steps
     if executor.name == "slurm":
         executor.check_partitions([s.resources for s in todo if s.resources])
@@ -98,20 +98,23 @@ def _check_ready(spec: StudySpec, dry_run: bool) -> None:
         print(f"(not ready to run: {error})")
 
 
-def _check_data(spec: StudySpec, steps: list[Step], dry_run: bool) -> None:
-    """Every dataset the study reads is there, complete and readable (check-data), before any run."""
+def _check_data(spec: StudySpec, steps: list[Step], dry_run: bool) -> bool:
+    """Every dataset the study reads is there, complete and readable (check-data), before any run;
+    whether it is (a dry run goes on: its table has said what is missing)."""
     checks = check_study_data(spec, steps)
     try:
         require_ready(spec, checks)
-    except DataNotReady as error:
+    except DataNotReady:
         if not dry_run:
             raise
-        print(f"(not ready to run: {error})")
+        return False
+    return True
 
 
-def _check_planned(spec: StudySpec, steps: list[Step], dry_run: bool) -> None:
+def _check_planned(spec: StudySpec, steps: list[Step], dry_run: bool, data_ready: bool) -> None:
     """A run in the store is the step's only if it was trained with the step's settings; the report
-    reads splits the fine-tuning data has (a dry run says what is wrong and goes on)."""
+    reads splits the fine-tuning data has (a dry run says what is wrong and goes on; the splits are
+    not read from data the table has said is missing)."""
     try:
         other = runs_with_other_settings(steps)
         if other:
@@ -119,14 +122,18 @@ def _check_planned(spec: StudySpec, steps: list[Step], dry_run: bool) -> None:
                              f"study now gives them (a condition changed under its old name?): {'; '.join(other)}. "
                              "Give the changed condition a new name (its runs get new folders), or set those folders "
                              "aside")
-        check_report_splits(spec, steps)
+        if data_ready:
+            check_report_splits(spec, steps)
     except (OSError, ValueError) as error:
         if not dry_run:
             raise
         print(f"(not ready to run: {error})")
 
 
-def _identities(steps: list[Step], dry_run: bool, built: dict) -> dict[Path, str]:
+def _identities(steps: list[Step], dry_run: bool, built: dict, data_ready: bool) -> dict[Path, str]:
+    if not data_ready:  # a dry run without the data: the table above said so
+        print("(reuse of identical pre-training runs is shown once their data is here)")
+        return {}
     try:
         return step_identities(steps, built)
     except Exception as error:
@@ -202,31 +209,3 @@ def _release_if_ended(folder: Path, states: dict[str, str]) -> None:
     ended = job and states.get(job) is not None and states[job] not in ACTIVE_STATES
     if record.get("status") == RunStatus.RUNNING and ended:
         print(f"    {store.release_ended_job(folder, f'its job {job} ended ({states.get(job)})')}")
-
-
-def study_command(args: list[str]) -> Path | None:
-    """``study --config configs/studies/demo.yaml``: run a whole study (``--executor local``) or
-    submit it to SLURM (``--executor slurm``), then its report; ``--status true`` shows where it stands."""
-    parser = study_parser("study", study_command.__doc__)
-    parser.add_argument("--dry_run", type=bool, default=False, help="print the runs (and the job graph), run nothing")
-    parser.add_argument("--executor", type=str, default="local", choices=["local", "slurm"],
-                        help="local: one run after another here; slurm: one job per run through submitit")
-    parser.add_argument("--status", type=bool, default=False, help="one line per run: pending/queued/running/...")
-    cfg = parser.parse_args(args)
-    spec = spec_of(parser, cfg)
-    executor = (SlurmExecutor(Path(spec.root) / spec.study / "jobs", report_resources(spec)) if cfg.executor == "slurm"
-                else LocalExecutor())
-    if cfg.status:
-        check_spec(spec)
-        steps = plan(spec, cluster=cfg.executor == "slurm")
-        submitted = any(((store.read_record(s.folder) or {}).get("job") or {}).get("executor") == "slurm" for s in steps)
-        if submitted and cfg.executor != "slurm":  # the scheduler knows the jobs' states
-            executor = SlurmExecutor(Path(spec.root) / spec.study / "jobs")
-        print(status_table(steps, _scheduler_states(executor, steps)))
-        return None
-    if spec.demo_data and not cfg.dry_run:
-        ensure_demo_data(Path(spec.demo_data))
-    run_study(spec, executor, dry_run=cfg.dry_run)
-    if cfg.dry_run or cfg.executor == "slurm":
-        return None
-    return Path(spec.root) / spec.study / "report.html"

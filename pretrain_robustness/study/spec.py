@@ -18,26 +18,37 @@ from .resources import Resources
 
 @dataclass
 class Condition:
-    """A pre-training condition: its name and the configs of its pre-training run (none: scratch).
-    ``params`` are added to its runs' condition parameters (e.g. the family a figure puts it in).
+    """A pre-training condition: the pre-training runs of one line of a figure.
+
     A pre-training run identical to one of another study (same data, architecture, recipe, seed:
-    ``run/identity.py``) is not trained again: that run is used, or waited for. A condition may use
-    its own ``architectures`` and add ``finetune_args`` to its fine-tuning runs (Fig. 12's CLIP
-    encoders, each with its weights and recipe). A condition with ``clip_subset`` (a folder written
-    by ``webdataset-subsets``) is CLIP pre-training by open_clip's trainer on that subset, then the
-    zero-shot evaluation of each of its checkpoints (the study's ``clip``), instead of fine-tuning."""
+    ``run/identity.py``) is not trained again: that run is used, or waited for.
+
+    Args:
+        name: the condition's name (its runs' folders, the report's legend).
+        pretrain: configs composing its pre-training runs; none: fine-tuned from scratch.
+        params: added to its runs' condition parameters (e.g. the family a figure puts it in).
+        architectures: its own networks instead of the study's (Fig. 12's CLIP encoders: ``clip:ViT-B-32``).
+        finetune_args: added to its fine-tuning runs (``--config`` files too): each encoder's weights
+            and recipe.
+        clip_subset: a folder written by ``webdataset-subsets``: CLIP pre-training by open_clip's
+            trainer on that subset, then the zero-shot evaluation of each of its checkpoints (the
+            study's ``clip``), instead of fine-tuning (Fig. 20).
+    """
 
     name: str
     pretrain: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
-    architectures: list[str] | None = None  # instead of the study's (e.g. CLIP encoders: clip:ViT-B-32)
-    finetune_args: list[str] = field(default_factory=list)  # added to its fine-tuning runs (--config files too)
-    clip_subset: str | None = None  # CLIP pre-training on this webdataset subset, scored zero-shot (Fig. 20)
+    architectures: list[str] | None = None
+    finetune_args: list[str] = field(default_factory=list)
+    clip_subset: str | None = None
 
 
 @dataclass
 class StudySpec:
-    """Args:
+    """A study: the runs of one figure (pre-training conditions x architectures x seeds, each
+    fine-tuned) and how its report compares them.
+
+    Args:
         study: name (results under ``root/study``; W&B group).
         architectures: torchvision names, each pre-trained and fine-tuned per condition.
         conditions: pre-training conditions; one without ``pretrain`` configs trains from scratch.
@@ -66,6 +77,12 @@ class StudySpec:
         report_includes: other studies whose finished runs join this study's report (Fig. 12 plots
             CLIP against the scratch and ImageNet runs of the Fig. 3 study, not trained again);
             ``study:condition[,condition]`` takes those conditions only (Fig. 8: Fig. 3's ImageNet line).
+        root: the results store (``<root>/<study>/...``), relative to the working directory.
+        transform: the axes' scale for the trends: ``probit`` (the papers'), ``logit`` or ``linear``.
+        id_split: the report's x axis: the in-distribution split scored.
+        ood_split: the report's y axis: the out-of-distribution split; ``null`` for a task without
+            a shift (scores only, no trends).
+        metric: the score on both axes (``f1_macro``: WILDS' macro-F1 for iWildCam; ``accuracy``).
         clip: the CLIP conditions' settings (Fig. 20): ``{recipe, gpus, zero_shot: {imagenet,
             imagenet_v2, imagenet_sketch[, batch_size, workers]}}``; ``gpus``: per node when run here
             (torchrun); in a SLURM job each task is one GPU (``resources.pretrain``).

@@ -20,6 +20,15 @@ from typing import Any, Protocol
 from .resources import Resources
 
 
+@dataclass(frozen=True)
+class LoaderRate:
+    """How fast one GPU's data loading goes (images/s), how that was reckoned, and what makes it faster."""
+
+    images_per_second: float
+    how: str
+    advice: str
+
+
 class Program(Protocol):
     """What starts a step and what it needs: each program owns its facts (``run/fit_program.py``
     for LightningCLI's ``fit``, ``clip/steps.py`` for CLIP pre-training and zero-shot scoring)."""
@@ -37,7 +46,7 @@ class Program(Protocol):
 
     def workload(self, config: Any, facts: dict) -> tuple[float, str, float]: ...  # (images, how counted, size px)
 
-    def loader_warning(self, config: Any, gpu_images_per_second: float) -> str | None: ...
+    def loader_rate(self, config: Any) -> LoaderRate | None: ...  # how fast each GPU's loader workers decode
 
     def start(self, folder: Path, command: list[str]) -> None: ...
 
