@@ -3,6 +3,8 @@ its listed images on disk and a sample decoded, before any run (study/data_check
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -136,3 +138,42 @@ def test_the_data_table_says_where_only_what_it_found_and_times_only_slow_checks
     train = next(i for i, line in enumerate(lines) if line.startswith("  ImageNet-1k train"))
     assert lines[train + 1].startswith("  ImageNet-1k val"), lines[train:train + 2]  # no location row between
     assert "ImageNet train folder not found: expected data/imagenet/train" in out
+
+
+def test_a_study_level_data_root_finds_every_dataset_elsewhere(tiny_data, tmp_path, monkeypatch, capsys):
+    """The committed demo study, its datasets not under the working directory's data/: found under
+    the study's ``data_root`` (or $PRETRAIN_ROBUSTNESS_DATA), said in the table, carried by each
+    printed command and handed to each run's process; the pre-training data hashes the same as at data/."""
+    from pretrain_robustness.datamodules.data_root import DATA_ROOT_VARIABLE
+    from pretrain_robustness.study.executors import start_run
+
+    at_data = _workdir(tmp_path / "at_data", tiny_data, monkeypatch)
+    main(["study", "--config", "configs/studies/demo.yaml", "--dry_run", "true", "--commands", "true",
+          "--root", str(at_data / "runs")])
+    identities = re.findall(r"--run.planned_identity (\w+)", capsys.readouterr().out)
+    work, shared = tmp_path / "work", tmp_path / "shared"
+    work.mkdir()
+    (work / "configs").symlink_to(CONFIGS)
+    shared.mkdir()
+    (shared / "demo").symlink_to(tiny_data)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv(DATA_ROOT_VARIABLE, "")  # restored after the test: the study sets it for this process
+    main(["check-data", "--config", "configs/studies/demo.yaml", "--data_root", "../shared"])  # made absolute
+    out = capsys.readouterr().out
+    assert f"data of study 'demo' (data/ is {shared} (${DATA_ROOT_VARIABLE}))" in out and "study 'demo': ready" in out
+    assert f"at {shared}/demo/imagenet/train" in " ".join(out.split())
+    main(["study", "--config", "configs/studies/demo.yaml", "--dry_run", "true", "--commands", "true"])  # the variable
+    fits = [line for line in capsys.readouterr().out.splitlines() if "pretrain-robustness fit" in line]
+    assert len(fits) == 6 and all(line.startswith(f"{DATA_ROOT_VARIABLE}={shared} pretrain-robustness fit") for line in fits)
+    assert re.findall(r"--run.planned_identity (\w+)", "\n".join(fits)) == identities and len(identities) == 2
+    monkeypatch.setenv(DATA_ROOT_VARIABLE, "")
+    with pytest.raises(DataNotReady):  # without it, data/ is the working directory's, which has none
+        main(["check-data", "--config", "configs/studies/demo.yaml"])
+    seen = {}
+
+    class Program:
+        def start(self, folder, command):
+            seen["root"] = os.environ.get(DATA_ROOT_VARIABLE)
+
+    start_run(tmp_path / "run", Program(), ["fit"], {DATA_ROOT_VARIABLE: str(shared)})  # what a SLURM job calls
+    assert seen["root"] == str(shared)

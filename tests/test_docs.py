@@ -115,3 +115,72 @@ def test_a_misspelt_option_fails_the_docs_check(tmp_path, monkeypatch, capsys):
     """What the check above would have passed with ``--help`` appended: a misspelt option parses as an error."""
     with pytest.raises(Exception, match="studdy"):
         test_a_command_shown_in_the_docs_parses("README.md", ["report", "--studdy", "main"], tmp_path, monkeypatch, capsys)
+
+
+def test_the_own_classes_example_in_data_md_builds_a_manifest_of_those_classes(tiny_data, tmp_path, monkeypatch):
+    """docs/data.md's SelectClasses YAML, as written (its wnids swapped for two of the miniature's), composed
+    as the page says, with the miniature as the data root ($PRETRAIN_ROBUSTNESS_DATA: no path overrides)."""
+    import pandas as pd
+    import yaml
+
+    text = (REPO / "docs" / "data.md").read_text()
+    example = next(block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if "SelectClasses" in block)
+    config = yaml.safe_load(example)
+    wnids = sorted(p.name for p in (tiny_data / "imagenet" / "train").iterdir())[:2]
+    config["data"]["init_args"]["interventions"][0]["init_args"]["classes"] = wnids
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("PRETRAIN_ROBUSTNESS_DATA", str(tiny_data))
+    monkeypatch.chdir(REPO)
+    main(["manifest", "--config", "configs/recipes/pretrain_torchvision.yaml", "--config",
+          "configs/pretrain/imagenet_full.yaml", "--config", str(tmp_path / "mine.yaml"), "--output",
+          str(tmp_path / "m.csv"), "--model.architecture", "resnet18"])
+    manifest = pd.read_csv(tmp_path / "m.csv")
+    assert sorted(manifest["source_class"].unique()) == wnids and (manifest["split"] == "train").sum() == 2 * 16
+    assert all(path.startswith(str(tiny_data)) for path in manifest["path"])
+
+
+# what the README's "data it needs" says for each dataset check-data names (its name -> a pattern in the cell)
+README_DATA = [("ImageNet-1k train", r"ImageNet train"), ("ImageNet-1k val", r"ImageNet (train \+ )?val"),
+               ("iWildCam-WILDS", r"iWildCam"), ("iNaturalist 2017", r"iNat 2017"),
+               ("iNaturalist 2021_train_mini", r"iNat 2021 \(train_mini"), ("held out of 2021_train_mini", r"train_mini, train\)"),
+               ("DomainNet", r"DomainNet"), ("ImageNet-V2", r"ImageNet-V2"), ("ImageNet-Sketch", r"ImageNet-Sketch"),
+               ("web image-text", r"LAION"), ("(ImageNet's train layout)", r"Stable Diffusion"),
+               ("(a folder per class)", r"FractalDB")]
+
+
+@pytest.mark.slow
+def test_the_readme_names_every_dataset_each_study_reads(monkeypatch):
+    """Each study's row in the README's table names every dataset (and split) check-data checks for it."""
+    from pretrain_robustness.study.data_check import study_datasets
+    from pretrain_robustness.study.plan import plan
+    from pretrain_robustness.study.spec import read_study
+
+    rows = re.findall(r"^\|[^|]*\| (`[^|]*) \| ([^|]*) \|$", (REPO / "README.md").read_text(), re.M)
+    cells = {name: cell for files, cell in rows for name in re.findall(r"`(\w+\.yaml)`", files)}
+    unsaid = []
+    monkeypatch.chdir(REPO)  # the studies' config paths are relative to the checkout
+    for path in sorted((REPO / "configs" / "studies").glob("*.yaml")):
+        spec = read_study(path)
+        names = [check(False).name for check in study_datasets(spec, plan(spec)).values()]
+        for name in names:
+            pattern = next((p for key, p in README_DATA if key in name), None)
+            if spec.demo_data is None and (pattern is None or not re.search(pattern, cells.get(path.name, ""))):
+                unsaid.append(f"{path.name}: {name}")
+    assert not unsaid, unsaid
+
+
+def test_the_readmes_demo_figures_and_screenshot_come_from_one_run():
+    """scripts/docs_images.sh writes the README's trend table and verdict, the screenshot and a record of
+    both from one demo run: the README shows the record's printed lines, the screenshot is the one the
+    record hashed, and the verdict's numbers are the record's comparison."""
+    import hashlib
+    import json
+
+    record = json.loads((REPO / "docs" / "images" / "demo_report.json").read_text())
+    png = (REPO / "docs" / "images" / "demo_report.png").read_bytes()
+    assert hashlib.sha256(png).hexdigest() == record["screenshot_sha256"]
+    readme = (REPO / "README.md").read_text()
+    assert "\n".join(record["printed"]) in readme
+    gap = record["comparisons"][0]
+    verdict = f"gap {gap['gap']:+.1f} F1 points, 95% CI [{gap['low']:+.1f}, {gap['high']:+.1f}]"
+    assert verdict in record["printed"][-1] and gap["verdict"] == record["printed"][-1]

@@ -26,6 +26,7 @@ import pandas as pd
 from jsonargparse import ArgumentParser
 
 from ..datamodules.dataset_checks import DatasetCheck, report_missing
+from ..datamodules.data_root import dataset_path
 
 IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "webp"}
 SUBSET_RECORD = "subset.json"  # what a subset is (count, seed, sha256, --train-data); written last
@@ -40,8 +41,8 @@ def sample_key(member: str) -> tuple[str, str] | None:
     return (key, extension.lower()) if key is not None else None
 
 
-def subset_record_path(folder: Path) -> Path:
-    return Path(folder) / SUBSET_RECORD
+def subset_record_path(folder: str | Path) -> Path:
+    return dataset_path(folder) / SUBSET_RECORD
 
 
 def read_subset(folder: Path) -> dict:
@@ -189,7 +190,7 @@ def webdataset_subsets_command(args: list[str]) -> list[Path]:
 def check_webdataset_subset(folder: str | Path) -> DatasetCheck:
     """A CLIP condition's image-text subset (``webdataset-subsets``): its subset.json, and the shards it
     names all there. Its images lie inside the shards; open_clip's loader reads them."""
-    folder = Path(folder)
+    folder = dataset_path(folder)
     check = DatasetCheck(f"web image-text subset {folder.name}", f"{folder} (webdataset shards, {subset_record_path(folder).name})")
     try:
         record = read_subset(folder)

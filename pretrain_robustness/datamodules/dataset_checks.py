@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .sources import DomainNet, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal, INaturalist2017, INaturalist2021
+from .sources import (DomainNet, ImageFolderSource, ImageNetSketch, ImageNetTrain, ImageNetV2, ImageNetVal, INaturalist2017,
+                      INaturalist2021, INaturalist2021Heldout)
 from .sources.listing_cache import cached_table, remembered, source_description
 
 SAMPLE = 1000  # images decoded per dataset by default (seeded): a broken copy shows, in seconds
@@ -66,8 +67,10 @@ class DatasetCheck:
 
 def _name(source) -> tuple[str, int | None]:
     """A source's display name and published image count (None: no published count applies)."""
-    if isinstance(source, ImageNetTrain):
-        return "ImageNet-1k train", 1_281_167
+    if isinstance(source, ImageNetTrain):  # ImageNet's layout also holds generated sets (data/diffusion)
+        if "imagenet" in source.root.name.lower():
+            return "ImageNet-1k train", 1_281_167
+        return f"{source.root.name} (ImageNet's train layout)", None
     if isinstance(source, ImageNetVal):
         return "ImageNet-1k val", 50_000
     if isinstance(source, INaturalist2021):
@@ -81,6 +84,10 @@ def _name(source) -> tuple[str, int | None]:
         return "ImageNet-Sketch", 50_889
     if isinstance(source, DomainNet):
         return f"DomainNet {'+'.join(source.domains)} ({source.split or 'every image'})", None
+    if isinstance(source, INaturalist2021Heldout):
+        return f"iNaturalist 2021_train held out of 2021_train_mini ({source.per_class} per species)", None
+    if isinstance(source, ImageFolderSource):  # FractalDB rendered to disk
+        return f"{source.root.parent.name}/{source.root.name} (a folder per class)", None
     return type(source).__name__, None
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from PIL import Image
 from ..synthetic import fractaldb
 from ..synthetic.fractaldb import RenderSettings
 from .classification import ClassificationDataModule, IndexedImageDataset
+from .data_root import dataset_path
 from .image_transforms import imagenet_eval_transform, imagenet_train_transform
 
 
@@ -84,7 +84,7 @@ class FractalDBDataModule(ClassificationDataModule):
                  eval_batch_size: int | None = None, num_workers: int = 8, seed: int = 0,
                  draw_offset: int = 0):
         super().__init__(batch_size, eval_batch_size, num_workers)
-        systems = fractaldb.load_categories(Path(categories))
+        systems = fractaldb.load_categories(dataset_path(categories))
         if classes is not None:
             if classes > len(systems):
                 raise ValueError(f"asked for {classes} FractalDB categories, but {categories} holds {len(systems)}")

@@ -13,6 +13,7 @@ import pandas as pd
 from jsonargparse import ArgumentParser
 
 from .classification import ClassificationDataModule, ImageReadError, IndexedImageDataset
+from .data_root import dataset_path
 from .dataset_checks import IWILDCAM_SPLITS, DatasetCheck, report_missing
 from .image_transforms import IMAGENET_MEAN, IMAGENET_STD, wilds_transform
 from .iwildcam_fast import DecodedImages, find_cache, write_cache
@@ -56,7 +57,7 @@ def load_wilds_iwildcam(root: Path):
     air-gapped node it can hold the process open. Hiding ``outdated`` makes wilds take its
     own ``ImportError`` branch and skip the check.
     """
-    folder = Path(root) / "iwildcam_v2.0"
+    folder = dataset_path(root) / "iwildcam_v2.0"
     if not (folder / "RELEASE_v2.0.txt").is_file() or not (folder / "metadata.csv").is_file():
         raise FileNotFoundError(
             f"iWildCam-WILDS not found: expected the folder {folder}/ with RELEASE_v2.0.txt, metadata.csv "
@@ -78,7 +79,7 @@ def load_wilds_iwildcam(root: Path):
 def check_iwildcam(root: str | Path) -> DatasetCheck:
     """WILDS' download layout: ``iwildcam_v2.0/`` with RELEASE_v2.0.txt, metadata.csv and train/;
     the rows per split against WILDS' split sizes, and metadata rows whose image is not in train/."""
-    folder = Path(root) / "iwildcam_v2.0"
+    folder = dataset_path(root) / "iwildcam_v2.0"
     check = DatasetCheck("iWildCam-WILDS v2.0", f"{folder} (WILDS' download: metadata.csv, train/<image>.jpg)")
     try:
         for needed in (folder / "RELEASE_v2.0.txt", folder / "metadata.csv", folder / "train"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from ..analysis.publish import per_class_datasets
+from ..datamodules.data_root import data_root_said
 from ..datamodules.dataset_checks import DatasetCheck, decode_sample
 from .plan import Step
 from .spec import StudySpec
@@ -50,7 +51,7 @@ def check_study_data(spec: StudySpec, steps: list[Step], decode_every: bool = Fa
 def data_table(study: str, checks: list[DatasetCheck]) -> str:
     """One row per dataset (its location and layout on the line below), then the study's verdict."""
     width = max([len(c.name) for c in checks] + [7])
-    lines = [f"data of study {study!r}:", f"  {'dataset':<{width}}  {'images':>11}  {'published':>11}  verdict"]
+    lines = [f"data of study {study!r} ({data_root_said()}):", f"  {'dataset':<{width}}  {'images':>11}  {'published':>11}  verdict"]
     for c in checks:
         found = f"{c.found:,}" if c.found is not None else "-"
         published = f"{c.published:,}" if c.published is not None else "-"

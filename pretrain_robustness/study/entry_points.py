@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from ..datamodules.data_root import dataset_path, use_data_root
 from ..datamodules.dataset_checks import SAMPLE
 from .spec import check_spec, spec_of, study_parser
 
@@ -23,6 +24,7 @@ def study_command(args: list[str]) -> Path | None:
     parser.add_argument("--status", type=bool, default=False, help="one line per run: pending/queued/running/...")
     cfg = parser.parse_args(args)
     spec = spec_of(parser, cfg)
+    use_data_root(spec.data_root)
     from .executors import LocalExecutor, SlurmExecutor
     from .job_sizes import report_resources
     from .runner import run_study
@@ -35,7 +37,7 @@ def study_command(args: list[str]) -> Path | None:
     if spec.demo_data and not cfg.dry_run:
         from ..demo.generate import ensure_demo_data
 
-        ensure_demo_data(Path(spec.demo_data))
+        ensure_demo_data(dataset_path(spec.demo_data))
     run_study(spec, executor, dry_run=cfg.dry_run, show_commands=cfg.commands)
     if cfg.dry_run or cfg.executor == "slurm":
         return None
@@ -67,6 +69,7 @@ def check_data_command(args: list[str]) -> None:
     cfg = parser.parse_args(args)
     spec = spec_of(parser, cfg)
     check_spec(spec)
+    use_data_root(spec.data_root)
     from .data_check import check_study_data, require_ready
     from .plan import plan
 

@@ -19,10 +19,12 @@ from .resources import Resources
 from .step import Program, Step
 
 
-def start_run(folder: str | Path, program: Program, command: list[str]) -> None:
+def start_run(folder: str | Path, program: Program, command: list[str], environment: dict[str, str] | None = None) -> None:
     """Start or continue the run that lives in ``folder`` with its ``program`` (``command``: the
-    arguments rendered from its step). Whether it continues is read when it starts, so a requeued
-    job resumes from its checkpoint."""
+    arguments rendered from its step; ``environment``: set first, e.g. the study's data root, which a
+    cluster's ``SBATCH_EXPORT=NONE`` would not pass on). Whether it continues is read when it starts,
+    so a requeued job resumes from its checkpoint."""
+    os.environ.update(environment or {})
     if os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") != "1":  # a job's log as quiet as the console's
         quiet_dependencies()
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
@@ -42,8 +44,8 @@ class RunJob(submitit.helpers.Checkpointable):
     the time limit it asks to be requeued with the same arguments (``Checkpointable``), and the requeued
     job calls it again: the run then continues from its newest checkpoint."""
 
-    def __call__(self, folder: str, program: Program, command: list[str]) -> None:
-        start_run(folder, program, command)
+    def __call__(self, folder: str, program: Program, command: list[str], environment: dict[str, str] | None = None) -> None:
+        start_run(folder, program, command, environment)
 
 
 def _slurm(command: list[str]) -> str:
@@ -82,7 +84,7 @@ class LocalExecutor:
         return {}
 
     def submit(self, step: Step, after: list[str]) -> Job | None:
-        start_run(step.folder, step.program, step.command())
+        start_run(step.folder, step.program, step.command(), dict(step.environment))
         return None
 
     def submit_report(self, report: functools.partial, after: list[str], name: str) -> str | None:
@@ -146,12 +148,14 @@ class SlurmExecutor:
                                  "each kind (resources: {pretrain: {accelerator: cpu}, finetune: {accelerator: cpu}})")
 
     def submit(self, step: Step, after: list[str]) -> Job:
-        return self.submit_run(step.folder, step.program, step.command(), step.resources, after, step.name)
+        return self.submit_run(step.folder, step.program, step.command(), step.resources, after, step.name,
+                               dict(step.environment))
 
     def submit_run(self, folder: Path, program: Program, command: list[str], resources: Resources, after: list[str],
-                   name: str) -> Job:
+                   name: str, environment: dict[str, str] | None = None) -> Job:
         """One job that runs ``command`` with ``program`` into ``folder``, after the jobs ``after``."""
-        job = self._executor(resources, after, "afterok", name).submit(RunJob(), str(folder), program, list(command))
+        job = self._executor(resources, after, "afterok", name).submit(RunJob(), str(folder), program, list(command),
+                                                                      environment or {})
         log = submitit.core.utils.JobPaths(self.log_dir / "%j", job_id=job.job_id, task_id=0).stdout
         return Job(str(job.job_id), str(log))
 

@@ -11,6 +11,7 @@ from typing import Any
 from .. import store
 from ..clip.steps import CLIP_PRETRAIN, ClipZeroshot
 from ..clip.training import read_recipe
+from ..datamodules.data_root import use_data_root
 from ..run.fit_program import FIT
 from .spec import Condition, StudySpec
 from .step import Program, Step
@@ -72,7 +73,8 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
                 continue
             for architecture in condition.architectures or spec.architectures:
                 steps += _condition_steps(spec, condition, architecture, seed, parses)
-    return steps
+    environment = tuple(use_data_root(spec.data_root).items())  # a job reads the data where planning found it
+    return [replace(step, environment=environment) for step in steps] if environment else steps
 
 
 def _condition_steps(spec: StudySpec, condition: Condition, architecture: str, seed: int, parses: dict) -> list[Step]:

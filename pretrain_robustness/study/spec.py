@@ -10,6 +10,7 @@ from typing import Any
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from ..clip.webdataset_subsets import subset_record_path
+from ..datamodules.data_root import dataset_path
 from ..lightning_modules.architecture_names import check_architecture
 from ..metrics import F1_MACRO
 from ..store.names import check_name
@@ -58,6 +59,10 @@ class StudySpec:
         baseline: condition whose trend effective robustness is measured against (one of
             ``conditions``, or of a ``report_includes`` study; ``null`` where ``ood_split`` is null).
         demo_data: if set, generate the embedded demo data under this folder first.
+        data_root: the folder the configs' ``data/`` stands for (``datamodules/data_root.py``): every
+            dataset of the study is read under it, e.g. ``/shared/datasets`` for ``data/imagenet``
+            -> ``/shared/datasets/imagenet``. None: ``$PRETRAIN_ROBUSTNESS_DATA`` where set, else
+            ``data/`` in the working directory.
         extra_args: appended to every run's command line (e.g. ``--trainer.precision=bf16-mixed``).
         architecture_configs: configs added to the pre-training runs of one architecture, after
             the condition's (torchvision's AlexNet and MobileNetV3 recipes).
@@ -104,6 +109,7 @@ class StudySpec:
     ood_split: str | None = "ood_test"  # None: a task without a shift (Kalibhat et al.); scores only
     metric: str = F1_MACRO
     demo_data: str | None = None
+    data_root: str | None = None
     extra_args: list[str] = field(default_factory=list)
     architecture_configs: dict[str, list[str]] = field(default_factory=dict)
     resources: dict[str, Resources] = field(default_factory=dict)
@@ -255,7 +261,7 @@ def check_clip_data(spec: StudySpec) -> None:
                                     "with `pretrain-robustness webdataset-subsets`)")
     zero_shot = (spec.clip or {}).get("zero_shot", {}) if clip_conditions else {}
     for key in ("imagenet", "imagenet_v2", "imagenet_sketch"):
-        if key in zero_shot and not Path(zero_shot[key]).is_dir():
+        if key in zero_shot and not dataset_path(zero_shot[key]).is_dir():
             raise FileNotFoundError(f"study {spec.study!r}: clip.zero_shot.{key} {zero_shot[key]} is not a folder")
 
 

@@ -82,6 +82,7 @@ class Step:
     architecture: str = ""
     seed: int = 0
     resources: Resources | None = None
+    environment: tuple[tuple[str, str], ...] = ()  # set for the run (the study's data root)
 
     @property
     def name(self) -> str:
@@ -103,5 +104,7 @@ class Step:
         return [self.program.name, *self.given, *(a for key, value in self.settings for a in rendered(key, value))]
 
     def printed(self) -> str:
-        """The command as a shell line that can be pasted (every argument quoted where needed)."""
-        return shlex.join(["pretrain-robustness", *self.command()])
+        """The command as a shell line that can be pasted (every argument quoted where needed), after
+        the environment it needs."""
+        variables = [f"{key}={shlex.quote(value)} " for key, value in self.environment]
+        return "".join(variables) + shlex.join(["pretrain-robustness", *self.command()])

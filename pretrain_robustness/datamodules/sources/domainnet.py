@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data_root import dataset_path
 from .table_source import TableSource, images_in, is_file, nonempty, read_text, require_dir, subfolders
 
 DOMAINS = ("clipart", "infograph", "painting", "quickdraw", "real", "sketch")
@@ -20,7 +21,7 @@ class DomainNet(TableSource):
     (the split file's)."""
 
     def __init__(self, root: str, domains: list[str] | None = None, split: str | None = "train"):
-        self.root, self.domains, self.split = Path(root), list(domains or DOMAINS), split
+        self.root, self.domains, self.split = dataset_path(root), list(domains or DOMAINS), split
         unknown = sorted(set(self.domains) - set(DOMAINS))
         if unknown:
             raise ValueError(f"unknown DomainNet domains {unknown}; expected some of {DOMAINS}")

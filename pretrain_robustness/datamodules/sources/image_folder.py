@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
+from ..data_root import dataset_path
 from .table_source import TableSource, images_in, nonempty, require_dir, subfolders
 
 
 class ImageFolderSource(TableSource):
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = dataset_path(root)
 
     def table(self) -> pd.DataFrame:
         root = require_dir(self.root, "image folder", "one sub-folder of images per class")

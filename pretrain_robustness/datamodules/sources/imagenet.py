@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...wordnet.synsets import class_name
+from ..data_root import dataset_path
 from .table_source import TableSource, images_in, is_dir, is_file, nonempty, read_text, require_dir, subfolders
 
 WNID = re.compile(r"^n\d{8}$")
@@ -35,7 +36,7 @@ class ImageNetTrain(TableSource):
     nominal_images = 1_281_167  # ILSVRC-2012 train
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = dataset_path(root)
 
     def layout(self) -> str:
         return f"{require_dir(self.root / 'train', 'ImageNet train folder', 'train/<wnid>/')} (ILSVRC-2012: <wnid>/<image>.JPEG)"
@@ -55,7 +56,7 @@ class ImageNetVal(TableSource):
     """
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = dataset_path(root)
 
     def layout(self) -> str:
         val = self.root / "val"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...wordnet.synsets import imagenet1k_wnids
+from ..data_root import dataset_path
 from .imagenet import _wnid_folder_rows, _with_class_names
 from .table_source import TableSource, is_dir
 
@@ -19,7 +20,7 @@ class ImageNetSketch(TableSource):
     ``root``: the ``sketch`` folder, or a folder holding it (directly or under ``ImageNet-Sketch``)."""
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = dataset_path(root)
 
     def _folder(self) -> tuple[Path, list[tuple[str, str]]]:
         for folder in (self.root / "sketch", self.root / "ImageNet-Sketch" / "sketch", self.root):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...wordnet.synsets import class_name, imagenet1k_wnids
+from ..data_root import dataset_path
 from .table_source import TableSource, images_in, is_dir, nonempty, subfolders
 
 VARIANTS = {"matched-frequency": "imagenetv2-matched-frequency-format-val",
@@ -34,7 +35,7 @@ class ImageNetV2(TableSource):
     def __init__(self, root: str, variant: str = "matched-frequency"):
         if variant not in VARIANTS:
             raise ValueError(f"ImageNet-V2 variant {variant!r}: expected one of {sorted(VARIANTS)}")
-        self.root, self.variant = Path(root), variant
+        self.root, self.variant = dataset_path(root), variant
 
     def folder(self) -> Path:
         for candidate in (self.root, self.root / VARIANTS[self.variant], self.root / f"ImageNetV2-{self.variant}"):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data_root import dataset_path
 from .listing_cache import cached_table
 from .table_source import TableSource, detect_dir, detect_layout, images_in, is_file, nonempty, read_text, subfolders
 
@@ -30,7 +31,7 @@ class INaturalist2017(TableSource):
     nominal_images = 579_184  # iNat 2017's train split (train2017.json)
 
     def __init__(self, root: str, annotations: str | None = None):
-        self.root, self.annotations = Path(root), annotations
+        self.root, self.annotations = dataset_path(root), annotations
 
     def _layouts(self) -> dict[str, str]:
         return {"train_val_images": "as shipped: <supercategory>/<species>/<image>.jpg", "2017": "torchvision's name for it"}
@@ -78,7 +79,7 @@ class INaturalist2021(TableSource):
     def __init__(self, root: str, version: str = "2021_train", annotations: str | None = "auto"):
         if version not in ANNOTATIONS_2021:
             raise ValueError(f"unknown iNaturalist 2021 version {version!r}")
-        self.root, self.version, self.annotations = Path(root), version, annotations
+        self.root, self.version, self.annotations = dataset_path(root), version, annotations
 
     def _layouts(self) -> dict[str, str]:
         return {SHIPPED_2021[self.version]: "as shipped: <NNNNN>_<Kingdom>_..._<Genus>_<species>/<image>.jpg",
