@@ -90,3 +90,21 @@ def finished_run_file(run_dir: Path, timeout: float = 60) -> Path:
             pass
         assert time.monotonic() < deadline, f"no finished W&B run file under {run_dir} after {timeout} s"
         time.sleep(0.2)
+
+
+def summary(path: Path) -> dict:
+    """The run's summary as its summary records left it (each update applied in order: what the run's
+    page shows beside its charts)."""
+    values: dict = {}
+    for r in records(path):
+        if r.WhichOneof("record_type") == "summary":
+            for item in r.summary.update:
+                values[_item_key(item)] = json.loads(item.value_json)
+            for item in r.summary.remove:
+                values.pop(_item_key(item), None)
+    return values
+
+
+def run_settings(path: Path):
+    """The run record (id, group, job type, name, tags) as the run's first ``run`` record states it."""
+    return next(r.run for r in records(path) if r.WhichOneof("record_type") == "run")

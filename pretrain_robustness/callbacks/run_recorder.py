@@ -24,6 +24,7 @@ from .. import store
 from ..store import RunStatus
 from ..datamodules.manifest import summary, write_manifest
 from .step_checkpoints import epoch_trained
+from .wandb_run import wandb_record
 
 
 @runtime_checkable
@@ -98,8 +99,7 @@ class RunRecorder(Callback):
         record = store.start_attempt(self.run_dir, record, lock=False, resumed_from=self.record.get("resumed_from"))
         for logger in trainer.loggers:  # W&B readers find the run's identity without the results store
             if isinstance(logger, WandbLogger):
-                logger.experiment.config.update({"record": {k: record.get(k) for k in store.IDENTITY_FIELDS}},
-                                                allow_val_change=True)
+                logger.experiment.config.update({"record": wandb_record(record)}, allow_val_change=True)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch, self.epoch_trained = 0, False
@@ -215,9 +215,10 @@ class SaveRunConfig(SaveConfigCallback):
         self.parser.save(self.config, run_dir / store.CONFIG, skip_none=False, overwrite=True, multifile=False)
         if trainer.is_global_zero and store.read_record(run_dir):  # what the run wrote: a later edit is seen
             store.update_record(run_dir, config_sha256=hashlib.sha256((run_dir / store.CONFIG).read_bytes()).hexdigest())
-        for logger in trainer.loggers:
+        for logger in trainer.loggers:  # unset top-level entries (the CLI's own optimizer and lr_scheduler) left out
             if isinstance(logger, WandbLogger):
-                logger.experiment.config.update(self.config.clone().as_dict(), allow_val_change=True)
+                given = {k: v for k, v in self.config.clone().as_dict().items() if v is not None}
+                logger.experiment.config.update(given, allow_val_change=True)
 
 
 def _finite(steps: float) -> int | None:

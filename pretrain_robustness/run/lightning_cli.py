@@ -21,7 +21,9 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from . import recipes
 from .. import store
+from ..callbacks.best_checkpoint import BestEpochCheckpoint
 from ..callbacks.global_batch import sync_batchnorm_wanted
+from ..callbacks.wandb_run import WandbRunSummary
 from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
                          SignalsBetweenSteps, SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
@@ -196,18 +198,18 @@ class ProjectCLI(LightningCLI):
         config, spec = self._config(), self.run_spec
         if config.trainer.logger not in (None, True):
             return self._trainer_init("logger")
-        architecture = config.model.architecture
+        architecture, seed = config.model.architecture, f"seed{config.seed_everything}"
         name = f"{spec.condition}/{store.run_name(spec, architecture, config.seed_everything)}"
         if self.evaluation_dir:
             return make_logger(spec.wandb_project, spec.study, "evaluate", f"{name}/{self.evaluation_dir.name}",
-                               self.evaluation_dir, [spec.condition, architecture])
+                               self.evaluation_dir, [spec.kind, "evaluate", spec.condition, architecture, seed])
         # one W&B run per run folder: a resumed attempt continues it under its recorded id (predict never joins it)
         run_id = None
         if self.subcommand == "fit":
             run_id = (store.read_record(self.run_dir) or {}).get("wandb_id") or new_run_id()
         self.wandb_id = run_id
-        return make_logger(spec.wandb_project, spec.study, spec.kind, name, self.run_dir, [spec.condition, architecture],
-                           run_id=run_id)
+        return make_logger(spec.wandb_project, spec.study, spec.kind, name, self.run_dir,
+                           [spec.kind, spec.condition, architecture, seed], run_id=run_id)
 
     def instantiate_trainer(self, **kwargs):
         checkpoints = store.checkpoint_path(self.run_dir).parent
@@ -218,11 +220,12 @@ class ProjectCLI(LightningCLI):
         record = {**self._record(), "wandb_id": self.wandb_id}
         callbacks += [
             RunRecorder(self.run_dir, record, evaluation_dir=self.evaluation_dir),
+            WandbRunSummary(self.run_dir, self.datamodule.eval_split_names[0]),  # after RunRecorder's metrics.csv
             # Lightning's save_last=True refreshes last.ckpt only when a monitored checkpoint improves;
             # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
             ModelCheckpoint(dirpath=checkpoints, filename=store.LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
                             save_top_k=1, enable_version_counter=False),
-            ModelCheckpoint(dirpath=checkpoints, filename=store.BEST_CHECKPOINT, monitor=monitor, mode="max",
+            BestEpochCheckpoint(dirpath=checkpoints, filename=store.BEST_CHECKPOINT, monitor=monitor, mode="max",
                             auto_insert_metric_name=False),
             SeedEachBatch(self._config().seed_everything or 0),
             SigtermWithoutCollective(),

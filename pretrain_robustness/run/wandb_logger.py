@@ -76,10 +76,17 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
     With ``run_id``, a resumed attempt continues that W&B run instead of starting a second one."""
     from lightning.pytorch.loggers import WandbLogger
 
+    class StudyWandbLogger(WandbLogger):
+        """The run's config is the CLI's (logged whole by ``SaveRunConfig``), not the module's hparams again,
+        flat beside it (``architecture``, ``num_classes``, ``_instantiator``, a top-level ``optimizer: null``)."""
+
+        def log_hyperparams(self, params, *args, **kwargs) -> None:
+            return None
+
     mode = choose_mode(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}
-    logger = WandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
+    logger = StudyWandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
                          tags=tags, offline=mode == "offline", mode=mode, **resume)
     # Lightning passes anonymous=None to wandb.init, which W&B >= 0.19 warns about on every run ("no effect")
     logger._wandb_init.pop("anonymous", None)

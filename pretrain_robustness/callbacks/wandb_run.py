@@ -1,0 +1,74 @@
+"""What a run's W&B page says beside its curves: the identity to group runs by (``record``, flat),
+and a summary a researcher reads: the best epoch's scores, picked by the recipe's checkpoint rule
+(the first epoch with the highest ``val/<first split>/f1_macro``, as ``ModelCheckpoint(mode="max")``
+keeps ``best-epoch<N>.ckpt``), the last epoch's, both named so, and ``epoch`` counted as the console
+counts it (epochs completed; Lightning's history column ``epoch`` is 0-based). The summary is read
+from the run's metrics.csv, so an attempt resumed after an interruption counts its earlier epochs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import WandbLogger
+
+from .. import store
+from ..metrics import F1_MACRO, METRICS, metric_key
+
+
+def wandb_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The run's identity for W&B's config, one level deep: what a project is grouped and filtered by
+    (study, condition, architecture, seed, kind) and what ties it to its data and pre-training (the
+    pre-training identity, the manifest's and the starting checkpoint's sha256, the pre-training run's
+    W&B id)."""
+    fields = {k: record.get(k) for k in store.IDENTITY_FIELDS}
+    pretrain = store.read_record(Path(record["pretrain_run"])) if record.get("pretrain_run") else None
+    started_from = record.get("init_checkpoint") or {}
+    return {**fields, "identity": record.get("identity") or (pretrain or {}).get("identity"),
+            "manifest_sha256": (record.get("manifest") or (pretrain or {}).get("manifest") or {}).get("sha256"),
+            "init_checkpoint_sha256": started_from.get("sha256"),
+            "pretrain_wandb_id": (pretrain or {}).get("wandb_id")}
+
+
+def summary_values(metrics: pd.DataFrame, monitor_split: str) -> dict[str, float | int]:
+    """``best/...`` (the epoch the checkpoint rule picks), ``last/...`` and ``epoch`` from a run's
+    metrics.csv rows (validation ones); empty before the first validation."""
+    scored = metrics[metrics["stage"] == "val"]
+    if scored.empty:
+        return {}
+    wide = scored.pivot_table(index="epoch", columns="split", values=list(METRICS), aggfunc="last").sort_index()
+    monitored = wide[(F1_MACRO, monitor_split)].dropna()
+    values: dict[str, float | int] = {"epoch": int(wide.index.max())}
+    for name, epoch in (("best", monitored.idxmax() if len(monitored) else None), ("last", wide.index.max())):
+        if epoch is None:
+            continue
+        values[f"{name}/epoch"] = int(epoch)
+        for (metric, split), value in wide.loc[epoch].items():
+            if pd.notna(value):
+                values[f"{name}/{metric_key('val', split, metric)}"] = float(value)
+    return values
+
+
+class WandbRunSummary(Callback):
+    """Writes :func:`summary_values` into the W&B run's summary after each validation (after the
+    results store has written it: this callback comes after ``RunRecorder``) and at the fit's end."""
+
+    def __init__(self, run_dir: Path, monitor_split: str):
+        self.run_dir, self.monitor_split = Path(run_dir), monitor_split
+
+    def _write(self, trainer: Trainer) -> None:
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if not loggers or not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        values = summary_values(store.read_metrics(self.run_dir), self.monitor_split)
+        for logger in loggers:
+            logger.experiment.summary.update(values)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self._write(trainer)
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._write(trainer)
