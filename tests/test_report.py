@@ -1,7 +1,6 @@
 """The report and the second paper's per-class/per-group figures, from synthetic run tables."""
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -129,26 +128,6 @@ def test_per_class_command_writes_both_figures(tmp_path):
     with pytest.raises(ValueError, match="no predictions on split 'id_test'"):
         main(["per-class", "--pretrained", str(tmp_path / "pre.csv"), "--scratch", str(tmp_path / "scr.csv"),
               "--classes", str(tmp_path / "classes.csv"), "--split", "id_test"])
-
-
-def test_report_is_logged_to_wandb_as_an_artifact_offline(tmp_path, monkeypatch):
-    from pretrain_robustness.analysis.run_table import log_report_artifact
-
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    page, table = tmp_path / "report.html", tmp_path / "trends.csv"
-    page.write_text("<html></html>")
-    table.write_text("condition\nscratch\n")
-    run = log_report_artifact([page, table], "pretrain-robustness", "s")
-    assert run.settings.mode == "offline" and run.group == "s" and run.job_type == "report"
-    # wandb-core writes the transaction log from its own process and may still be flushing it
-    # when finish() returns (seen in CI under load: only the 7-byte header was there); wait for it.
-    deadline, wanted = time.monotonic() + 60, (b"s-report", b"report.html", b"trends.csv")
-    while True:
-        logged = b"".join(p.read_bytes() for p in (tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
-        if all(w in logged for w in wanted) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert all(w in logged for w in wanted), logged[:200]
 
 
 def test_report_of_a_task_without_a_shift():

@@ -2,11 +2,16 @@
 its protobuf schema, ``tests/wandb_records.py``): a fine-tuning run's summary holds the best epoch's
 scores (the checkpoint rule's epoch) and the last's, ``epoch`` as the console counts it; its config
 groups it by study, condition, architecture, seed, kind and ties it to its pre-training (identity,
-manifest and checkpoint sha256, W&B id) without the module's hparams repeated; its tags name kind and seed."""
+manifest and checkpoint sha256, W&B id) without the module's hparams repeated; its tags name kind and
+seed. The study's report is a W&B run of its own: its trends, comparisons, runs and choices as Tables,
+its figures as Plotly panels, effective robustness per condition in its summary and per run written
+back to each run's summary, and its files as an artifact."""
 
 import pandas as pd
+import pytest
 
 from pretrain_robustness import store
+from pretrain_robustness.analysis.publish import ReportSettings, write_report
 from pretrain_robustness.run.lightning_cli import run_cli
 
 from . import wandb_records
@@ -17,16 +22,27 @@ def _with_wandb(args):
     return [a for a in args if a not in ("--trainer.logger", "false")]
 
 
-def test_a_fine_tuning_run_shows_its_best_epoch_and_its_pre_training(tiny_data, tmp_path):
-    run_cli(_with_wandb(pretrain(tiny_data, tmp_path, "--model.architecture", "resnet18")))
-    source = next(tmp_path.glob("demo/pretrain/*/resnet18-seed0"))
-    run_cli(_with_wandb(finetune(tiny_data, tmp_path, "--trainer.max_epochs", "3", "--model.architecture", "resnet18",
-                                 "--run.condition", "imagenet-demo", "--model.optimizer.init_args.lr", "0.01",
+@pytest.fixture(scope="module")
+def logged_study(tiny_data, tmp_path_factory):
+    """A pre-training, its fine-tuning and a scratch fine-tuning (3 epochs each), logged to W&B offline;
+    then the study's report (logged too: its runs were)."""
+    root = tmp_path_factory.mktemp("study")
+    run_cli(_with_wandb(pretrain(tiny_data, root, "--model.architecture", "resnet18")))
+    source = next(root.glob("demo/pretrain/*/resnet18-seed0"))
+    common = ("--trainer.max_epochs", "3", "--model.architecture", "resnet18", "--model.optimizer.init_args.lr", "0.01")
+    run_cli(_with_wandb(finetune(tiny_data, root, *common, "--run.condition", "imagenet-demo",
                                  "--model.init_checkpoint", str(store.checkpoint_path(source)))))
-    run = next(tmp_path.glob("demo/finetune/imagenet-demo/resnet18-seed0"))
+    run_cli(_with_wandb(finetune(tiny_data, root, *common, "--run.condition", "scratch")))
+    write_report(ReportSettings(root, "demo", choices=[{"choice": "baseline", "taken": "scratch", "alternative": "none"}]))
+    return root
+
+
+def test_a_fine_tuning_run_shows_its_best_epoch_and_its_pre_training(logged_study):
+    source = next(logged_study.glob("demo/pretrain/*/resnet18-seed0"))
+    run = next(logged_study.glob("demo/finetune/imagenet-demo/resnet18-seed0"))
     pretrain_record, record = store.read_record(source), store.read_record(run)
 
-    logged = wandb_records.finished_run_file(run)
+    logged = wandb_records.finished_run_file(run, first=True)
     summary, config = wandb_records.summary(logged), wandb_records.config(logged)
     metrics = store.read_metrics(run)
     wide = metrics.pivot_table(index="epoch", columns="split", values="f1_macro")
@@ -49,10 +65,43 @@ def test_a_fine_tuning_run_shows_its_best_epoch_and_its_pre_training(tiny_data, 
     tags = list(wandb_records.run_settings(logged).tags)
     assert {"finetune", "imagenet-demo", "resnet18", "seed0"} <= set(tags)
 
-    source_config = wandb_records.config(wandb_records.finished_run_file(source))["record"]
+    source_config = wandb_records.config(wandb_records.finished_run_file(source, first=True))["record"]
     assert source_config["manifest_sha256"] == pretrain_record["manifest"]["sha256"]
     assert source_config["identity"] == pretrain_record["identity"]
-    assert isinstance(metrics, pd.DataFrame)
+
+
+def test_the_study_report_is_a_wandb_run_with_tables_panels_and_effective_robustness(logged_study):
+    study = logged_study / "demo"
+    report = wandb_records.finished_run_file(study)
+    settings = wandb_records.run_settings(report)
+    assert (settings.run_group, settings.job_type) == ("demo", "report")
+    logged = {k: v for row in wandb_records.history(report) for k, v in row.items()}
+    tables = {k: wandb_records.media(report, v) for k, v in logged.items() if isinstance(v, dict) and v.get("_type") == "table-file"}
+    assert set(tables) == {"trends", "comparisons", "runs", "choices"}
+    trends, comparisons = pd.read_csv(study / "trends.csv"), pd.read_csv(study / "comparisons.csv")
+    assert tables["comparisons"]["data"][0][tables["comparisons"]["columns"].index("verdict")] == comparisons["verdict"][0]
+    assert [row[0] for row in tables["trends"]["data"]] == trends["condition"].tolist()
+    assert tables["choices"]["data"] == [["baseline", "scratch", "none"]]
+    panels = {k for k, v in logged.items() if isinstance(v, dict) and v.get("_type") == "plotly-file"}
+    assert panels == {"figures/id-vs-ood-one-trend-per-condition",
+                      "figures/residuals-over-fine-tuning-against-the-scratch-trend-out-of"}
+    figure = wandb_records.media(report, logged["figures/id-vs-ood-one-trend-per-condition"])
+    assert {trace.get("name") for trace in figure["data"]} >= {"scratch", "imagenet-demo"}
+    summary = wandb_records.summary(report)
+    pretrained = trends.set_index("condition").loc["imagenet-demo"]
+    assert summary["effective_robustness/imagenet-demo"] == pytest.approx(pretrained["trend_er"])
+    assert summary["effective_robustness/scratch"] == 0.0
+    artifact = next(a for a in wandb_records.artifacts(report) if a.type == "report")
+    assert artifact.name == "demo-report"
+    assert {e.path for e in artifact.manifest.contents} >= {"report.html", "trends.csv", "comparisons.csv"}
+    # per run: the runs table's figures, written back into each fine-tuning run's own summary
+    runs = pd.DataFrame(tables["runs"]["data"], columns=tables["runs"]["columns"]).set_index("run")
+    for folder in study.glob("finetune/*/resnet18-seed0"):
+        row, record = runs.loc[str(folder)], store.read_record(folder)
+        assert row["wandb_id"] == record["wandb_id"]
+        written = wandb_records.finished_run_file(folder)  # the newest segment: the write-back
+        assert wandb_records.run_settings(written).run_id == record["wandb_id"]
+        assert wandb_records.summary(written)["effective_robustness/points"] == pytest.approx(row["er_points"])
 
 
 def test_the_best_epoch_is_the_first_highest_monitored_score_as_the_checkpoint_rule_picks():

@@ -52,10 +52,28 @@ def _item_key(item) -> str:
     return item.key or "/".join(item.nested_key)
 
 
+def _assign(values: dict, item) -> None:
+    """An item's value at its key, or under its nested key (a logged dict, e.g. a Table's
+    ``{"_type": "table-file", "path": ...}``, arrives as one item per leaf)."""
+    if item.key:
+        values[item.key] = json.loads(item.value_json)
+        return
+    *parents, leaf = item.nested_key
+    for parent in parents:
+        values = values.setdefault(parent, {})
+    values[leaf] = json.loads(item.value_json)
+
+
 def history(path: Path) -> list[dict]:
     """One dict per ``wandb.log`` row (``_step`` included), values as logged."""
-    return [{_item_key(i): json.loads(i.value_json) for i in r.history.item}
-            for r in records(path) if r.WhichOneof("record_type") == "history"]
+    rows = []
+    for r in records(path):
+        if r.WhichOneof("record_type") == "history":
+            row: dict = {}
+            for item in r.history.item:
+                _assign(row, item)
+            rows.append(row)
+    return rows
 
 
 def config(path: Path) -> dict:
@@ -70,20 +88,21 @@ def config(path: Path) -> dict:
     return values
 
 
-def run_file(run_dir: Path) -> Path:
-    """The one offline run file under a run folder's ``wandb/`` (the newest attempt's)."""
+def run_file(run_dir: Path, first: bool = False) -> Path:
+    """The newest offline run file under a run folder's ``wandb/`` (``first``: the oldest, the training's
+    own; later ones are resumed attempts and the report's write-back)."""
     files = sorted(Path(run_dir).glob("wandb/offline-run-*/run-*.wandb"))
     assert files, f"no offline W&B run under {run_dir}"
-    return files[-1]
+    return files[0] if first else files[-1]
 
 
-def finished_run_file(run_dir: Path, timeout: float = 60) -> Path:
+def finished_run_file(run_dir: Path, timeout: float = 60, first: bool = False) -> Path:
     """The run file once W&B's service has written its exit record: ``wandb.finish()`` can return
     before the service (wandb-core, another process) has flushed the offline file."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            path = run_file(run_dir)
+            path = run_file(run_dir, first)
             if any(r.WhichOneof("record_type") == "exit" for r in records(path)):
                 return path
         except AssertionError:  # no run file yet
@@ -99,7 +118,7 @@ def summary(path: Path) -> dict:
     for r in records(path):
         if r.WhichOneof("record_type") == "summary":
             for item in r.summary.update:
-                values[_item_key(item)] = json.loads(item.value_json)
+                _assign(values, item)
             for item in r.summary.remove:
                 values.pop(_item_key(item), None)
     return values
@@ -108,3 +127,14 @@ def summary(path: Path) -> dict:
 def run_settings(path: Path):
     """The run record (id, group, job type, name, tags) as the run's first ``run`` record states it."""
     return next(r.run for r in records(path) if r.WhichOneof("record_type") == "run")
+
+
+def media(path: Path, logged: dict) -> dict:
+    """A logged Table's or Plotly panel's JSON file (``{"_type": "table-file", "path": ...}``), as W&B
+    keeps it beside the run file (``files/media/...``) until it uploads it."""
+    return json.loads((Path(path).parent / "files" / logged["path"]).read_text())
+
+
+def artifacts(path: Path) -> list:
+    """The artifacts the run logged (name, type, manifest of files or references)."""
+    return [r.artifact for r in records(path) if r.WhichOneof("record_type") == "artifact"]

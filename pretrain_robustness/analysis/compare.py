@@ -149,6 +149,16 @@ def _band_widths(trend: Trend) -> dict:
             "t_width_mid": 100 * (trend.t_high[mid] - trend.t_low[mid])}
 
 
+def per_run(points: pd.DataFrame, baseline_trend: Trend, baseline: str) -> pd.DataFrame:
+    """Each run's effective robustness: the mean of its points' residuals against the baseline trend
+    (``er_points``) and against the baseline refitted without it where it is a baseline run
+    (``er_held_out``), in F1 points."""
+    keys = ["run", "condition", "architecture", "seed"]
+    own = residuals(points, baseline_trend).groupby(keys)["residual"].mean().rename("er_points")
+    held = held_out_residuals(points, baseline, baseline_trend.transform).groupby(keys)["residual"].mean()
+    return pd.concat([own, held.rename("er_held_out")], axis=1).reset_index()
+
+
 def residuals(points: pd.DataFrame, baseline: Trend) -> pd.DataFrame:
     """Each point's residual against a baseline trend, in F1 points (in sample for its own points)."""
     return points.assign(residual=effective_robustness(points, baseline)).sort_values(["architecture", "run", "epoch"])

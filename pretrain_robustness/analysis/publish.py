@@ -16,7 +16,7 @@ from ..datamodules.dataset_checks import source_checks
 from ..datamodules.sources.imagenet import ImageNetTrain
 from ..datamodules.sources.listing_cache import cached_table
 from ..wordnet.species_match import DEFAULT_DATA_NOUN, data_noun_path, match_species, read_data_noun
-from . import external_baseline, figures_groups, groups, report, run_table
+from . import external_baseline, figures_groups, groups, report, run_table, wandb_report
 
 
 @dataclass
@@ -29,7 +29,9 @@ class ReportSettings:
         transform, baseline, id_split, ood_split, metric: as the study YAML's.
         output: the folder for report.html, trends.csv, trends.md and comparisons.csv (default
             ``root/study/``: one study's files never overwrite another's).
-        log_artifact: also log the files to W&B; screenshot: open the page in headless Chromium.
+        log_artifact: log the report to W&B (its tables, figures, effective robustness and files:
+            ``analysis/wandb_report.py``); None: when the study's runs were logged there.
+        screenshot: open the page in headless Chromium.
         external: baselines from outside the study (``external_baseline.load_all``).
         choices: where the paper leaves a choice open, printed under each figure.
         includes: other studies' runs that join this report (``study[:condition,...]``).
@@ -44,7 +46,7 @@ class ReportSettings:
     metric: str = F1_MACRO
     output: Path | None = None
     wandb_project: str | None = None
-    log_artifact: bool = False
+    log_artifact: bool | None = None
     screenshot: bool = False
     external: dict | list[dict] | None = None
     choices: list[dict[str, str]] = field(default_factory=list)
@@ -78,8 +80,11 @@ def write_report(settings: ReportSettings) -> Path:
         print(sentence)
     _print_external(built, external_lines)
     files += [_screenshot(output)] if s.screenshot else []
-    if s.log_artifact:
-        run_table.log_report_artifact(files, s.wandb_project or "pretrain-robustness", s.study)
+    if s.log_artifact or s.log_artifact is None and wandb_report.logged_to_wandb(tidy["run"].unique()):
+        settings = {"transform": s.transform, "baseline": s.baseline, "id_split": s.id_split, "ood_split": s.ood_split,
+                    "metric": s.metric, "includes": list(s.includes)}
+        project = wandb_report.project_of(tidy["run"].unique(), s.wandb_project)
+        wandb_report.log_report(built, files, project, s.study, settings, s.choices)
     print(f"report: {output.resolve()}")
     return output
 

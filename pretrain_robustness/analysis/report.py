@@ -32,6 +32,7 @@ class Report:
     printed: pd.DataFrame  # ``trends`` as shown in the report and printed by the command
     external: pd.DataFrame | None = None  # effective robustness against an external baseline, per condition
     sections: list = field(default_factory=list)  # (heading, figure / table / lines): what the page shows
+    runs: pd.DataFrame | None = None  # effective robustness per run (``compare.per_run``), where a trend is fitted
 
 
 def format_trends(table: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +185,8 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     ]
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
     page = render_html(f"Study '{study}': effective robustness", notes, sections, caption)
-    return Report(page, table, pairs, notes, format_trends(table), external_table, sections)
+    return Report(page, table, pairs, notes, format_trends(table), external_table, sections,
+                  compare.per_run(points, fitted[baseline], baseline))
 
 
 def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left_out: pd.DataFrame, x: str, y: str,

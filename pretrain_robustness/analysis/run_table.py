@@ -15,7 +15,6 @@ import pandas as pd
 
 from .. import store
 from ..metrics import METRICS, parse_metric_key
-from ..run.wandb_logger import choose_mode
 from ..store.states import RunStatus
 from .schema import KEY, TIDY_COLUMNS, validate
 
@@ -131,20 +130,3 @@ def load_wandb_runs(project: str, filters: dict | None = None, api: Any = None) 
     if not frames:
         raise LookupError(f"no W&B runs with logged metrics in {project} matching {filters or {}}")
     return validate(pd.concat(frames, ignore_index=True))
-
-
-def log_report_artifact(files: list[Path], project: str, study: str) -> Any:
-    """Log the report files as one W&B artifact (type ``report``) in the study's group; offline
-    unless the user logged in. Returns the finished run's object for inspection."""
-    import wandb
-
-    mode = choose_mode()
-    run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=mode,
-                     dir=str(Path(files[0]).parent), reinit="create_new")
-    artifact = wandb.Artifact(f"{study}-report", type="report",
-                              description=f"effective-robustness report of study {study!r}")
-    for path in files:
-        artifact.add_file(str(path))
-    run.log_artifact(artifact)
-    run.finish()
-    return run

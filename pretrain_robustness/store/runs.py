@@ -239,7 +239,8 @@ def new_record(*, study: str, kind: str, condition: str, architecture: str, seed
 def base_record(spec: RunSpec, architecture: str, seed: int | None, command: list[str]) -> dict[str, Any]:
     """What a LightningCLI run records about itself before it starts (the callback adds status and times)."""
     return new_record(study=spec.study, kind=spec.kind, condition=spec.condition, architecture=architecture,
-                      seed=seed, name=run_name(spec, architecture, seed), params=spec.params, command=command)
+                      seed=seed, name=run_name(spec, architecture, seed), params=spec.params, command=command,
+                      wandb_project=spec.wandb_project)
 
 
 def predictions_path(run: Path, checkpoint: Path) -> Path:

@@ -40,7 +40,9 @@ def _parser() -> ArgumentParser:
                              "ROOT/STUDY/, so that studies reported side by side never overwrite each other)")
     parser.add_argument("--wandb_project", type=str | None, default=None,
                         help="read the runs of group STUDY from this W&B project (entity/project) instead of ROOT")
-    parser.add_argument("--log_artifact", type=bool, default=False, help="also log the report to W&B as an artifact")
+    parser.add_argument("--log_artifact", type=bool | None, default=None,
+                        help="log the report to W&B (tables, figure panels, effective robustness, its files); default: "
+                             "when the study's runs were logged there")
     parser.add_argument("--screenshot", type=bool, default=False,
                         help="open the report in headless Chromium, fail on JavaScript errors, save report.png")
     parser.add_argument("--external_baseline", type=dict | list[dict] | None, default=None,
