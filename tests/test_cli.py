@@ -54,3 +54,11 @@ def test_a_resumed_run_continues_its_wandb_run(tiny_data, tmp_path):
     assert record["status"] == "finished" and record["wandb_id"] == first and len(record["attempts"]) == 2
     folders = sorted(p.name for p in (run / "wandb").glob("offline-run-*"))
     assert len(folders) == 2 and all(name.endswith(f"-{first}") for name in folders)  # two attempts, one W&B run
+    # W&B's step is the trainer's: the resumed attempt continues where the first stopped, not at 0
+    from . import wandb_records
+
+    first_rows, resumed_rows = (wandb_records.history(wandb_records.finished_run_file(run, first=f))
+                                for f in (True, False))
+    for rows in (first_rows, resumed_rows):
+        assert all(row["_step"] == row["trainer/global_step"] for row in rows if "trainer/global_step" in row)
+    assert resumed_rows[0]["_step"] > 0 and resumed_rows[-1]["_step"] > first_rows[-1]["_step"]

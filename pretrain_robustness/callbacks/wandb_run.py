@@ -58,12 +58,14 @@ class WandbRunSummary(Callback):
     def __init__(self, run_dir: Path, monitor_split: str):
         self.run_dir, self.monitor_split = Path(run_dir), monitor_split
 
-    def _write(self, trainer: Trainer) -> None:
+    def _write(self, trainer: Trainer, last: bool = False) -> None:
         loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
         if not loggers or not trainer.is_global_zero or trainer.sanity_checking:
             return
         values = summary_values(store.read_metrics(self.run_dir), self.monitor_split)
         for logger in loggers:
+            if last:  # the step's row (Lightning's 0-based epoch in it) is committed first, so ours is the summary's
+                logger.experiment.log({}, commit=True)
             logger.experiment.summary.update(values)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -71,4 +73,4 @@ class WandbRunSummary(Callback):
             self._write(trainer)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer)
+        self._write(trainer, last=True)

@@ -83,6 +83,14 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
         def log_hyperparams(self, params, *args, **kwargs) -> None:
             return None
 
+        def log_metrics(self, metrics, step=None) -> None:
+            """W&B's own step is the trainer's global step: an attempt resumed in a new process (a requeued
+            job; offline, where W&B cannot ask the server where the run stopped) continues the run's
+            steps instead of starting again at 0 (logs at one step are merged into one row)."""
+            if step is None:
+                return super().log_metrics(metrics, step)
+            self.experiment.log({**metrics, "trainer/global_step": step}, step=step)
+
     mode = choose_mode(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}
