@@ -33,6 +33,7 @@ PROJECT_COMMANDS = {
     "clip-pretrain": ("clip.training:clip_pretrain_command", "pre-train CLIP on a webdataset subset with open_clip's own trainer"),
     "clip-zeroshot": ("clip.zeroshot:clip_zeroshot_command",
                       "score CLIP checkpoints zero-shot on ImageNet, ImageNet-V2 and -Sketch"),
+    "sync": ("run.wandb_sync:sync_command", "upload a study's offline W&B runs, resumed attempts merged, and their artifacts"),
     "demo-data": ("demo.generate:demo_data_command", "generate the embedded demo data in the real on-disk formats"),
     "fractaldb": ("synthetic.commands:fractaldb_command", "FractalDB: search category systems, render images"),
     "diffusion": ("synthetic.commands:diffusion_command", "generate Stable Diffusion images for the ImageNet classes"),

@@ -55,6 +55,6 @@ def test_logged_in_without_network_logs_offline_and_says_so(tiny_data, tmp_path)
     done = subprocess.run([*_no_network_prefix(), sys.executable, "-m", "pretrain_robustness.cli", *args],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "W&B: logged in, but its server cannot be reached" in done.stdout and "wandb sync" in done.stdout
+    assert "W&B: logged in, but its server cannot be reached" in done.stdout and "pretrain-robustness sync --study" in done.stdout
     run = next((tmp_path / "runs").glob("**/run.json")).parent
     assert list(run.glob("wandb/offline-run-*")) and not (run / ".lock").exists()

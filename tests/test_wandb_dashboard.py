@@ -7,6 +7,8 @@ seed. The study's report is a W&B run of its own: its trends, comparisons, runs 
 its figures as Plotly panels, effective robustness per condition in its summary and per run written
 back to each run's summary, and its files as an artifact."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -117,3 +119,31 @@ def test_the_best_epoch_is_the_first_highest_monitored_score_as_the_checkpoint_r
     assert values["best/epoch"] == 2 and values["best/val/ood_test/f1_macro"] == 0.20
     assert values["last/epoch"] == values["epoch"] == 5 and values["last/val/id_val/f1_macro"] == 0.45
     assert summary_values(pd.DataFrame(rows[:0], columns=list(rows[0])), "id_val") == {}
+
+
+def test_sync_uploads_every_segment_of_the_study_and_its_staged_artifacts(logged_study, capsys, monkeypatch):
+    """The sync set of a study, offline: each run once with all its segments (the training and the report's
+    write-back), the report run, and every artifact file the records point to, all inside the study folder
+    (a copy of it on a login node holds everything); without a login, an upload is refused, saying how."""
+    from pretrain_robustness.cli import main
+    from pretrain_robustness.run.wandb_sync import segments, sync_command
+
+    study = logged_study / "demo"
+    todo = sync_command(["--study", "demo", "--root", str(logged_study), "--dry_run", "true"])
+    out = capsys.readouterr().out
+    by_run = segments(study)
+    expected = {store.read_record(f)["wandb_id"]: f for f in study.glob("*/*/resnet18-seed0")}
+    assert set(expected) < set(by_run) and len(by_run) == len(expected) + 1  # and the report's run
+    for run_id, folder in expected.items():
+        parts = 2 if folder.parts[-3] == "finetune" else 1  # a fine-tuning run's summary was written back
+        assert len(by_run[run_id]) == parts and all(s.path.parent.parent == folder for s in by_run[run_id])
+        assert f"  {run_id}  {'/'.join(folder.parts[-3:])}" in out and f"{parts} segment(s), {parts} to upload" in out
+    assert sorted(todo) == sorted(s.path for parts in by_run.values() for s in parts)
+    pointed = {segment: [Path(c.local_path) for a in wandb_records.artifacts(next(segment.glob("run-*.wandb")))
+                         for c in a.manifest.contents if c.local_path] for segment in todo}
+    for segment, files in pointed.items():  # staged in the folder of the run that logged them
+        assert all(p.is_file() and segment.parent.parent / "wandb" / "data" in p.parents for p in files), files
+    assert sum(map(len, pointed.values())) > 0
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="not logged in to W&B: run `.venv/bin/wandb login`"):
+        main(["sync", "--study", "demo", "--root", str(logged_study)])

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .. import store
-from ..run.wandb_logger import choose_mode
+from ..run.wandb_logger import choose_mode, stage_inside
 
 RUN_SUMMARY_KEYS = {"er_points": "effective_robustness/points", "er_held_out": "effective_robustness/held_out"}
 
@@ -70,6 +70,7 @@ def log_report(built: Any, files: list[Path], project: str, study: str, settings
     import wandb
 
     runs = runs_with_ids(built.runs) if built.runs is not None else None
+    stage_inside(Path(files[0]).parent)
     run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=choose_mode(),
                      dir=str(Path(files[0]).parent), config={"study": study, **settings}, tags=["report"],
                      reinit="create_new")
@@ -104,6 +105,7 @@ def write_back(runs: pd.DataFrame, project: str, study: str) -> None:
             continue
         values = {key: float(getattr(row, column)) for column, key in RUN_SUMMARY_KEYS.items()
                   if pd.notna(getattr(row, column))}
+        stage_inside(Path(row.run))
         run = wandb.init(project=project, group=study, id=row.wandb_id, resume="allow", mode=choose_mode(),
                          dir=str(row.run), reinit="create_new")
         run.summary.update(values)

@@ -56,11 +56,18 @@ def choose_mode(save_dir: Path | None = None) -> str:
         why = unreachable() if mode == "online" else None
         if why:
             mode = "offline"
-            print(f"W&B: logged in, but its server cannot be reached ({why}); logging offline instead. Upload it "
-                  f"later from a node with internet: wandb sync {save_dir or '.'}/wandb/offline-run-*", flush=True)
+            print(f"W&B: logged in, but its server cannot be reached ({why}); logging offline instead (in "
+                  f"{save_dir or '.'}/wandb/). Upload the study later from a node with internet: "
+                  "pretrain-robustness sync --study <study>", flush=True)
         os.environ["WANDB_MODE"] = mode
     os.environ.setdefault("WANDB_SILENT", "true")
     return mode
+
+
+def stage_inside(folder: Path) -> None:
+    """Artifacts' files staged under ``folder``'s ``wandb/data`` (W&B's default is ~/.local/share/wandb):
+    a study folder then holds everything ``pretrain-robustness sync`` uploads."""
+    os.environ["WANDB_DATA_DIR"] = str((Path(folder) / "wandb" / "data").resolve())
 
 
 def new_run_id() -> str:
@@ -93,6 +100,7 @@ def make_logger(project: str, group: str, job_type: str, name: str, save_dir: Pa
 
     mode = choose_mode(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
+    stage_inside(save_dir)
     resume = {"id": run_id, "resume": "allow"} if run_id else {}
     logger = StudyWandbLogger(project=project, group=group, job_type=job_type, name=name, save_dir=str(save_dir),
                          tags=tags, offline=mode == "offline", mode=mode, **resume)

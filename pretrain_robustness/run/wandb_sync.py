@@ -1,0 +1,100 @@
+"""``pretrain-robustness sync --study NAME``: upload every offline W&B run of a study once a node can
+reach W&B. A study's W&B files all lie inside its folder: each run's ``wandb/offline-run-*`` (one per
+attempt: a resumed attempt and the report's write-back are segments of the same run, synced in the order
+they were written, so they merge into one run; their steps continue, ``run/wandb_logger.py``), the
+report's own run, and every artifact's staged files (``<folder>/wandb/data``, not ``~/.local/share``:
+``stage_inside``), so a study folder on a shared file system syncs from the login node. Synced segments
+are marked by W&B (``run-<id>.wandb.synced``) and passed over the next time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from jsonargparse import ArgumentParser
+
+from .. import store
+from .wandb_logger import logged_in
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One offline run directory: a W&B run's attempt (its id is the directory name's last part)."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name.rsplit("-", 1)[-1]
+
+    @property
+    def synced(self) -> bool:
+        return any(self.path.glob("run-*.wandb.synced"))
+
+
+def segments(study_folder: Path) -> dict[str, list[Segment]]:
+    """Every offline W&B segment under a study's folder, by W&B run id, oldest first (the directory
+    name starts with its start time)."""
+    found: dict[str, list[Segment]] = defaultdict(list)
+    for path in sorted(Path(study_folder).rglob("offline-run-*"), key=lambda p: p.name):
+        if path.is_dir() and any(path.glob("run-*.wandb")):
+            found[Segment(path).run_id].append(Segment(path))
+    return dict(found)
+
+
+def staged(study_folder: Path) -> list[Path]:
+    """The artifacts' staged files under the study's folder (what the runs' artifact records point to)."""
+    return sorted(p for p in Path(study_folder).rglob("wandb/data/artifacts/staging/*") if p.is_file())
+
+
+def describe(study_folder: Path, segment: Segment) -> str:
+    """Which run a segment belongs to: its folder in the store (kind/condition/name) or the report."""
+    folder = segment.path.parent.parent  # <run folder>/wandb/offline-run-*
+    record = store.read_record(folder)
+    if record:
+        return "/".join(folder.relative_to(study_folder).parts)
+    return "report" if folder == study_folder else str(folder.relative_to(study_folder))
+
+
+def sync_plan(study_folder: Path) -> list[str]:
+    """What a sync would upload, one line per W&B run, then the staged files."""
+    lines = []
+    for run_id, parts in segments(study_folder).items():
+        todo = [s for s in parts if not s.synced]
+        lines.append(f"  {run_id}  {describe(study_folder, parts[0]):60} {len(parts)} segment(s), "
+                     f"{len(todo)} to upload")
+    files = staged(study_folder)
+    lines.append(f"  artifacts: {len(files)} staged file(s) under {study_folder}/**/wandb/data "
+                 f"({sum(p.stat().st_size for p in files) / 1e6:,.1f} MB)")
+    return lines
+
+
+def sync_command(args: list[str]) -> list[Path]:
+    """``sync --study demo [--root runs] [--dry_run true]``: upload the study's offline W&B runs (each
+    resumed run's segments in order), its report run and their artifacts; ``--dry_run`` lists them."""
+    parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness sync", description=sync_command.__doc__)
+    parser.add_argument("--study", type=str, required=True)
+    parser.add_argument("--root", type=str, default="runs", help="the results store")
+    parser.add_argument("--dry_run", type=bool, default=False, help="list what would be uploaded; upload nothing")
+    cfg = parser.parse_args(args)
+    folder = Path(cfg.root) / cfg.study
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no study {cfg.study!r} under {cfg.root} ({folder} is not a folder)")
+    todo = [s.path for parts in segments(folder).values() for s in parts if not s.synced]
+    print(f"W&B runs of study {cfg.study!r} ({folder}):")
+    print("\n".join(sync_plan(folder)))
+    if cfg.dry_run or not todo:
+        print("nothing uploaded" + (" (--dry_run)" if cfg.dry_run else ": every segment is synced already"))
+        return todo
+    if not logged_in():
+        raise RuntimeError("not logged in to W&B: run `.venv/bin/wandb login` (or set WANDB_API_KEY) on a node "
+                           "that reaches W&B, then sync again")
+    wandb = Path(sys.executable).with_name("wandb")
+    done = subprocess.run([str(wandb), "sync", *map(str, todo)], check=False)
+    if done.returncode:
+        raise RuntimeError(f"wandb sync failed ({done.returncode}); the segments it did upload are marked and "
+                           "are not uploaded again")
+    return todo
