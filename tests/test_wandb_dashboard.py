@@ -147,3 +147,57 @@ def test_sync_uploads_every_segment_of_the_study_and_its_staged_artifacts(logged
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     with pytest.raises(RuntimeError, match="not logged in to W&B: run `.venv/bin/wandb login`"):
         main(["sync", "--study", "demo", "--root", str(logged_study)])
+
+
+def test_lineage_from_manifest_to_report_is_logged_and_the_offline_uses_are_replayed_by_sync(logged_study, tmp_path):
+    """manifest -> pre-training -> model -> fine-tuning -> scores -> report: each run logs what it makes (offline
+    too); what it uses, offline, waits in wandb/uses-<id>.json, every name of which a run of the sync set logs;
+    the sync declares them (W&B's client faked: no server here) and marks each file done."""
+    import json
+    import shutil
+
+    from pretrain_robustness.lightning_modules.checkpoint import file_sha256
+    from pretrain_robustness.run.wandb_sync import deferred_uses, replay_uses, segments
+
+    study = logged_study / "demo"
+    source = next(study.glob("pretrain/*/resnet18-seed0"))
+    made = {}
+    for parts in segments(study).values():
+        for segment in parts:
+            for artifact in wandb_records.artifacts(next(segment.path.glob("run-*.wandb"))):
+                made[artifact.name] = artifact
+    record = store.read_record(source)
+    model = made[f"model-{record['identity']}"]
+    assert model.type == "model" and json.loads(model.metadata)["sha256"] == file_sha256(store.checkpoint_path(source))
+    assert [c.ref for c in model.manifest.contents] == [store.checkpoint_path(source).resolve().as_uri()]  # a reference
+    assert made[f"manifest-{record['manifest']['sha256']}"].type == "dataset"
+    uses = {u["run_id"]: u["uses"] for u in deferred_uses(study)}
+    tuned = {f.parts[-2]: store.read_record(f)["wandb_id"] for f in study.glob("finetune/*/resnet18-seed0")}
+    assert uses[tuned["imagenet-demo"]] == [f"model-{record['identity']}:latest"] and tuned["scratch"] not in uses
+    for run_id in tuned.values():
+        scores = made[f"scores-{run_id}"]
+        assert scores.type == "scores" and [c.path for c in scores.manifest.contents] == ["metrics.csv"]
+    report_uses = next(u for run_id, u in uses.items() if run_id not in tuned.values())
+    assert sorted(report_uses) == sorted(f"scores-{i}:latest" for i in tuned.values())
+    assert {name.split(":")[0] for used in uses.values() for name in used} <= set(made)  # every edge resolves
+
+    copy = tmp_path / "demo"
+    shutil.copytree(study, copy, symlinks=True)
+    declared = []
+
+    class FakeRun:
+        def __init__(self, **init):
+            self.init = init
+
+        def use_artifact(self, name):
+            declared.append((self.init["id"], self.init["resume"], name))
+
+        def finish(self):
+            pass
+
+    class FakeWandb:
+        init = FakeRun
+
+    assert replay_uses(copy, FakeWandb) == sum(len(u) for u in uses.values()) == len(declared)
+    assert {(run_id, name) for run_id, resume, name in declared} == {(r, n) for r, names in uses.items() for n in names}
+    assert {resume for _, resume, _ in declared} == {"must"} and deferred_uses(copy) == []

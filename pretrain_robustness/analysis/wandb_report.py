@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import store
 from ..run.wandb_logger import choose_mode, stage_inside
+from ..run.wandb_sync import use_artifacts
 
 RUN_SUMMARY_KEYS = {"er_points": "effective_robustness/points", "er_held_out": "effective_robustness/held_out"}
 
@@ -74,6 +75,8 @@ def log_report(built: Any, files: list[Path], project: str, study: str, settings
     run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=choose_mode(),
                      dir=str(Path(files[0]).parent), config={"study": study, **settings}, tags=["report"],
                      reinit="create_new")
+    if runs is not None:  # the report reads each run's scores (declared by the sync where offline)
+        use_artifacts(run, Path(files[0]).parent, [f"scores-{i}:latest" for i in runs["wandb_id"] if i])
     logged: dict[str, Any] = {"trends": wandb.Table(dataframe=built.printed.astype(str)),
                               "comparisons": wandb.Table(dataframe=built.comparisons)}
     if runs is not None:

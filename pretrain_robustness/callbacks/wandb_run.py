@@ -3,7 +3,14 @@ and a summary a researcher reads: the best epoch's scores, picked by the recipe'
 (the first epoch with the highest ``val/<first split>/f1_macro``, as ``ModelCheckpoint(mode="max")``
 keeps ``best-epoch<N>.ckpt``), the last epoch's, both named so, and ``epoch`` counted as the console
 counts it (epochs completed; Lightning's history column ``epoch`` is 0-based). The summary is read
-from the run's metrics.csv, so an attempt resumed after an interruption counts its earlier epochs."""
+from the run's metrics.csv, so an attempt resumed after an interruption counts its earlier epochs.
+
+Lineage (:class:`WandbLineage`): a finished pre-training run logs its manifest (``manifest-<sha256>``,
+type ``dataset``) and its final checkpoint (``model-<identity>``, type ``model``); a fine-tuning run uses
+the checkpoint it starts from and logs its scores (``scores-<W&B id>``: metrics.csv, type ``scores``),
+which the study's report uses. The manifest and checkpoint are reference artifacts (their path, size
+and sha256; nothing uploaded) unless the run sets ``run.wandb_uploads``; offline uses are deferred to
+``pretrain-robustness sync`` (``run/wandb_sync.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from lightning.pytorch.loggers import WandbLogger
 
 from .. import store
 from ..metrics import F1_MACRO, METRICS, metric_key
+from ..run.wandb_sync import use_artifacts
 
 
 def wandb_record(record: dict[str, Any]) -> dict[str, Any]:
@@ -74,3 +82,60 @@ class WandbRunSummary(Callback):
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, last=True)
+
+
+def model_artifact(identity: str) -> str:
+    return f"model-{identity}"
+
+
+def scores_artifact(wandb_id: str) -> str:
+    return f"scores-{wandb_id}"
+
+
+def _file_artifact(name: str, kind: str, path: Path, upload: bool, metadata: dict):
+    """``path`` uploaded, or referenced by its path (W&B's own checksum off: the sha256 in the metadata is ours)."""
+    import wandb
+
+    artifact = wandb.Artifact(name, type=kind, metadata=metadata)
+    if upload:
+        artifact.add_file(str(path))
+    else:
+        artifact.add_reference(Path(path).resolve().as_uri(), checksum=False)
+    return artifact
+
+
+class WandbLineage(Callback):
+    """The run's place in the study's lineage (see the module's docstring), written by rank 0."""
+
+    def __init__(self, run_dir: Path, uploads: bool = False):
+        self.run_dir, self.uploads = Path(run_dir), uploads
+
+    @staticmethod
+    def _run(trainer: Trainer):
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        return loggers[0].experiment if loggers and trainer.is_global_zero else None
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        run, record = self._run(trainer), store.read_record(self.run_dir) or {}
+        pretrain = store.read_record(Path(record["pretrain_run"])) if record.get("pretrain_run") else None
+        if run is not None and (pretrain or {}).get("identity"):
+            use_artifacts(run, self.run_dir, [f"{model_artifact(pretrain['identity'])}:latest"])
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        run, record = self._run(trainer), store.read_record(self.run_dir) or {}
+        if run is None or record.get("status") != store.RunStatus.FINISHED:
+            return
+        if record.get("kind") == "pretrain" and record.get("identity"):
+            from ..lightning_modules.checkpoint import file_sha256
+
+            manifest, checkpoint = record.get("manifest") or {}, store.checkpoint_path(self.run_dir)
+            if manifest:
+                run.log_artifact(_file_artifact(f"manifest-{manifest['sha256']}", "dataset", self.run_dir / manifest["file"],
+                                                self.uploads, {"sha256": manifest["sha256"], "summary": manifest.get("summary")}))
+            run.log_artifact(_file_artifact(model_artifact(record["identity"]), "model", checkpoint, self.uploads,
+                                            {"sha256": file_sha256(checkpoint), "bytes": checkpoint.stat().st_size,
+                                             "architecture": record.get("architecture"), "epochs": record.get("epochs")}))
+        elif record.get("kind") == "finetune":
+            run.log_artifact(_file_artifact(scores_artifact(run.id), "scores", self.run_dir / store.METRICS_FILE, True,
+                                            {"condition": record.get("condition"), "architecture": record.get("architecture"),
+                                             "seed": record.get("seed")}))

@@ -23,7 +23,7 @@ from . import recipes
 from .. import store
 from ..callbacks.best_checkpoint import BestEpochCheckpoint
 from ..callbacks.global_batch import sync_batchnorm_wanted
-from ..callbacks.wandb_run import WandbRunSummary
+from ..callbacks.wandb_run import WandbLineage, WandbRunSummary
 from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpochCheckpoint, RunRecorder, SaveRunConfig, SeedEachBatch,
                          SignalsBetweenSteps, SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
@@ -221,6 +221,7 @@ class ProjectCLI(LightningCLI):
         callbacks += [
             RunRecorder(self.run_dir, record, evaluation_dir=self.evaluation_dir),
             WandbRunSummary(self.run_dir, self.datamodule.eval_split_names[0]),  # after RunRecorder's metrics.csv
+            WandbLineage(self.run_dir, self.run_spec.wandb_uploads),  # after RunRecorder's status
             # Lightning's save_last=True refreshes last.ckpt only when a monitored checkpoint improves;
             # the hand-off needs the final epoch, so last.ckpt is its own unmonitored checkpoint.
             ModelCheckpoint(dirpath=checkpoints, filename=store.LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,

@@ -76,6 +76,7 @@ class RunSpec:
         checkpoint_minutes: also checkpoint mid-epoch this often (``last-step.ckpt``), so that a killed
             or preempted run loses at most this much; ``null``: only at epoch ends.
         wandb_project: W&B project name.
+        wandb_uploads: upload a pre-training's manifest and checkpoint to W&B (false: referenced, not uploaded).
         params: the condition's parameters that its data does not already say, e.g. ``{family: R}``
             or ``{source: fractaldb}``. A pre-training run adds those of its interventions
             (``{images: 25000}``) and of its manifest (``classes``, ``images``); a fine-tuning run
@@ -99,6 +100,7 @@ class RunSpec:
     extend: bool = False
     checkpoint_minutes: float | None = 30.0
     wandb_project: str = "pretrain-robustness"
+    wandb_uploads: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
     batch_is_global: bool = False
