@@ -236,6 +236,7 @@ def test_fig20_study_end_to_end(tmp_path, prompt_class, monkeypatch, capsys):
         for epoch in (1, 2, 3):
             for split, shift in (("imagenet_val", 1), ("ood_imagenet_v2", 0), ("ood_imagenet_sketch", -1)):
                 assert scores.loc[(epoch, split), "accuracy"] == pytest.approx((shift + epoch + (n == 64)) / 6)
+    _check_wandb_runs(runs, tmp_path / "runs")
     trends = pd.read_csv(runs / "trends.csv")
     assert sorted(zip(trends["ood_split"], trends["condition"])) == [
         ("ood_imagenet_sketch", "laion-32"), ("ood_imagenet_sketch", "laion-64"),
@@ -307,3 +308,35 @@ def test_a_fig20_study_names_missing_data_before_any_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="external baseline 'scratch': .*none.csv not found"):
         main(["study", "--config", str(config)])
     assert not (tmp_path / "runs").exists()
+
+
+def _check_wandb_runs(runs, root):
+    """W&B: open_clip_train's own reporting is the study's CLIP run (group, job type, record, the trainer's
+    arguments under ``open_clip_train``, its training curves); each zero-shot run logs its scores with the same
+    record; the W&B reader over the whole group (every kind, the report's run too) gives the local table."""
+    from pretrain_robustness.analysis.run_table import load_local_runs, load_wandb_runs
+
+    from . import wandb_records
+    from .test_run_tables import FakeApi, FakeWandbRun
+
+    served = []
+    for folder in [*sorted(runs.glob("*/*/clip-tiny-clip-seed0")), runs]:
+        logged = wandb_records.finished_run_file(folder, first=True)
+        settings, config = wandb_records.run_settings(logged), wandb_records.config(logged)
+        assert settings.run_group == "fig20", folder
+        if folder != runs:
+            record = store.read_record(folder)
+            assert settings.run_id == record["wandb_id"] and settings.job_type == record["kind"]
+            assert config["record"]["condition"] == record["condition"] == folder.parent.name
+        if settings.job_type == "pretrain":
+            assert "open_clip_train" in config and any("train/loss" in row for row in wandb_records.history(logged))
+        served.append(FakeWandbRun(settings.run_id, config, "finished", wandb_records.history(logged), "fig20"))
+        served[-1].job_type = settings.job_type
+    assert sorted(r.job_type for r in served) == ["pretrain", "pretrain", "report", "zeroshot", "zeroshot"]
+    remote = load_wandb_runs("me/proj", api=FakeApi(served))
+    local = load_local_runs(root, "fig20")
+    keys = ["condition", "epoch", "split", "metric"]
+    left, right = (t[t["kind"] == "zeroshot"].sort_values(keys).reset_index(drop=True)[[*keys, "value", "params"]]
+                   for t in (local, remote))
+    assert len(left) == 2 * 3 * 3 * 2  # conditions x checkpoints x splits x (F1, accuracy)
+    pd.testing.assert_frame_equal(left, right, check_dtype=False)

@@ -201,3 +201,36 @@ def test_lineage_from_manifest_to_report_is_logged_and_the_offline_uses_are_repl
     assert replay_uses(copy, FakeWandb) == sum(len(u) for u in uses.values()) == len(declared)
     assert {(run_id, name) for run_id, resume, name in declared} == {(r, n) for r, names in uses.items() for n in names}
     assert {resume for _, resume, _ in declared} == {"must"} and deferred_uses(copy) == []
+
+
+def test_a_validate_run_logs_its_record_and_the_wandb_reader_of_the_group_skips_it(logged_study):
+    """``validate`` of a checkpoint is a W&B run with the run's record and the checkpoint it scored; the W&B
+    reader over the whole group (pre-training, fine-tuning, evaluation, report runs) reads the training
+    runs only, and gives what the local store gives (run last in this file: it adds an evaluation)."""
+    from pretrain_robustness.analysis.run_table import load_local_runs, load_wandb_runs
+
+    from .test_run_tables import FakeApi, FakeWandbRun
+
+    run = logged_study / "demo" / "finetune" / "scratch" / "resnet18-seed0"
+    run_cli(["validate", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
+    evaluation = next((run / "evaluations").iterdir())
+    logged = wandb_records.finished_run_file(evaluation)
+    settings, config = wandb_records.run_settings(logged), wandb_records.config(logged)
+    assert settings.job_type == "evaluate" and config["record"]["condition"] == "scratch"
+    assert config["record"]["checkpoint"].endswith("last.ckpt")
+    served = []
+    for file in sorted(logged_study.glob("demo/**/wandb/offline-run-*/run-*.wandb")):
+        if file.with_name(file.name + ".synced").exists():
+            continue
+        settings = wandb_records.run_settings(file)
+        served.append(FakeWandbRun(settings.run_id, wandb_records.config(file), "finished", wandb_records.history(file), "demo"))
+        served[-1].job_type = settings.job_type
+    assert {"pretrain", "finetune", "evaluate", "report"} <= {r.job_type for r in served}
+    first = {}  # each W&B run once: the training's own segment (the write-back holds no history)
+    for r in served:
+        first.setdefault(r.path[-1], r)
+    remote = load_wandb_runs("me/proj", api=FakeApi(list(first.values())))
+    local = load_local_runs(logged_study, "demo")
+    keys = ["kind", "condition", "stage", "epoch", "split", "metric"]
+    left, right = (t.sort_values(keys).reset_index(drop=True)[[*keys, "value"]] for t in (local, remote))
+    pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-7)

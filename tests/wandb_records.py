@@ -80,7 +80,11 @@ def config(path: Path) -> dict:
     """The run's config as its config records left it (each update applied in order)."""
     values: dict = {}
     for r in records(path):
-        if r.WhichOneof("record_type") == "config":
+        kind = r.WhichOneof("record_type")
+        if kind == "run":  # the config given to wandb.init arrives with the run record
+            for item in r.run.config.update:
+                values[_item_key(item)] = json.loads(item.value_json)
+        if kind == "config":
             for item in r.config.update:
                 values[_item_key(item)] = json.loads(item.value_json)
             for item in r.config.remove:

@@ -117,6 +117,9 @@ def wandb_run_table(run: Any) -> pd.DataFrame:
     return table[TIDY_COLUMNS].drop_duplicates(KEY, keep="last")
 
 
+SCORED_JOB_TYPES = ("pretrain", "finetune", "zeroshot")
+
+
 def load_wandb_runs(project: str, filters: dict | None = None, api: Any = None) -> pd.DataFrame:
     """Every run of a W&B project (``entity/project``) matching ``filters`` (W&B's MongoDB-style
     run filters, e.g. ``{"group": "demo", "tags": {"$in": ["resnet50"]}}``) as one tidy table."""
@@ -125,7 +128,9 @@ def load_wandb_runs(project: str, filters: dict | None = None, api: Any = None) 
 
         api = wandb.Api(timeout=60)
     runs: Iterable = api.runs(project, filters=filters or {})
-    frames = [wandb_run_table(run) for run in runs]
+    # training and scoring runs only: a validate/test run (job type "evaluate") scores a checkpoint of one
+    # of them again, the report's run is the study's summary
+    frames = [wandb_run_table(run) for run in runs if run.job_type in SCORED_JOB_TYPES]
     frames = [f for f in frames if not f.empty]
     if not frames:
         raise LookupError(f"no W&B runs with logged metrics in {project} matching {filters or {}}")

@@ -24,7 +24,7 @@ from .. import store
 from ..store import RunStatus
 from ..datamodules.manifest import summary, write_manifest
 from .step_checkpoints import epoch_trained
-from .wandb_run import wandb_record
+from ..run.wandb_logger import wandb_record
 
 
 @runtime_checkable
@@ -86,6 +86,7 @@ class RunRecorder(Callback):
             return
         if self.evaluation_dir is not None:
             store.update_evaluation(self.evaluation_dir, **self.record, status=RunStatus.RUNNING, started=store.now())
+            self._tell_wandb(trainer, self.record)
             return
         if stage != "fit":
             return
@@ -97,9 +98,16 @@ class RunRecorder(Callback):
             record["manifest"] = {"file": store.MANIFEST, "sha256": sha, "summary": summary(manifest)}
         # the folder's lock was taken before the data was built (store.prepare_fit)
         record = store.start_attempt(self.run_dir, record, lock=False, resumed_from=self.record.get("resumed_from"))
-        for logger in trainer.loggers:  # W&B readers find the run's identity without the results store
+        self._tell_wandb(trainer, record)
+
+    @staticmethod
+    def _tell_wandb(trainer: Trainer, record: dict[str, Any]) -> None:
+        """W&B readers find the run's identity without the results store (an evaluation: the run's, and
+        the checkpoint it scored)."""
+        for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.experiment.config.update({"record": wandb_record(record)}, allow_val_change=True)
+                extra = {"checkpoint": record["checkpoint"]} if record.get("checkpoint") else {}
+                logger.experiment.config.update({"record": {**wandb_record(record), **extra}}, allow_val_change=True)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.batches_this_epoch, self.epoch_trained = 0, False

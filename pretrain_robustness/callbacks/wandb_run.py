@@ -15,7 +15,6 @@ and sha256; nothing uploaded) unless the run sets ``run.wandb_uploads``; offline
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -23,21 +22,8 @@ from lightning.pytorch.loggers import WandbLogger
 
 from .. import store
 from ..metrics import F1_MACRO, METRICS, metric_key
+
 from ..run.wandb_sync import use_artifacts
-
-
-def wandb_record(record: dict[str, Any]) -> dict[str, Any]:
-    """The run's identity for W&B's config, one level deep: what a project is grouped and filtered by
-    (study, condition, architecture, seed, kind) and what ties it to its data and pre-training (the
-    pre-training identity, the manifest's and the starting checkpoint's sha256, the pre-training run's
-    W&B id)."""
-    fields = {k: record.get(k) for k in store.IDENTITY_FIELDS}
-    pretrain = store.read_record(Path(record["pretrain_run"])) if record.get("pretrain_run") else None
-    started_from = record.get("init_checkpoint") or {}
-    return {**fields, "identity": record.get("identity") or (pretrain or {}).get("identity"),
-            "manifest_sha256": (record.get("manifest") or (pretrain or {}).get("manifest") or {}).get("sha256"),
-            "init_checkpoint_sha256": started_from.get("sha256"),
-            "pretrain_wandb_id": (pretrain or {}).get("wandb_id")}
 
 
 def summary_values(metrics: pd.DataFrame, monitor_split: str) -> dict[str, float | int]:

@@ -13,6 +13,7 @@ again, ``--resume latest``) with a run.json that names the subset by its sha256.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shlex
@@ -25,6 +26,8 @@ from jsonargparse import ArgumentParser
 
 from .. import store
 from ..run.gpu_check import require_usable_gpu
+from ..run.wandb_logger import choose_mode, new_run_id, run_tags, stage_inside, wandb_record
+from .train_entry import STUDY_WANDB
 from ..store import RunStatus
 from .webdataset_subsets import read_subset
 
@@ -68,7 +71,8 @@ def optimizer_steps(recipe: dict) -> int:
     return math.ceil(batches / workers) * workers * recipe["checkpoints"]
 
 
-def trainer_args(recipe: dict, subset: dict, logs: Path, name: str, world_size: int = 1) -> list[str]:
+def trainer_args(recipe: dict, subset: dict, logs: Path, name: str, world_size: int = 1,
+                 wandb_project: str | None = None) -> list[str]:
     """open_clip_train's arguments for ``recipe`` on a subset (its subset.json), launched on
     ``world_size`` processes. The loss of each process is over its own rows against every
     process's features (``--local-loss --gather-with-grad``: a (batch per GPU) x (global batch)
@@ -81,7 +85,8 @@ def trainer_args(recipe: dict, subset: dict, logs: Path, name: str, world_size: 
             "--epochs", str(recipe["checkpoints"]), "--batch-size", str(batch),
             "--lr", str(recipe["lr"]), "--warmup", str(recipe["warmup"]), "--wd", str(recipe["weight_decay"]),
             "--precision", recipe["precision"], "--workers", str(recipe["workers"]), "--seed", str(recipe["seed"]),
-            *memory, "--logs", str(logs), "--name", name, "--save-frequency", "1", "--resume", "latest", "--report-to", ""]
+            *memory, "--logs", str(logs), "--name", name, "--save-frequency", "1", "--resume", "latest",
+            *(["--report-to", "wandb", "--wandb-project-name", wandb_project] if wandb_project else ["--report-to", ""])]
 
 
 def launcher(gpus: int, slurm: bool) -> list[str]:
@@ -137,6 +142,8 @@ def pretrain_parser() -> ArgumentParser:
     parser.add_argument("--samples_seen", type=int | None, default=None)
     parser.add_argument("--batch_size", type=int | None, default=None)
     parser.add_argument("--dry_run", type=bool, default=False, help="print the command and stop")
+    parser.add_argument("--wandb_project", type=str | None, default="pretrain-robustness",
+                        help="open_clip_train's own W&B reporting, as a run of this study (null: none)")
     return parser
 
 
@@ -153,7 +160,8 @@ def clip_pretrain_command(args: list[str]) -> Path:
     folder = store.run_dir(spec, f"clip:{recipe['model']}", recipe["seed"])
     world_size = int(os.environ.get("SLURM_NTASKS", 1)) if cfg.in_task or cfg.slurm else max(1, cfg.gpus)
     command = [*launcher(0 if cfg.in_task else cfg.gpus, cfg.slurm and not cfg.in_task),
-               *trainer_args(recipe, subset, store.open_clip_folder(folder), store.OPEN_CLIP_NAME, world_size)]
+               *trainer_args(recipe, subset, store.open_clip_folder(folder), store.OPEN_CLIP_NAME, world_size,
+                             cfg.wandb_project)]
     print(shlex.join(command), flush=True)
     if cfg.dry_run:
         return folder
@@ -168,6 +176,9 @@ def clip_pretrain_command(args: list[str]) -> Path:
         raise FileExistsError(f"{folder} already holds a finished CLIP pre-training run ({previous.get('ended')}); "
                               "nothing was changed")
     env = {**(task_environment() if cfg.in_task else os.environ), "PYTHONUNBUFFERED": "1"}
+    if cfg.wandb_project:
+        record.update(wandb_id=previous.get("wandb_id") or new_run_id(), wandb_project=cfg.wandb_project)
+        env.update(wandb_environment(folder, record))
     if cfg.in_task and os.environ.get("SLURM_PROCID", "0") != "0":  # rank 0 keeps the record
         _train(command, env, folder)
         return folder
@@ -176,6 +187,19 @@ def clip_pretrain_command(args: list[str]) -> Path:
         _train(command, env, folder)
         store.end_attempt(folder, RunStatus.FINISHED, release=False)
     return folder
+
+
+def wandb_environment(folder: Path, record: dict) -> dict[str, str]:
+    """What makes open_clip_train's own W&B run (``--report-to wandb``) a run of the study: its id, name,
+    group, job type, tags and record, read by ``train_entry`` where the trainer calls ``wandb.init``;
+    offline unless logged in; its files in the run's folder."""
+    mode = choose_mode(folder)
+    stage_inside(folder)
+    settings = {"id": record["wandb_id"], "name": f"{record['condition']}/{record['name']}", "group": record["study"],
+                "job_type": "pretrain", "dir": str(folder),
+                "tags": run_tags("pretrain", record["condition"], record["architecture"], f"seed{record['seed']}"),
+                "config": {"record": wandb_record(record)}}
+    return {STUDY_WANDB: json.dumps(settings), "WANDB_MODE": mode, "WANDB_DATA_DIR": os.environ["WANDB_DATA_DIR"]}
 
 
 def _train(command: list[str], env: dict[str, str], folder: Path) -> None:

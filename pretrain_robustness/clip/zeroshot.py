@@ -33,7 +33,8 @@ from ..datamodules.classification import read_image
 from ..datamodules.sources.imagenet import ImageNetVal
 from ..datamodules.sources.imagenet_sketch import ImageNetSketch
 from ..datamodules.sources.imagenet_v2 import ImageNetV2
-from ..metrics import ACCURACY, F1_MACRO, accuracy, wilds_macro_f1
+from ..metrics import ACCURACY, F1_MACRO, accuracy, metric_key, wilds_macro_f1
+from ..run.wandb_logger import new_run_id, open_run, run_tags, wandb_record
 from ..wordnet.synsets import imagenet1k_wnids
 
 ID_SPLIT, TASK = "imagenet_val", "imagenet"
@@ -157,8 +158,16 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
         evaluation={"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
                                   "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
                     "splits": {s: len(t) for s, t in tables.items()}})
+    record["wandb_id"] = previous.get("wandb_id") or new_run_id()  # one W&B run per zero-shot run, resumed
     with store.run_attempt(folder, record):
-        return _score_all(pretrain_run, folder, found, tables, batch_size, workers, _device(device))
+        run = open_run(source.get("wandb_project") or store.RunSpec.wandb_project, source["study"], "zeroshot",
+                       f"{source['condition']}/{pretrain_run.name}/zeroshot", folder,
+                       run_tags("zeroshot", source["condition"], source["architecture"], f"seed{source.get('seed')}"),
+                       record["wandb_id"], {"record": wandb_record(record), "evaluation": record["evaluation"]})
+        try:
+            return _score_all(pretrain_run, folder, found, tables, batch_size, workers, _device(device), run)
+        finally:
+            run.finish()
 
 
 def _device(device: str) -> torch.device:
@@ -168,7 +177,7 @@ def _device(device: str) -> torch.device:
 
 
 def _score_all(pretrain_run: Path, folder: Path, found: list[tuple[int, Path]], tables: dict[str, pd.DataFrame],
-               batch_size: int, workers: int, device: torch.device) -> Path:
+               batch_size: int, workers: int, device: torch.device, run) -> Path:
     scored = store.read_metrics(folder)
     done = {int(e) for e, rows in scored.groupby("epoch") if set(tables) <= set(rows["split"])} if len(scored) else set()
     record = store.read_record(folder) or {}
@@ -189,6 +198,9 @@ def _score_all(pretrain_run: Path, folder: Path, found: list[tuple[int, Path]], 
             print(f"epoch {epoch} {split}: top-1 {100 * rows[-1][ACCURACY]:.2f}%, top-5 {100 * top5[split]:.2f}% "
                   f"({len(labels)} images)", flush=True)
         store.append_metrics(folder, rows)
+        # the W&B reader's convention (Lightning's): a val row at 0-based epoch e is e + 1 epochs completed
+        run.log({"epoch": epoch - 1, **{metric_key(r["stage"], r["split"], m): r[m] for r in rows for m in (F1_MACRO, ACCURACY)},
+                 **{f"top5/{split}": value for split, value in top5.items()}}, step=epoch)
         record = store.update_record(folder, top5={**(record.get("top5") or {}), str(epoch): top5})
         store.beat(folder)
     finished = (store.read_record(pretrain_run) or {}).get("status") == RunStatus.FINISHED

@@ -32,7 +32,7 @@ from ..metrics import F1_MACRO, metric_key
 from .quiet import ARGS_WARNING, keep_srun_hint
 from .gpu_check import native_bf16_here, require_usable_gpu
 from .identity import pretraining_identity, settings_changed_in
-from .wandb_logger import make_logger, new_run_id
+from .wandb_logger import make_logger, new_run_id, run_tags
 
 PROGRAM = "pretrain-robustness"
 # LightningCLI warns when given args while sys.argv holds others: a study's runs and the console command
@@ -202,14 +202,14 @@ class ProjectCLI(LightningCLI):
         name = f"{spec.condition}/{store.run_name(spec, architecture, config.seed_everything)}"
         if self.evaluation_dir:
             return make_logger(spec.wandb_project, spec.study, "evaluate", f"{name}/{self.evaluation_dir.name}",
-                               self.evaluation_dir, [spec.kind, "evaluate", spec.condition, architecture, seed])
+                               self.evaluation_dir, run_tags(spec.kind, "evaluate", spec.condition, architecture, seed))
         # one W&B run per run folder: a resumed attempt continues it under its recorded id (predict never joins it)
         run_id = None
         if self.subcommand == "fit":
             run_id = (store.read_record(self.run_dir) or {}).get("wandb_id") or new_run_id()
         self.wandb_id = run_id
         return make_logger(spec.wandb_project, spec.study, spec.kind, name, self.run_dir,
-                           [spec.kind, spec.condition, architecture, seed], run_id=run_id)
+                           run_tags(spec.kind, spec.condition, architecture, seed), run_id=run_id)
 
     def instantiate_trainer(self, **kwargs):
         checkpoints = store.checkpoint_path(self.run_dir).parent

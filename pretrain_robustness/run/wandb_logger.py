@@ -7,8 +7,10 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+from .. import store
 
 if TYPE_CHECKING:  # Lightning is imported by the training process that makes a logger, not by the report
     from lightning.pytorch.loggers import WandbLogger
@@ -64,10 +66,44 @@ def choose_mode(save_dir: Path | None = None) -> str:
     return mode
 
 
+def wandb_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The run's identity for W&B's config, one level deep: what a project is grouped and filtered by
+    (study, condition, architecture, seed, kind) and what ties it to its data and pre-training (the
+    pre-training identity, the manifest's and the starting checkpoint's sha256, the pre-training run's
+    W&B id)."""
+    fields = {k: record.get(k) for k in store.IDENTITY_FIELDS}
+    pretrain = store.read_record(Path(record["pretrain_run"])) if record.get("pretrain_run") else None
+    started_from = record.get("init_checkpoint") or {}
+    return {**fields, "identity": record.get("identity") or (pretrain or {}).get("identity"),
+            "manifest_sha256": (record.get("manifest") or (pretrain or {}).get("manifest") or {}).get("sha256"),
+            "init_checkpoint_sha256": started_from.get("sha256"),
+            "pretrain_wandb_id": (pretrain or {}).get("wandb_id")}
+
+
+def run_tags(*values: Any) -> list[str]:
+    """A run's W&B tags (kind, condition, architecture, ``seed<k>``): W&B takes 1-64 characters each, so an
+    architecture given as a path is tagged by its name (``store.architecture_slug``)."""
+    return [store.architecture_slug(str(v))[:64] if ":" in str(v) or "/" in str(v) else str(v)[:64]
+            for v in values if str(v)]
+
+
 def stage_inside(folder: Path) -> None:
     """Artifacts' files staged under ``folder``'s ``wandb/data`` (W&B's default is ~/.local/share/wandb):
     a study folder then holds everything ``pretrain-robustness sync`` uploads."""
     os.environ["WANDB_DATA_DIR"] = str((Path(folder) / "wandb" / "data").resolve())
+
+
+def open_run(project: str, group: str, job_type: str, name: str, folder: Path, tags: list[str], run_id: str,
+             config: dict | None = None):
+    """A W&B run outside Lightning (zero-shot scoring), as ``make_logger``'s: files and staging in ``folder``,
+    offline unless logged in, resumed under ``run_id`` when it exists."""
+    import wandb
+
+    mode = choose_mode(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stage_inside(folder)
+    return wandb.init(project=project, group=group, job_type=job_type, name=name, dir=str(folder), tags=tags,
+                      id=run_id, resume="allow", mode=mode, config=config or {}, reinit="create_new")
 
 
 def new_run_id() -> str:
