@@ -203,7 +203,7 @@ def test_lineage_from_manifest_to_report_is_logged_and_the_offline_uses_are_repl
     assert {resume for _, resume, _ in declared} == {"must"} and deferred_uses(copy) == []
 
 
-def test_a_validate_run_logs_its_record_and_the_wandb_reader_of_the_group_skips_it(logged_study):
+def test_a_validate_run_logs_its_record_and_the_wandb_reader_of_the_group_skips_it(logged_study, tmp_path, monkeypatch):
     """``validate`` of a checkpoint is a W&B run with the run's record and the checkpoint it scored; the W&B
     reader over the whole group (pre-training, fine-tuning, evaluation, report runs) reads the training
     runs only, and gives what the local store gives (run last in this file: it adds an evaluation)."""
@@ -234,3 +234,11 @@ def test_a_validate_run_logs_its_record_and_the_wandb_reader_of_the_group_skips_
     keys = ["kind", "condition", "stage", "epoch", "split", "metric"]
     left, right = (t.sort_values(keys).reset_index(drop=True)[[*keys, "value"]] for t in (local, remote))
     pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-7)
+    # report --wandb_project: the public API's runs made from these records give the local report's numbers
+    import wandb
+
+    monkeypatch.setattr(wandb, "Api", lambda **kwargs: FakeApi(list(first.values())))
+    write_report(ReportSettings(logged_study, "demo", wandb_project="me/proj", output=tmp_path, log_artifact=False))
+    for name in ("trends.csv", "comparisons.csv"):
+        remote_table, local_table = pd.read_csv(tmp_path / name), pd.read_csv(logged_study / "demo" / name)
+        pd.testing.assert_frame_equal(remote_table, local_table, rtol=1e-6)
