@@ -104,6 +104,10 @@ def test_the_study_report_is_a_wandb_run_with_tables_panels_and_effective_robust
         written = wandb_records.finished_run_file(folder)  # the newest segment: the write-back
         assert wandb_records.run_settings(written).run_id == record["wandb_id"]
         assert wandb_records.summary(written)["effective_robustness/points"] == pytest.approx(row["er_points"])
+    # written again, the report continues the study's one report run
+    write_report(ReportSettings(logged_study, "demo"))
+    again = wandb_records.finished_run_file(study)
+    assert again != report and wandb_records.run_settings(again).run_id == settings.run_id
 
 
 def test_the_best_epoch_is_the_first_highest_monitored_score_as_the_checkpoint_rule_picks():
@@ -135,8 +139,9 @@ def test_sync_uploads_every_segment_of_the_study_and_its_staged_artifacts(logged
     expected = {store.read_record(f)["wandb_id"]: f for f in study.glob("*/*/resnet18-seed0")}
     assert set(expected) < set(by_run) and len(by_run) == len(expected) + 1  # and the report's run
     for run_id, folder in expected.items():
-        parts = 2 if folder.parts[-3] == "finetune" else 1  # a fine-tuning run's summary was written back
-        assert len(by_run[run_id]) == parts and all(s.path.parent.parent == folder for s in by_run[run_id])
+        parts = len(by_run[run_id])  # a fine-tuning run's: its training's, then one per report written back
+        assert (parts >= 2 if folder.parts[-3] == "finetune" else parts == 1), (folder, parts)
+        assert all(s.path.parent.parent == folder for s in by_run[run_id])
         assert f"  {run_id}  {'/'.join(folder.parts[-3:])}" in out and f"{parts} segment(s), {parts} to upload" in out
     assert sorted(todo) == sorted(s.path for parts in by_run.values() for s in parts)
     pointed = {segment: [Path(c.local_path) for a in wandb_records.artifacts(next(segment.glob("run-*.wandb")))

@@ -84,7 +84,9 @@ def write_report(settings: ReportSettings) -> Path:
         settings = {"transform": s.transform, "baseline": s.baseline, "id_split": s.id_split, "ood_split": s.ood_split,
                     "metric": s.metric, "includes": list(s.includes)}
         project = wandb_report.project_of(tidy["run"].unique(), s.wandb_project)
-        wandb_report.log_report(built, files, project, s.study, settings, s.choices)
+        study_folder = Path(s.root) / s.study  # its W&B files with the study's (what `sync --study` uploads)
+        wandb_report.log_report(built, files, project, s.study, settings, s.choices,
+                                study_folder if study_folder.is_dir() else output.parent)
     print(f"report: {output.resolve()}")
     return output
 

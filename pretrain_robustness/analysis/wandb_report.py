@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .. import store
-from ..run.wandb_logger import choose_mode, stage_inside
+from ..run.wandb_logger import choose_mode, new_run_id, stage_inside
 from ..run.wandb_sync import use_artifacts
 
 RUN_SUMMARY_KEYS = {"er_points": "effective_robustness/points", "er_held_out": "effective_robustness/held_out"}
@@ -65,18 +65,29 @@ def runs_with_ids(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(wandb_id=ids)
 
 
+def report_run_id(folder: Path) -> str:
+    """The study's one report run: its id kept in ``folder/wandb/report-run-id`` (a report written again
+    continues that run, its tables logged at the next step)."""
+    path = Path(folder) / "wandb" / "report-run-id"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_run_id())
+    return path.read_text().strip()
+
+
 def log_report(built: Any, files: list[Path], project: str, study: str, settings: dict[str, Any],
-               choices: list[dict[str, str]]) -> Any:
-    """The report run (see the module's docstring); returns the finished run."""
+               choices: list[dict[str, str]], folder: Path) -> Any:
+    """The report run (see the module's docstring), its files in ``folder`` (the study's); returns the
+    finished run."""
     import wandb
 
     runs = runs_with_ids(built.runs) if built.runs is not None else None
-    stage_inside(Path(files[0]).parent)
+    stage_inside(folder)
     run = wandb.init(project=project, group=study, job_type="report", name=f"{study}-report", mode=choose_mode(),
-                     dir=str(Path(files[0]).parent), config={"study": study, **settings}, tags=["report"],
-                     reinit="create_new")
+                     dir=str(folder), config={"study": study, **settings}, tags=["report"], id=report_run_id(folder),
+                     resume="allow", reinit="create_new")
     if runs is not None:  # the report reads each run's scores (declared by the sync where offline)
-        use_artifacts(run, Path(files[0]).parent, [f"scores-{i}:latest" for i in runs["wandb_id"] if i])
+        use_artifacts(run, folder, [f"scores-{i}:latest" for i in runs["wandb_id"] if i])
     logged: dict[str, Any] = {"trends": wandb.Table(dataframe=built.printed.astype(str)),
                               "comparisons": wandb.Table(dataframe=built.comparisons)}
     if runs is not None:

@@ -29,13 +29,14 @@ from .wandb_logger import logged_in
 
 @dataclass(frozen=True)
 class Segment:
-    """One offline run directory: a W&B run's attempt (its id is the directory name's last part)."""
+    """One offline run directory: a W&B run's attempt (its id names its ``run-<id>.wandb``; the directory's
+    name may carry a suffix when two attempts start in the same second)."""
 
     path: Path
 
     @property
     def run_id(self) -> str:
-        return self.path.name.rsplit("-", 1)[-1]
+        return next(self.path.glob("run-*.wandb")).name.removeprefix("run-").removesuffix(".wandb")
 
     @property
     def synced(self) -> bool:
