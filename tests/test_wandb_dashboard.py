@@ -247,3 +247,22 @@ def test_a_validate_run_logs_its_record_and_the_wandb_reader_of_the_group_skips_
     for name in ("trends.csv", "comparisons.csv"):
         remote_table, local_table = pd.read_csv(tmp_path / name), pd.read_csv(logged_study / "demo" / name)
         pd.testing.assert_frame_equal(remote_table, local_table, rtol=1e-6)
+
+
+def test_a_run_not_logged_to_wandb_is_left_out_of_the_write_back_and_the_lineage(tmp_path, monkeypatch):
+    """A study may mix runs logged to W&B and runs that were not (``--trainer.logger false``): those have no
+    W&B id, and nothing is resumed or used under a missing one."""
+    from pretrain_robustness.analysis import wandb_report
+
+    logged, silent = tmp_path / "a", tmp_path / "b"
+    for folder, record in ((logged, {"wandb_id": "abc12345"}), (silent, {})):
+        folder.mkdir()
+        (folder / "run.json").write_text(__import__("json").dumps(record))
+    runs = wandb_report.runs_with_ids(pd.DataFrame({"run": [str(logged), str(silent)], "er_points": [1.0, 2.0],
+                                                    "er_held_out": [float("nan")] * 2}))
+    assert runs["wandb_id"].tolist() == ["abc12345", ""]
+    resumed = []
+    monkeypatch.setattr("wandb.init", lambda **kwargs: resumed.append(kwargs["id"]) or __import__("types").SimpleNamespace(
+        summary={}, finish=lambda: None))
+    wandb_report.write_back(runs, "p", "s")
+    assert resumed == ["abc12345"]

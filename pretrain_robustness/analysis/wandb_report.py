@@ -62,7 +62,7 @@ def runs_with_ids(runs: pd.DataFrame) -> pd.DataFrame:
     """The per-run table with each run's W&B id (from its run.json; none for a run read from W&B)."""
     ids = [(store.read_record(Path(run)) or {}).get("wandb_id") if not str(run).startswith("wandb:") else
            str(run).rsplit("/", 1)[-1] for run in runs["run"]]
-    return runs.assign(wandb_id=ids)
+    return runs.assign(wandb_id=[i if isinstance(i, str) and i else "" for i in ids])  # "": not logged to W&B
 
 
 def report_run_id(folder: Path) -> str:
