@@ -37,7 +37,8 @@ class PredictionsWriter(BasePredictionWriter):
                                           else np.zeros(0, dtype=np.int64) for k in ("index", "y", "pred")})
             examples = trainer.datamodule.examples(split)
             table = examples.iloc[columns["index"]].reset_index(drop=True)
-            tables.append(table.assign(split=split, y_true=columns["y"], y_pred=columns["pred"]))
+            # example: its position in the split (the split's order, which WILDS' submission files follow)
+            tables.append(table.assign(split=split, y_true=columns["y"], y_pred=columns["pred"], example=columns["index"]))
         if trainer.is_global_zero:
             table = pd.concat(tables, ignore_index=True)
             extra = [c for c in table.columns if c not in PREDICTION_COLUMNS + ["y"]]

@@ -52,7 +52,7 @@ def predictions_command(args: list[str]) -> Path:
     """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last] [LightningCLI overrides]``: one
     CSV row per example. Overrides change how the run's config is evaluated, e.g.
     ``--data.init_args.pipeline fast`` scores the same checkpoint through another input pipeline."""
-    own, overrides = _split_own_args(args, ["--run", "--splits", "--ckpt", "--output"])
+    own, overrides = _split_own_args(args, ["--run", "--splits", "--ckpt", "--output", "--wilds_submission"])
     overrides = [a for a in overrides if a not in ("-h", "--help")]
     own += [a for a in args if a in ("-h", "--help")]
     parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness predictions", description=predictions_command.__doc__)
@@ -60,6 +60,9 @@ def predictions_command(args: list[str]) -> Path:
     parser.add_argument("--splits", type=list[str], default=["id_test", "ood_test"])
     parser.add_argument("--ckpt", default=store.LAST_CHECKPOINT, help="file name under checkpoints/, or a path")
     parser.add_argument("--output", type=str | None, default=None, help="default: RUN/predictions-<ckpt>.csv")
+    parser.add_argument("--wilds_submission", type=bool, default=False,
+                        help="iWildCam: also WILDS' submission files, RUN/wilds_submission/iwildcam_split:<split>_seed:"
+                             "<seed>_epoch:<best|last>_pred.csv (run/wilds_submission.py)")
     parser.epilog = "Any other --key value is passed to the run's LightningCLI, e.g. --data.init_args.pipeline fast."
     cfg = parser.parse_args(own)
     run = Path(cfg.run)
@@ -67,6 +70,9 @@ def predictions_command(args: list[str]) -> Path:
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint not found: {ckpt}")
     output = Path(cfg.output) if cfg.output else store.predictions_path(run, ckpt)
+    if cfg.wilds_submission and "IWildCam" not in (run / store.CONFIG).read_text():
+        raise ValueError(f"--wilds_submission: {run} is not an iWildCam run (its config.yaml names no IWildCamDataModule); "
+                         "WILDS' submission format here is iWildCam's")
     run_cli(["predict", "--config", str(run / store.CONFIG), "--ckpt_path", str(ckpt), "--trainer.logger", "false",
              "--model.init_checkpoint", "null",  # the weights come from ckpt, not from the pre-training run
              # one process, whatever the run trained on (a multi-node config would wait for its other nodes)
@@ -74,4 +80,12 @@ def predictions_command(args: list[str]) -> Path:
              "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
              f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
              "--return_predictions", "false", *overrides])
+    if cfg.wilds_submission:
+        import pandas as pd
+
+        from .wilds_submission import epoch_label, write_submission
+
+        seed = (store.read_record(run) or {}).get("seed", 0)
+        for path in write_submission(pd.read_csv(output), run / "wilds_submission", seed, epoch_label(ckpt)):
+            print(f"wrote WILDS' submission file {path}")
     return output
