@@ -62,12 +62,29 @@ def test_unreadable_and_unscored_runs_are_listed_with_their_reason(tmp_path, cap
         assert f"{killed} [dead] no scores yet" in text
 
 
-def test_a_condition_too_small_for_a_trend_is_named_and_left_out(tmp_path, capsys):
+def test_a_condition_too_small_for_a_trend_is_shown_as_points(tmp_path, capsys):
+    """A condition with fewer points than a trend needs (one run of 2 epochs) is not dropped: its row gives
+    its points' effective robustness against the baseline's trend (docs/studies.md's point definition),
+    marked "points only", its points are drawn (no line), and the comparisons leave it out."""
+    from pretrain_robustness.analysis.run_table import load_local_runs
+    from pretrain_robustness.analysis.trends import effective_robustness, fit_trend, id_ood_points
+
     for architecture in ("resnet18", "resnet50"):
         _write_local_run(tmp_path, "scratch", architecture, "finished")
     _write_local_run(tmp_path, "imagenet", "resnet18", "finished", epochs=2)
     out, md = _report(tmp_path, capsys)
-    assert "condition 'imagenet' has no trend and is left out: a trend needs at least 3 points, got 2" in md
+    assert "condition 'imagenet' has no trend (a trend needs at least 3 points, got 2): its points are shown" in md
+    trends = pd.read_csv(tmp_path / "study" / "trends.csv").set_index("condition")
+    points = id_ood_points(load_local_runs(tmp_path, "study"))
+    base = points[points["condition"] == "scratch"]
+    mine = points[points["condition"] == "imagenet"]
+    expected = effective_robustness(mine, fit_trend(base["id"].to_numpy(), base["ood"].to_numpy(), "probit")).mean()
+    assert trends.loc["imagenet", "effective_robustness"] == pytest.approx(expected) and len(mine) == 2
+    assert trends.loc["imagenet", "points"] == 2 and pd.isna(trends.loc["imagenet", "slope"])
+    assert "| imagenet | 2 | 1 | - | - | - |" in md and "points only |" in md
+    page = (tmp_path / "study" / "report.html").read_text()
+    assert "imagenet (points only: no trend)" in page
+    assert "imagenet" not in pd.read_csv(tmp_path / "study" / "comparisons.csv").to_string()
     with pytest.raises(ValueError, match="baseline condition 'imagenet' has no trend: a trend needs at least 3"):
         main(["report", "--root", str(tmp_path), "--study", "study", "--baseline", "imagenet"])
 

@@ -134,6 +134,22 @@ def summary_table(points: pd.DataFrame, trends: dict[str, Trend], baseline: str,
     return pd.DataFrame(rows)
 
 
+def points_only_rows(points: pd.DataFrame, baseline_trend: Trend, baseline: str, reasons: dict[str, str]) -> pd.DataFrame:
+    """The conditions without a trend (too few points: a run cut short, one run of 2 epochs): their points'
+    effective robustness against the baseline's trend (docs/studies.md's point definition), the rest of a
+    trend's row empty and ``no_trend`` saying why."""
+    er = effective_robustness(points, baseline_trend)
+    outside = outside_baseline(points, baseline)
+    rows = []
+    for condition, reason in reasons.items():
+        mask = points["condition"] == condition
+        rows.append({"condition": condition, "baseline": False, "points": int(mask.sum()),
+                     "runs": points.loc[mask, "run"].nunique(), "mean_id_f1": 100 * points.loc[mask, "id"].mean(),
+                     "mean_ood_f1": 100 * points.loc[mask, "ood"].mean(), "effective_robustness": er[mask].mean(),
+                     "extrapolated": int(outside[mask].sum()), "no_trend": reason})
+    return pd.DataFrame(rows)
+
+
 def outside_baseline(points: pd.DataFrame, baseline: str) -> pd.Series:
     """Points whose ID score lies outside the baseline's points' ID range: their effective robustness
     extends the baseline's line beyond its data (extrapolated)."""

@@ -30,7 +30,7 @@ def _band_trace(trend: Trend, colour: str, name: str) -> go.Scatter:
 
 def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: str,
                    id_label: str = "ID test macro-F1", ood_label: str = "OOD test macro-F1",
-                   external=None, outside: pd.Series | None = None) -> go.Figure:
+                   external=None, outside: pd.Series | None = None, points_only: list[str] | None = None) -> go.Figure:
     """ID vs OOD scatter, one colour per condition, fitted lines with 95% bands, and y = x; with
     ``external`` (an ``external_baseline.ExternalBaseline``) its line and its models' points in black;
     points ``outside`` the baseline's ID range (extrapolated) drawn open."""
@@ -57,6 +57,13 @@ def id_ood_scatter(points: pd.DataFrame, trends: dict[str, Trend], transform: st
             hovertemplate="%{customdata[0]}, epoch %{customdata[1]}<br>ID %{customdata[3]:.1f}, "
                           "OOD %{customdata[4]:.1f}%{customdata[5]}<br>%{customdata[2]}<extra>"
                           + html.escape(condition) + "</extra>"))
+    for j, condition in enumerate(points_only or [], len(trends)):  # too few points for a trend: markers only
+        group = points[points["condition"] == condition]
+        fig.add_trace(go.Scatter(
+            x=transforms.forward(group["id"], transform), y=transforms.forward(group["ood"], transform), mode="markers",
+            marker=dict(color=qualitative.Plotly[j % len(qualitative.Plotly)], size=10, symbol="diamond"),
+            name=f"{condition} (points only: no trend)", customdata=np.stack([group["architecture"], group["epoch"]], axis=1),
+            hovertemplate="%{customdata[0]}, epoch %{customdata[1]}<extra>" + html.escape(condition) + "</extra>"))
     lo = float(min(points["id"].min(), points["ood"].min()))
     hi = float(max(points["id"].max(), points["ood"].max()))
     diagonal = transforms.forward(np.array([max(lo * 0.8, 1e-3), min(hi * 1.2, 0.999)]), transform)

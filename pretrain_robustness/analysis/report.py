@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from ..metrics import ACCURACY, F1_MACRO
 from ..store.states import RunStatus
 from . import compare, external_baseline, figures, figures_groups, groups, task_pairs, trends
+from .report_tables import format_external, format_trends, interval_texts  # noqa: F401 - publish prints format_external
 from .external_baseline import ExternalBaseline
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
@@ -33,37 +34,6 @@ class Report:
     external: pd.DataFrame | None = None  # effective robustness against an external baseline, per condition
     sections: list = field(default_factory=list)  # (heading, figure / table / lines): what the page shows
     runs: pd.DataFrame | None = None  # effective robustness per run (``compare.per_run``), where a trend is fitted
-
-
-def format_trends(table: pd.DataFrame) -> pd.DataFrame:
-    """The trend table as printed: fit to 3 decimals, scores and effective robustness in points."""
-    out = pd.DataFrame({"condition": table["condition"], "points": table["points"], "runs": table["runs"],
-                        "slope": table["slope"].map("{:.3f}".format),
-                        "intercept": table["intercept"].map("{:.3f}".format), "r2": table["r2"].map("{:.3f}".format),
-                        "mean_id": table["mean_id_f1"].map("{:.1f}".format),
-                        "mean_ood": table["mean_ood_f1"].map("{:.1f}".format),
-                        "er_points": table["effective_robustness"].map("{:+.1f}".format),
-                        "er_held_out": table["er_held_out"].map("{:+.1f}".format),
-                        "extrapolated": [f"{k} of {n}" if k else "-" for k, n in zip(table["extrapolated"], table["points"])]})
-    out["er_trend [95% CI]"] = interval_texts(table["trend_er"], table["trend_er_low"], table["trend_er_high"],
-                                              table["baseline"])
-    return out
-
-
-def interval_texts(gaps, lows, highs, baselines=None, no_gap: str = "no shared ID range",
-                   no_interval: str = "one run: no interval") -> list[str]:
-    """A gap with its 95% interval as printed, per row: "+1.4 [-1.6, +6.3]", or why there is none."""
-    baselines = [False] * len(gaps) if baselines is None else baselines
-    return ["baseline" if base else no_gap if pd.isna(g) else f"{g:+.1f} ({no_interval})" if pd.isna(lo)
-            else f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]" for base, g, lo, hi in zip(baselines, gaps, lows, highs)]
-
-
-def format_external(table: pd.DataFrame) -> pd.DataFrame:
-    """Effective robustness against an external line, as printed."""
-    interval = interval_texts(table["er_trend"], table["low"], table["high"],
-                              no_interval="no interval: one run, a given line")
-    return pd.DataFrame({"condition": table["condition"], "runs": table["runs"],
-                         "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
 
 
 def _written_at() -> datetime:
@@ -162,8 +132,13 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     if baseline not in fitted:
         why = unfitted.get(baseline, f"no finished run; conditions: {sorted(fitted) + sorted(unfitted)}")
         raise ValueError(f"baseline condition {baseline!r} has no trend: {why} (choose another with --baseline)")
+    short = points[points["condition"].isin(unfitted)]  # shown as points with their point effective robustness
     points = points[points["condition"].isin(fitted)]
     table = compare.summary_table(points, fitted, baseline)
+    if len(short):
+        with_short = pd.concat([points, short])
+        table = pd.concat([table, compare.points_only_rows(with_short, fitted[baseline], baseline, unfitted)],
+                          ignore_index=True)
     pairs = compare.pairwise_gaps(points, transform)
     name = METRIC_NAMES.get(metric, metric)
     notes = _trend_notes(points, table, unfitted, left_out, f"{id_split} {name}", f"{ood_split} {name}", name,
@@ -174,8 +149,9 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
         notes.append(external.describe())
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
-         figures.id_ood_scatter(points, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}", external,
-                                compare.outside_baseline(points, baseline))),
+         figures.id_ood_scatter(pd.concat([points, short]), fitted, transform, f"{id_split} {name}",
+                                f"{ood_split} {name}", external, compare.outside_baseline(pd.concat([points, short]), baseline),
+                                points_only=list(unfitted))),
         ("Trends and effective robustness", format_trends(table)),
         *([(f"Effective robustness against the external baseline '{external.name}' ({name} points; source: "
             f"{external.provenance})", format_external(external_table))] if external is not None else []),
@@ -212,7 +188,8 @@ def _trend_notes(points: pd.DataFrame, table: pd.DataFrame, unfitted: dict, left
     clipped = int(table["clipped"].sum())
     if clipped:
         notes.append(f"{clipped} scores were 0 or 1 and were clipped to [0.0001, 0.9999] before the {transform} transform")
-    notes += [f"condition {c!r} has no trend and is left out: {reason}" for c, reason in unfitted.items()]
+    notes += [f"condition {c!r} has no trend ({reason}): its points are shown (diamonds) with their effective "
+              "robustness, and left out of the comparisons" for c, reason in unfitted.items()]
     return notes + _left_out_note(left_out)
 
 
