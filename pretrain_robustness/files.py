@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import signal
@@ -87,3 +88,12 @@ def replace_together(writers: dict[str, Callable[[Path], object]], folder: Path,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [folder / name for name in writers]
+
+
+def file_sha256(path: str | Path) -> str:
+    """A file's sha256, read in 1 MiB blocks (a checkpoint's, a manifest's)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -112,7 +112,7 @@ class WandbLineage(Callback):
         if run is None or record.get("status") != store.RunStatus.FINISHED:
             return
         if record.get("kind") == "pretrain" and record.get("identity"):
-            from ..lightning_modules.checkpoint import file_sha256
+            from ..files import file_sha256
 
             manifest, checkpoint = record.get("manifest") or {}, store.checkpoint_path(self.run_dir)
             if manifest:

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..files import file_sha256
 from .backbones import head_prefix
 
 NETWORK_PREFIX = "network."  # ImageClassifier keeps its torchvision model as `self.network`
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:

@@ -4,8 +4,48 @@ before the first run is started or submitted."""
 
 from __future__ import annotations
 
+from ..datamodules.data_root import dataset_path
+from ..files import file_sha256
 from .plan import Step
-from .spec import StudySpec
+from .spec import Condition, StudySpec
+
+
+def check_checkpoint_fits(spec: StudySpec) -> None:
+    """Each external checkpoint is the file its condition names (:func:`check_checkpoint`) and loads into the
+    backbone of each architecture its condition fine-tunes (the fine-tuning run's own mapping,
+    ``load_backbone``), before any run: a wrong hash or an unmappable file is named here."""
+    from ..lightning_modules.backbones import build_network
+    from ..lightning_modules.checkpoint import load_backbone
+
+    for condition in (c for c in spec.conditions if c.checkpoint is not None):
+        check_checkpoint(spec.study, condition)
+        for architecture in condition.architectures or spec.architectures:
+            try:
+                load_backbone(build_network(architecture, num_classes=2), architecture,
+                              dataset_path(condition.checkpoint["path"]))
+            except (ValueError, OSError) as error:
+                raise ValueError(f"study {spec.study!r}, condition {condition.name!r}: its checkpoint does not start a "
+                                 f"{architecture}: {error}") from error
+
+
+CHECKPOINT_KEYS = {"path", "sha256", "source"}
+
+
+def check_checkpoint(study: str, condition: Condition) -> None:
+    """An external checkpoint's condition names its file, the file's sha256 and where it came from, and the
+    file there has that sha256 (a wrong or changed file is refused before any run, naming both hashes)."""
+    given, where = condition.checkpoint or {}, f"study {study!r}, condition {condition.name!r}"
+    if set(given) != CHECKPOINT_KEYS:
+        raise ValueError(f"{where}: checkpoint needs exactly {sorted(CHECKPOINT_KEYS)}; got {sorted(given)}")
+    if condition.pretrain or condition.clip_subset:
+        raise ValueError(f"{where}: starts from its checkpoint, so it has no pretrain configs or clip_subset")
+    path = dataset_path(given["path"])
+    if not path.is_file():
+        raise FileNotFoundError(f"{where}: checkpoint {path} not found")
+    found = file_sha256(path)
+    if found != str(given["sha256"]).lower():
+        raise ValueError(f"{where}: checkpoint {path} has sha256 {found}, not the {given['sha256']} the study names "
+                         "(another file, or changed since): nothing was run")
 
 
 def runs_with_other_settings(steps: list[Step]) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from .. import store
 from ..clip.steps import CLIP_PRETRAIN, ClipZeroshot
 from ..clip.training import read_recipe
-from ..datamodules.data_root import use_data_root
+from ..datamodules.data_root import dataset_path, use_data_root
 from ..run.fit_program import FIT
 from .spec import Condition, StudySpec
 from .step import Program, Step
@@ -81,6 +81,9 @@ def _condition_steps(spec: StudySpec, condition: Condition, architecture: str, s
     """The pre-training run of one (condition, architecture, seed), if any, and its fine-tuning runs."""
     steps, init, folder = [], {}, None
     what = {"condition": condition.name, "architecture": architecture, "seed": seed}
+    if condition.checkpoint:  # your own network (its hash checked by check_spec, its fit by checks.py)
+        init = {"model.init_checkpoint": str(dataset_path(condition.checkpoint["path"]))}
+        condition = replace(condition, params={**condition.params, "checkpoint": condition.checkpoint["source"]})
     if condition.pretrain:
         folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
         init = {"model.init_checkpoint": str(store.checkpoint_path(folder))}

@@ -25,7 +25,7 @@ from .plan import per_class_runs, plan
 from .step import Step
 from .report_command import report_settings
 from .spec import StudySpec, check_clip_data, check_spec
-from .checks import check_report_splits, runs_with_other_settings
+from .checks import check_checkpoint_fits, check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
 from .reuse import reuse_pretraining, step_identities, with_identity
 from .status_table import is_active, job_id, run_state
@@ -89,6 +89,7 @@ def _check_ready(spec: StudySpec, dry_run: bool) -> None:
     """What the report and the CLIP steps read must be there before weeks of training, not after
     (a dry run says what is missing and goes on)."""
     check_spec(spec)
+    check_checkpoint_fits(spec)  # a wrong hash or an unmappable file is refused, dry run or not
     try:
         external_baseline.load_all(spec.external_baseline)
         check_clip_data(spec)

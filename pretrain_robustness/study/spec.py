@@ -34,6 +34,10 @@ class Condition:
         clip_subset: a folder written by ``webdataset-subsets``: CLIP pre-training by open_clip's
             trainer on that subset, then the zero-shot evaluation of each of its checkpoints (the
             study's ``clip``), instead of fine-tuning (Fig. 20).
+        checkpoint: your own pre-trained network instead of a pre-training run: ``{path, sha256,
+            source}`` (a torchvision state_dict, or a Lightning checkpoint of this or another project;
+            ``source``: where it came from, recorded as the condition's param ``checkpoint``). Its
+            sha256 and its fit to each architecture's backbone are checked before any run.
     """
 
     name: str
@@ -42,6 +46,7 @@ class Condition:
     architectures: list[str] | None = None
     finetune_args: list[str] = field(default_factory=list)
     clip_subset: str | None = None
+    checkpoint: dict[str, str] | None = None
 
 
 @dataclass
