@@ -47,3 +47,22 @@ def test_a_condition_from_your_own_checkpoint(tiny_data, tmp_path, monkeypatch, 
     with pytest.raises(ValueError, match="condition 'mine': its checkpoint does not start a shufflenet_v2_x0_5"):
         main(["study", "--config", str(_study(tmp_path, unfit)), "--dry_run", "true"])
     assert not (tmp_path / "runs").exists()  # refused before any run
+
+
+def test_a_fit_from_a_torchvision_state_dict_says_what_loaded_and_where_the_run_goes(tiny_data, tmp_path, capsys):
+    from pretrain_robustness import store
+    from pretrain_robustness.run.lightning_cli import run_cli
+
+    from .test_bad_inputs import finetune
+
+    weights = tmp_path / "mine.pth"
+    network = torchvision.models.shufflenet_v2_x0_5()
+    torch.save(network.state_dict(), weights)
+    run_cli(finetune(tiny_data, tmp_path, "--model.architecture", "shufflenet_v2_x0_5",
+                     "--model.init_checkpoint", str(weights)))
+    out = capsys.readouterr().out
+    run = next(tmp_path.glob("demo/finetune/scratch/*"))
+    loaded = len([k for k in network.state_dict() if not k.startswith("fc.")])
+    assert f"run folder: {run}" in out
+    assert f"starts from {weights} (sha256 {file_sha256(weights)[:12]}): {loaded} tensors loaded, its head (fc) new" in out
+    assert store.read_record(run)["init_checkpoint"]["tensors_loaded"] == loaded

@@ -40,7 +40,7 @@ def test_fit_manifest_and_a_dry_run_print_only_the_projects_lines(tiny_data, tmp
     fit = console(*args, cwd=tmp_path)
     assert not noise(fit), noise(fit)
     assert any(line.startswith("epoch 1/1 | id_val f1") for line in fit)
-    assert all(line.startswith(("epoch ", "run incomplete: its batches were limited", *LIGHTNING_PROGRESS))
+    assert all(line.startswith(("run folder: ", "epoch ", "run incomplete: its batches were limited", *LIGHTNING_PROGRESS))
                for line in fit), fit
 
     manifest = console("manifest", "--config", str(CONFIGS / "recipes/pretrain_torchvision.yaml"), "--config",

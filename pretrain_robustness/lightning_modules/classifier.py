@@ -28,8 +28,11 @@ class ImageClassifier(LightningModule):
     Args:
         architecture: torchvision model name (see ``architecture_names.HEADS``).
         num_classes: size of the new head (linked from the datamodule).
-        init_checkpoint: pre-training checkpoint whose backbone initialises this network;
-            the head is always new. ``None`` trains from scratch.
+        init_checkpoint: the checkpoint whose backbone initialises this network, the head always
+            new: a pre-training run's ``checkpoints/last.ckpt`` (a study sets it), any Lightning
+            checkpoint of this project, or a plain torchvision ``state_dict`` file (``torch.save(
+            model.state_dict())``, torchvision's own weight files); a file that does not fit the
+            architecture is refused, naming what differs. ``None`` trains from scratch.
         optimizer / lr_scheduler: injected from the config (``class_path``/``init_args``).
         lr_reference_batch: if set, the optimiser's lr is for this global batch and is scaled
             linearly to the actual one (torchvision recipe: 0.1 per 256 images).

@@ -212,6 +212,12 @@ class ProjectCLI(LightningCLI):
                            run_tags(spec.kind, spec.condition, architecture, seed), run_id=run_id)
 
     def instantiate_trainer(self, **kwargs):
+        if self.subcommand == "fit" and rank_zero_only.rank == 0:  # where the run goes, and what it starts from
+            init = self.model.init_record
+            print(f"run folder: {self.run_dir}", flush=True)
+            if init:
+                print(f"starts from {init['path']} (sha256 {init['sha256'][:12]}): {init['tensors_loaded']} tensors "
+                      f"loaded, its head ({init['head_replaced']}) new", flush=True)
         checkpoints = store.checkpoint_path(self.run_dir).parent
         monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
         callbacks = self._trainer_list("callbacks")  # the config's own callbacks come first
