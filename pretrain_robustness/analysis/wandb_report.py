@@ -45,24 +45,29 @@ def condition_summary(trends: pd.DataFrame) -> dict[str, float]:
     return values
 
 
+def _recorded(run, key: str) -> Any:
+    """A run's W&B field: from its run.json for a local run; a run read from W&B (``wandb:<path>``) is its id."""
+    if str(run).startswith("wandb:"):
+        return str(run).rsplit("/", 1)[-1] if key == "wandb_id" else None
+    return (store.read_record(Path(run)) or {}).get(key)
+
+
 def logged_to_wandb(runs) -> bool:
     """Whether any of these runs (folders, or ``wandb:`` paths) was logged to W&B: its study's report is then too."""
-    return any(str(run).startswith("wandb:") or (store.read_record(Path(run)) or {}).get("wandb_id") for run in runs)
+    return any(_recorded(run, "wandb_id") for run in runs)
 
 
 def project_of(runs, read_from: str | None) -> str:
     """The W&B project the report goes to: the one its runs were read from, else the one they logged to."""
     if read_from:
         return read_from.rsplit("/", 1)[-1]
-    recorded = [(store.read_record(Path(run)) or {}).get("wandb_project") for run in runs if not str(run).startswith("wandb:")]
-    return next((p for p in recorded if p), store.RunSpec.__dataclass_fields__["wandb_project"].default)
+    return next((p for p in (_recorded(run, "wandb_project") for run in runs) if p), store.RunSpec.wandb_project)
 
 
 def runs_with_ids(runs: pd.DataFrame) -> pd.DataFrame:
-    """The per-run table with each run's W&B id (from its run.json; none for a run read from W&B)."""
-    ids = [(store.read_record(Path(run)) or {}).get("wandb_id") if not str(run).startswith("wandb:") else
-           str(run).rsplit("/", 1)[-1] for run in runs["run"]]
-    return runs.assign(wandb_id=[i if isinstance(i, str) and i else "" for i in ids])  # "": not logged to W&B
+    """The per-run table with each run's W&B id ("": not logged to W&B)."""
+    ids = [_recorded(run, "wandb_id") for run in runs["run"]]
+    return runs.assign(wandb_id=[i if isinstance(i, str) and i else "" for i in ids])
 
 
 def report_run_id(folder: Path) -> str:
