@@ -261,6 +261,9 @@ def test_a_run_not_logged_to_wandb_is_left_out_of_the_write_back_and_the_lineage
     runs = wandb_report.runs_with_ids(pd.DataFrame({"run": [str(logged), str(silent)], "er_points": [1.0, 2.0],
                                                     "er_held_out": [float("nan")] * 2}))
     assert runs["wandb_id"].tolist() == ["abc12345", ""]
+    read_from_wandb = wandb_report.runs_with_ids(pd.DataFrame({"run": ["wandb:me/proj/xyz98765"]}))
+    assert read_from_wandb["wandb_id"].tolist() == ["xyz98765"]  # a run read from W&B is its own id
+    assert wandb_report.logged_to_wandb(["wandb:me/proj/xyz98765"]) and not wandb_report.logged_to_wandb([str(silent)])
     resumed = []
     monkeypatch.setattr("wandb.init", lambda **kwargs: resumed.append(kwargs["id"]) or __import__("types").SimpleNamespace(
         summary={}, finish=lambda: None))
