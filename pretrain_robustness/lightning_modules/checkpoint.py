@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import torch
@@ -10,54 +9,77 @@ from torch import nn
 
 from ..files import file_sha256
 from .backbones import head_prefix
+from .weight_files import read_weights
 
-NETWORK_PREFIX = "network."  # ImageClassifier keeps its torchvision model as `self.network`
+
+def _candidate_prefixes(names) -> set[str]:
+    """``""`` and the first one to three dotted parts of each name (``module.``, ``network.``, ``model.backbone.``)."""
+    found = {""}
+    for name in names:
+        parts = name.split(".")
+        found.update(".".join(parts[:i]) + "." for i in range(1, min(4, len(parts))))
+    return found
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
-    """``(network state dict, architecture or None)`` from a Lightning checkpoint of this
-    project or from a plain torchvision ``state_dict`` file (architecture then unknown)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"init checkpoint not found: {path}")
-    try:  # tensors and plain containers only: loading never runs code from the file
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises several kinds for a file that is not a checkpoint
-        if not zipfile.is_zipfile(path):  # torch.save's archive: a truncated file has lost its directory
-            raise ValueError(f"checkpoint {path} is not a whole torch.save file (truncated, or another format: "
-                             f"{type(error).__name__})") from error
-        # torch's advice to retry with weights_only=False is wrong for a damaged file and unsafe for a foreign one
-        reason = " ".join(str(error).split()).split(" Please file an issue")[0].split("(1) In PyTorch 2.6")[0]
-        raise ValueError(f"checkpoint {path} cannot be read with weights_only=True: {reason[:300]}") from error
-    if isinstance(blob, dict) and "state_dict" in blob:
-        state = {k[len(NETWORK_PREFIX):]: v for k, v in blob["state_dict"].items() if k.startswith(NETWORK_PREFIX)}
-        return state, blob.get("hyper_parameters", {}).get("architecture")
-    if isinstance(blob, dict) and all(isinstance(v, torch.Tensor) for v in blob.values()):
-        return blob, None
-    raise ValueError(f"{path} is neither a Lightning checkpoint nor a state_dict of tensors")
+def _under(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def backbone_prefix(state: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> str:
+    """The prefix under which ``state`` holds the most of ``target``'s tensors (name and shape), the
+    shortest among equals: ``""`` for a plain state_dict, ``network.`` for this project's Lightning
+    checkpoints, ``module.`` for a DDP-wrapped save, ``model.`` or ``model.backbone.`` for other projects'."""
+    def fits(prefix: str) -> int:
+        found = _under(state, prefix)
+        return sum(k in found and found[k].shape == v.shape for k, v in target.items())
+    return max(sorted(_candidate_prefixes(state), key=len), key=fits)
 
 
 def load_backbone(network: nn.Module, architecture: str, path: str | Path) -> dict:
     """Copy every non-head tensor of the checkpoint at ``path`` into ``network``.
 
     The head (e.g. ResNet's ``fc``) keeps its fresh initialisation, sized to the new task.
-    Any other difference - another architecture, a missing or extra tensor, a shape - is an
-    error that names the checkpoint, before any training is spent on a wrong start.
+    The file may be any format :func:`.weight_files.read_weights` reads, its names under any prefix
+    (:func:`backbone_prefix`); every backbone tensor must be there with its shape: another
+    architecture, a missing tensor or a shape is an error that names the checkpoint, before any
+    training is spent on a wrong start. Tensors beyond the backbone are counted and not loaded.
     Returns a record of what was loaded, for the run's provenance.
     """
     path = Path(path)
-    state, trained_as = read_checkpoint(path)
+    state, read_from, trained_as = read_weights(path)
     if trained_as is not None and trained_as != architecture:
         raise ValueError(f"checkpoint {path} holds a {trained_as} backbone, but this run builds {architecture}")
     head = head_prefix(architecture)
-    backbone = {k: v for k, v in state.items() if not k.startswith(head)}
     target = {k: v for k, v in network.state_dict().items() if not k.startswith(head)}
-    missing, unexpected = sorted(target.keys() - backbone.keys()), sorted(backbone.keys() - target.keys())
-    wrong_shape = sorted(k for k in target.keys() & backbone.keys() if target[k].shape != backbone[k].shape)
-    if missing or unexpected or wrong_shape:
+    prefix = backbone_prefix(state, target)
+    found = _under(state, prefix)
+    missing = sorted(target.keys() - found.keys())
+    wrong_shape = sorted(k for k in target.keys() & found.keys() if target[k].shape != found[k].shape)
+    # more of a module the backbone has (a ResNet-34's third block in layer1) is another network; other
+    # modules (a CLIP text tower, a loss's weights) are only more than the backbone
+    modules = {k.split(".")[0] for k in target}
+    unexpected = sorted(k for k in found.keys() - target.keys() if k.split(".")[0] in modules and not k.startswith(head))
+    if missing or wrong_shape or unexpected:
         raise ValueError(
-            f"checkpoint {path} does not match a {architecture} backbone: "
-            f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}), "
-            f"{len(wrong_shape)} of another shape (e.g. {wrong_shape[:2]})")
+            f"checkpoint {path} does not match a {architecture} backbone (its tensors read from {read_from}, names "
+            f"under {prefix!r}): {len(missing)} of the backbone's {len(target)} missing (e.g. {missing[:2]}), "
+            f"{len(wrong_shape)} of another shape (e.g. {wrong_shape[:2]}), {len(unexpected)} more in its modules "
+            f"(e.g. {unexpected[:2]})")
+    backbone = {k: found[k] for k in target}
     network.load_state_dict(backbone, strict=False)
-    return {"path": str(path.resolve()), "sha256": file_sha256(path), "tensors_loaded": len(backbone),
+    # what the file holds beyond the backbone and its old head (a text tower, a loss's weights): not loaded
+    ignored = sorted(k for k in state if not (k.startswith(prefix) and (k[len(prefix):] in target
+                                                                        or k[len(prefix):].startswith(head))))
+    return {"path": str(path.resolve()), "sha256": file_sha256(path), "read_from": read_from, "prefix": prefix,
+            "tensors_loaded": len(backbone), "tensors_ignored": len(ignored), "ignored_examples": ignored[:3],
             "head_replaced": head.rstrip(".")}
+
+
+def mapping_note(record: dict) -> str | None:
+    """Where in the file a loaded backbone was and what was left, when not a plain state_dict or this
+    project's own checkpoint (whose mapping needs no word)."""
+    plain = (record["read_from"], record["prefix"]) in (("the file", ""), ("['state_dict']", "network."))
+    if plain and not record["tensors_ignored"]:
+        return None
+    return (f"its tensors read from {record['read_from']}, names under {record['prefix']!r}; "
+            f"{record['tensors_ignored']} more not loaded (e.g. {record['ignored_examples']})")

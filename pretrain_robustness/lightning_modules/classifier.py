@@ -28,11 +28,13 @@ class ImageClassifier(LightningModule):
     Args:
         architecture: torchvision model name (see ``architecture_names.HEADS``).
         num_classes: size of the new head (linked from the datamodule).
-        init_checkpoint: the checkpoint whose backbone initialises this network, the head always
-            new: a pre-training run's ``checkpoints/last.ckpt`` (a study sets it), any Lightning
-            checkpoint of this project, or a plain torchvision ``state_dict`` file (``torch.save(
-            model.state_dict())``, torchvision's own weight files); a file that does not fit the
-            architecture is refused, naming what differs. ``None`` trains from scratch.
+        init_checkpoint: the file whose backbone initialises this network, the head always new: a
+            pre-training run's ``checkpoints/last.ckpt`` (a study sets it) or any Lightning checkpoint
+            (this project's or another's, the backbone found under its own names, e.g. ``model.``); a
+            plain ``state_dict`` (torchvision weights, timm's or open_clip's ``pytorch_model.bin``); a
+            ``.safetensors`` file (Hugging Face hub); timm's, torchvision's reference or open_clip's
+            training checkpoint (``weight_files.py``). Read without running code from the file; one
+            that does not fit the architecture is refused, naming what differs. ``None``: from scratch.
         optimizer / lr_scheduler: injected from the config (``class_path``/``init_args``).
         lr_reference_batch: if set, the optimiser's lr is for this global batch and is scaled
             linearly to the actual one (torchvision recipe: 0.1 per 256 images).
@@ -144,19 +146,20 @@ class ImageClassifier(LightningModule):
         self.log(train_key(ACCURACY), accuracy, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
-    def _eval_step(self, stage: str, batch, dataloader_idx: int) -> None:
-        images, labels, _ = batch
+    def _eval_step(self, stage: str, batch, dataloader_idx: int) -> dict[str, torch.Tensor]:
+        images, labels, index = batch
         logits = self(images)
         split = self.eval_split_names[dataloader_idx]
         self.log(metric_key(stage, split, LOSS), F.cross_entropy(logits, labels),
                  on_epoch=True, sync_dist=True, add_dataloader_idx=False)
         self.eval_metrics[dataloader_idx].update(logits.argmax(1), labels)
+        return {"index": index, "logits": logits.detach()}  # for callbacks that keep them (EpochLogits)
 
-    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step("val", batch, dataloader_idx)
+    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
+        return self._eval_step("val", batch, dataloader_idx)
 
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step("test", batch, dataloader_idx)
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
+        return self._eval_step("test", batch, dataloader_idx)
 
     def _eval_epoch_end(self, stage: str, loaders) -> None:
         if self.trainer.sanity_checking:  # a few sanity batches are not a split: no split metric from them
@@ -189,8 +192,9 @@ class ImageClassifier(LightningModule):
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, np.ndarray]:
         images, labels, index = batch
-        return {"index": index.cpu().numpy(), "y": labels.cpu().numpy(),
-                "pred": self(images).argmax(1).cpu().numpy()}
+        logits = self(images)
+        return {"index": index.cpu().numpy(), "y": labels.cpu().numpy(), "pred": logits.argmax(1).cpu().numpy(),
+                "logits": logits.float().cpu().numpy()}
 
     def global_batch(self) -> int:
         """Images per optimiser step over every process: batch per device x processes x accumulation."""

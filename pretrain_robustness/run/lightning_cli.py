@@ -28,6 +28,7 @@ from ..callbacks import (EpochLogLines, FiniteTraining, FixedGlobalBatch, MidEpo
                          SignalsBetweenSteps, SigtermWithoutCollective, StepIntervalUnderDDP)
 from ..datamodules import ClassificationDataModule
 from ..lightning_modules import ImageClassifier
+from ..lightning_modules.checkpoint import mapping_note
 from ..metrics import F1_MACRO, metric_key
 from .quiet import ARGS_WARNING, keep_srun_hint
 from .gpu_check import native_bf16_here, require_usable_gpu
@@ -218,6 +219,8 @@ class ProjectCLI(LightningCLI):
             if init:
                 print(f"starts from {init['path']} (sha256 {init['sha256'][:12]}): {init['tensors_loaded']} tensors "
                       f"loaded, its head ({init['head_replaced']}) new", flush=True)
+                if note := mapping_note(init):
+                    print(f"  ({note})", flush=True)
         checkpoints = store.checkpoint_path(self.run_dir).parent
         monitor = metric_key("val", self.datamodule.eval_split_names[0], F1_MACRO)
         callbacks = self._trainer_list("callbacks")  # the config's own callbacks come first
