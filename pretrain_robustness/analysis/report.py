@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from ..metrics import ACCURACY, F1_MACRO
 from ..store.states import RunStatus
 from . import compare, external_baseline, figures, figures_groups, groups, task_pairs, trends
-from .report_tables import format_external, format_trends, interval_texts  # noqa: F401 - publish prints format_external
+from .report_tables import checkpoint_sections, format_external, format_trends, interval_texts  # noqa: F401 - publish prints format_external
 from .external_baseline import ExternalBaseline
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
@@ -160,6 +160,7 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
          figures.residual_plot(compare.held_out_residuals(points, baseline, transform), baseline)),
     ]
     sections += _classes_sections(groups.final_scores(finished, ood_split, metric), ood_split, name)
+    sections += checkpoint_sections(finished)
     page = render_html(f"Study '{study}': effective robustness", notes, sections, caption)
     return Report(page, table, pairs, notes, format_trends(table), external_table, sections,
                   compare.per_run(points, fitted[baseline], baseline))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .schema import expand_params
+
 
 def format_trends(table: pd.DataFrame) -> pd.DataFrame:
     """The trend table as printed: fit to 3 decimals, scores and effective robustness in points."""
@@ -41,3 +43,18 @@ def format_external(table: pd.DataFrame) -> pd.DataFrame:
                               no_interval="no interval: one run, a given line")
     return pd.DataFrame({"condition": table["condition"], "runs": table["runs"],
                          "er_points": table["er_points"].map("{:+.1f}".format), "er_trend [95% CI]": interval})
+
+
+def checkpoint_sections(finished: pd.DataFrame) -> list[tuple[str, object]]:
+    """Where each condition that started from a given checkpoint came from (its ``source`` and sha256, the
+    params a study gives such a condition, ``study/plan.py``), one row per condition; none: no section."""
+    params = expand_params(finished.drop_duplicates("run"))
+    if "param_checkpoint" not in params.columns:
+        return []
+    rows = params.dropna(subset=["param_checkpoint"])
+    table = pd.DataFrame({"condition": rows["condition"], "source": rows["param_checkpoint"],
+                          "sha256": rows.get("param_checkpoint_sha256"),
+                          "model zoo": rows.get("param_zoo")}).drop_duplicates("condition")
+    table["architectures"] = [", ".join(sorted(rows.loc[rows["condition"] == c, "architecture"].unique()))
+                              for c in table["condition"]]
+    return [("Conditions from given checkpoints (their provenance)", table.dropna(axis=1, how="all").reset_index(drop=True))]

@@ -18,9 +18,10 @@ DATA_ROOT_VARIABLE = "PRETRAIN_ROBUSTNESS_DATA"
 DEFAULT_DATA_ROOT = "data"  # what the configs' dataset paths start with
 
 
-def dataset_path(given: str | Path) -> Path:
-    """A dataset's folder as a config names it, under ``$PRETRAIN_ROBUSTNESS_DATA`` where that is set."""
-    path, moved_to = Path(given), os.environ.get(DATA_ROOT_VARIABLE)
+def dataset_path(given: str | Path, root: str | None = None) -> Path:
+    """A dataset's folder as a config names it, under ``root`` (a study's ``data_root``, before it is set) or
+    else ``$PRETRAIN_ROBUSTNESS_DATA`` where that is set."""
+    path, moved_to = Path(given), root or os.environ.get(DATA_ROOT_VARIABLE)
     if not moved_to or path.is_absolute() or not path.parts or path.parts[0] != DEFAULT_DATA_ROOT:
         return path
     return Path(moved_to, *path.parts[1:])

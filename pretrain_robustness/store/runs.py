@@ -101,7 +101,7 @@ class RunSpec:
     checkpoint_minutes: float | None = 30.0
     wandb_project: str = "pretrain-robustness"
     wandb_uploads: bool = False
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str | int | float | bool | None | list | dict] = field(default_factory=dict)  # str first: kept
     recipe: str | None = None
     batch_is_global: bool = False
     planned_identity: str | None = None

@@ -83,7 +83,8 @@ def _condition_steps(spec: StudySpec, condition: Condition, architecture: str, s
     what = {"condition": condition.name, "architecture": architecture, "seed": seed}
     if condition.checkpoint:  # your own network (its hash checked by check_spec, its fit by checks.py)
         init = {"model.init_checkpoint": str(dataset_path(condition.checkpoint["path"]))}
-        condition = replace(condition, params={**condition.params, "checkpoint": condition.checkpoint["source"]})
+        provenance = {"checkpoint": condition.checkpoint["source"], "checkpoint_sha256": condition.checkpoint["sha256"]}
+        condition = replace(condition, params={**condition.params, **provenance})
     if condition.pretrain:
         folder = run_folder(spec, "pretrain", condition.name, architecture, seed)
         init = {"model.init_checkpoint": str(store.checkpoint_path(folder))}

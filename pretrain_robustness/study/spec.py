@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
@@ -14,6 +13,7 @@ from ..datamodules.data_root import dataset_path
 from ..lightning_modules.architecture_names import check_architecture
 from ..metrics import F1_MACRO
 from ..store.names import check_name
+from .model_zoo import expand_model_zoos
 from .resources import Resources
 
 
@@ -37,16 +37,22 @@ class Condition:
         checkpoint: your own pre-trained network instead of a pre-training run: ``{path, sha256,
             source}`` (a torchvision state_dict, or a Lightning checkpoint of this or another project;
             ``source``: where it came from, recorded as the condition's param ``checkpoint``). Its
-            sha256 and its fit to each architecture's backbone are checked before any run.
+            sha256 and its fit to each architecture's backbone are checked before any run. Any format
+            ``--model.init_checkpoint`` reads (``lightning_modules/weight_files.py``).
+        checkpoints: several networks at once (a model zoo), each its own condition ``<name>-<model>``:
+            a list of ``{name, path, sha256, source}``, or ``{folder, source}`` with the folder's
+            ``SHA256SUMS`` listing its files (``study/model_zoo.py``).
     """
 
     name: str
     pretrain: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
+    # str first: a value is kept as given (with Any, jsonargparse reads "a: b" as a mapping and "3" as 3)
+    params: dict[str, str | int | float | bool | None | list | dict] = field(default_factory=dict)
     architectures: list[str] | None = None
     finetune_args: list[str] = field(default_factory=list)
     clip_subset: str | None = None
     checkpoint: dict[str, str] | None = None
+    checkpoints: list[dict[str, str]] | dict[str, str] | None = None
 
 
 @dataclass
@@ -158,7 +164,9 @@ def study_parser(prog: str, description: str | None) -> ArgumentParser:
 def spec_of(parser: ArgumentParser, cfg) -> StudySpec:
     """The study a :func:`study_parser` parsed (its conditions and resources built)."""
     given = vars(parser.instantiate_classes(cfg))
-    return StudySpec(**{k: v for k, v in given.items() if k in StudySpec.__dataclass_fields__})
+    spec = StudySpec(**{k: v for k, v in given.items() if k in StudySpec.__dataclass_fields__})
+    spec.conditions = expand_model_zoos(spec.study, spec.conditions, spec.data_root)
+    return spec
 
 
 def read_study(path: str | Path) -> StudySpec:
