@@ -1,7 +1,8 @@
 """A run's predictions in WILDS' submission format, scored by WILDS' own code: the files WILDS'
 ``examples/evaluate.py`` reads (``iwildcam_split:<split>_seed:<s>_epoch:last_pred.csv``, one label per
 line in WILDS' subset order), evaluated as it evaluates them (``dataset.eval`` on ``get_subset``'s labels
-and metadata), give the macro-F1 and accuracy the run logged for that checkpoint."""
+and metadata), give the macro-F1 and accuracy the run logged for that checkpoint; so do the float16
+logits kept per epoch (``EpochLogits``) and per scored checkpoint (``logits/<ckpt>.npz``)."""
 
 from ast import literal_eval
 
@@ -22,7 +23,8 @@ def test_wilds_scores_the_submission_files_as_the_run_scored_itself(tiny_data, t
     from wilds.datasets.iwildcam_dataset import IWildCamDataset
 
     run_cli(finetune(tiny_data, tmp_path, "--trainer.max_epochs", "2", "--model.architecture", "resnet18",
-                     "--model.optimizer.init_args.lr", "0.01"))
+                     "--model.optimizer.init_args.lr", "0.01",
+                     "--trainer.callbacks+=pretrain_robustness.callbacks.EpochLogits"))
     run = next(tmp_path.glob("demo/finetune/scratch/*"))
     main(["predictions", "--run", str(run), "--splits", "[id_val, id_test, ood_val, ood_test]", "--wilds_submission", "true"])
     dataset = IWildCamDataset(root_dir=str(tiny_data), download=False)
@@ -35,6 +37,13 @@ def test_wilds_scores_the_submission_files_as_the_run_scored_itself(tiny_data, t
         # WILDS returns its metrics as float32 (torch): equal to that precision
         assert results["F1-macro_all"] == pytest.approx(logged.loc[ours, "f1_macro"], rel=1e-6), ours
         assert results["acc_avg"] == pytest.approx(logged.loc[ours, "accuracy"], abs=1e-6), ours
+        for label, epoch in (("epoch-2", 2), ("epoch-1", 1), ("last", 2)):  # kept logits score as the run did
+            examples, logits = store.read_logits(store.logits_path(run, label))[ours]
+            assert logits.dtype == np.float16 and np.array_equal(examples, np.arange(len(subset.y_array)))
+            scored = dataset.eval(torch.from_numpy(logits.argmax(1)), subset.y_array, subset.metadata_array)[0]
+            expected = store.read_metrics(run).query(f"epoch == {epoch}").set_index("split").loc[ours, "f1_macro"]
+            assert scored["F1-macro_all"] == pytest.approx(expected, rel=1e-6), (ours, label)
+        assert np.array_equal(logits, store.read_logits(store.logits_path(run, "epoch-2"))[ours][1])
     assert logged["f1_macro"].nunique() > 1  # the splits score differently: a file of another split would show
 
 

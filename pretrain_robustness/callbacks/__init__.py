@@ -1,6 +1,7 @@
 """Callbacks that write what a run did: its record and metrics, its config, its predictions."""
 
 from .ddp_signals import SigtermWithoutCollective
+from .epoch_logits import EpochLogits
 from .exact_resume import SeedEachBatch, SignalsBetweenSteps
 from .finite_training import FiniteTraining, NonFiniteTraining
 from .global_batch import FixedGlobalBatch
@@ -9,5 +10,5 @@ from .predictions import PredictionsWriter
 from .run_recorder import RunRecorder, SaveRunConfig
 from .step_checkpoints import MidEpochCheckpoint, StepIntervalUnderDDP
 
-__all__ = ["EpochLogLines", "FiniteTraining", "FixedGlobalBatch", "NonFiniteTraining", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "SignalsBetweenSteps", "SigtermWithoutCollective",
+__all__ = ["EpochLogLines", "EpochLogits", "FiniteTraining", "FixedGlobalBatch", "NonFiniteTraining", "MidEpochCheckpoint", "PredictionsWriter", "RunRecorder", "SaveRunConfig", "SeedEachBatch", "SignalsBetweenSteps", "SigtermWithoutCollective",
            "StepIntervalUnderDDP"]

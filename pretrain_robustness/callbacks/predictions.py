@@ -10,6 +10,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from ..datamodules.distributed import gather_predictions
+from ..store.logits import compact, write_logits
 
 PREDICTION_COLUMNS = ["split", "filename", "y_true", "y_pred"]
 
@@ -21,9 +22,10 @@ class PredictionsWriter(BasePredictionWriter):
     ``metrics.wilds_macro_f1(df.y_true, df.y_pred)``.
     """
 
-    def __init__(self, output: str, splits: list[str]):
+    def __init__(self, output: str, splits: list[str], logits: str | None = None):
+        """``logits``: also write each split's float16 logits there (``store/logits.py``)."""
         super().__init__(write_interval="epoch")
-        self.output, self.splits = Path(output), list(splits)
+        self.output, self.splits, self.logits = Path(output), list(splits), Path(logits) if logits else None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage == "predict":
@@ -31,10 +33,14 @@ class PredictionsWriter(BasePredictionWriter):
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
         per_loader = predictions if len(self.splits) > 1 else [predictions]
-        tables = []
+        tables, logits = [], {}
+        # a rank given no batch of a split still hands over its (empty) columns, shaped as the others'
+        empty = {"index": np.zeros(0, np.int64), "y": np.zeros(0, np.int64), "pred": np.zeros(0, np.int64),
+                 "logits": np.zeros((0, pl_module.hparams.num_classes), np.float16)}
         for split, batches in zip(self.splits, per_loader):
-            columns = gather_predictions({k: np.concatenate([b[k] for b in batches]) if batches
-                                          else np.zeros(0, dtype=np.int64) for k in ("index", "y", "pred")})
+            columns = gather_predictions({k: np.concatenate([compact(b[k]) if k == "logits" else b[k] for b in batches])
+                                          if batches else empty[k] for k in empty})
+            logits[split] = (columns["index"], columns["logits"])
             examples = trainer.datamodule.examples(split)
             table = examples.iloc[columns["index"]].reset_index(drop=True)
             # example: its position in the split (the split's order, which WILDS' submission files follow)
@@ -45,3 +51,5 @@ class PredictionsWriter(BasePredictionWriter):
             self.output.parent.mkdir(parents=True, exist_ok=True)
             table[PREDICTION_COLUMNS + extra].to_csv(self.output, index=False)
             print(f"wrote {len(table)} predictions to {self.output}")
+            if self.logits:
+                print(f"wrote their float16 logits to {write_logits(self.logits, logits)}")

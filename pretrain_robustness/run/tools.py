@@ -50,7 +50,7 @@ def _split_own_args(args: list[str], own: list[str]) -> tuple[list[str], list[st
 
 def predictions_command(args: list[str]) -> Path:
     """``predictions --run RUN_DIR --splits [ood_test] [--ckpt last] [LightningCLI overrides]``: one
-    CSV row per example. Overrides change how the run's config is evaluated, e.g.
+    CSV row per example, and each split's float16 logits in RUN/logits/<ckpt>.npz (``store/logits.py``). Overrides change how the run's config is evaluated, e.g.
     ``--data.init_args.pipeline fast`` scores the same checkpoint through another input pipeline."""
     own, overrides = _split_own_args(args, ["--run", "--splits", "--ckpt", "--output", "--wilds_submission"])
     overrides = [a for a in overrides if a not in ("-h", "--help")]
@@ -79,6 +79,7 @@ def predictions_command(args: list[str]) -> Path:
              "--trainer.devices", "1", "--trainer.num_nodes", "1", "--trainer.strategy", "auto",
              "--trainer.callbacks+=pretrain_robustness.callbacks.PredictionsWriter",
              f"--trainer.callbacks.output={output}", f"--trainer.callbacks.splits=[{', '.join(cfg.splits)}]",
+             f"--trainer.callbacks.logits={store.logits_path(run, ckpt.stem)}",
              "--return_predictions", "false", *overrides])
     if cfg.wilds_submission:
         import pandas as pd

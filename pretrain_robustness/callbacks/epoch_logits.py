@@ -1,0 +1,40 @@
+"""Every validation's logits kept (``--trainer.callbacks+=pretrain_robustness.callbacks.EpochLogits``): each
+epoch's float16 logits per evaluation split in ``<run>/logits/epoch-<n>.npz`` (``store/logits.py``), gathered
+over DDP ranks, so that any later metric of any epoch needs no GPU. About examples x classes x 2 bytes per
+epoch: iWildCam's four evaluation splits (~91,000 images, 182 classes) ~33 MB."""
+
+from __future__ import annotations
+
+import numpy as np
+from lightning.pytorch import Callback
+
+from ..datamodules.distributed import gather_predictions
+from ..store.logits import compact, logits_path, write_logits
+
+
+class EpochLogits(Callback):
+    def __init__(self):
+        self.kept: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self.kept = {}
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0):
+        if trainer.sanity_checking or not outputs:
+            return
+        self.kept.setdefault(dataloader_idx, []).append(
+            (outputs["index"].cpu().numpy(), compact(outputs["logits"].float().cpu().numpy())))
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        splits, classes = {}, pl_module.hparams.num_classes
+        for number, split in enumerate(pl_module.eval_split_names):  # every rank joins each split's gather
+            batches = self.kept.get(number, [])
+            columns = gather_predictions({
+                "index": np.concatenate([b[0] for b in batches]) if batches else np.zeros(0, np.int64),
+                "logits": np.concatenate([b[1] for b in batches]) if batches else np.zeros((0, classes), np.float16)})
+            splits[split] = (columns["index"], columns["logits"])
+        self.kept = {}
+        if trainer.is_global_zero:
+            write_logits(logits_path(trainer.default_root_dir, f"epoch-{trainer.current_epoch + 1}"), splits)
