@@ -3,9 +3,9 @@ GPU-hours), one table per kind of job, each distinct warning once with the jobs 
 each run's command only when asked (``--commands true``). Fig. 3's 18 runs fit one screen.
 
 The estimates: the images a run trains over the slower of two rates, the GPU's and its loaders'.
-The GPU's is the study's ``throughput`` or ResNet-50's assumed rate on an H100 scaled by the
-network's measured speed (timm's benchmark) and the image size; the loaders' is each GPU's
-workers times the rate its data class measured per core (docs/performance.md)."""
+The GPU's is the study's ``throughput``, a rate measured on its GPU, or the published rate of
+ResNet-50 on its GPU scaled by the network's speed and the image size (``study/gpu_rates.py``); the
+loaders' is each GPU's workers times the rate its data class measured per core (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -13,27 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import gpu_rates
 from .job_sizes import report_resources
 from .resources import Resources
 from .spec import StudySpec
 from .status_table import run_state
 from .step import LoaderRate, Step
-
-# images/s per GPU at 224 px when a study sets no throughput: ResNet-50 training in bf16 +
-# channels_last on one H100 (the order of magnitude issue 12 quotes; not measured here).
-DEFAULT_THROUGHPUT = 3000.0
-ASSUMED_GPU = "H100, bf16"
-# training speed relative to ResNet-50 at 224 px: timm's own benchmark (results/benchmark-train-amp-nhwc-
-# pt112-cu113-rtx3090.csv, AMP, channels_last: resnet18 3,482, resnet34 2,037, resnet50 1,218, resnext50_32x4d
-# 1,001, densenet121 914, mobilenetv3_large_100 2,732 img/s). Others (alexnet among them) get ResNet-50's speed,
-# and the estimate says so.
-TRAIN_SPEED_VS_RESNET50 = {"resnet18": 3482 / 1218, "resnet34": 2037 / 1218, "resnet50": 1.0,
-                           "resnext50_32x4d": 1001 / 1218, "densenet121": 914 / 1218,
-                           "mobilenet_v3_large": 2732 / 1218}
-# a smaller image trains faster, by its pixels, down to 112 px: below it a step's fixed costs (kernel
-# launches, the optimizer, synchronisation) dominate, so no further speed-up is assumed
-SMALLEST_SCALED_SIZE = 112
-
 
 @dataclass(frozen=True)
 class Estimate:
@@ -59,12 +44,12 @@ class Estimate:
 
 
 def gpu_rate(step: Step, spec: StudySpec, size: float) -> tuple[float, str]:
-    """(images/s per GPU, how): the study's ``throughput`` for the step's kind, else the default."""
+    """(images/s per GPU, how): the study's ``throughput`` for the step's kind, else the GPU's reference
+    rate for the step's network and image size (``study/gpu_rates.py``)."""
     if spec.throughput.get(step.kind):
         return spec.throughput[step.kind], "the study's throughput"
-    speed = TRAIN_SPEED_VS_RESNET50.get(step.architecture)
-    relative = f"{speed:.2f}x ResNet-50's" if speed else "ResNet-50's, no reference for this network"
-    return DEFAULT_THROUGHPUT * (speed or 1.0) * (224 / max(size, SMALLEST_SCALED_SIZE)) ** 2, f"{ASSUMED_GPU}: {relative}"
+    measured = Path(spec.measured_throughput) if spec.measured_throughput else None
+    return gpu_rates.gpu_rate(spec.gpu, step.architecture, size, measured)
 
 
 def estimate(step: Step, spec: StudySpec, facts: dict) -> Estimate:
@@ -104,6 +89,8 @@ def plan_table(spec: StudySpec, steps: list[Step], todo: list[Step], states: dic
         report = report_resources(spec)
         lines.append(f"  {len(todo) + 1:>3}  {'report':<{width}}  {'':<8}  {'all':>5}  {_short(report):>8}")
     lines += _kinds_table(spec, todo, estimates, cluster)
+    if not spec.throughput or set(spec.throughput) < {s.kind for s in todo}:
+        lines.append(gpu_rates.reference_line(spec.gpu))
     total = sum(e.gpu_hours for e in estimates.values())
     lines.append(f"total: {len(todo)} run{'s' * (len(todo) != 1)} to do ({len(steps) - len(todo)} finished, queued or "
                  f"running already), ~{total:,.1f} GPU-hours; * bound by its data loading, not its GPU")
@@ -130,7 +117,7 @@ def _kinds_table(spec: StudySpec, todo: list[Step], estimates: dict[Path, Estima
     for (kind, asks), group in groups.items():
         hours = sum(estimates[s.folder].gpu_hours for s in group)
         first, hows = estimates[group[0].folder], {estimates[s.folder].gpu_how for s in group}
-        gpu_how = first.gpu_how if len(hows) == 1 else f"{ASSUMED_GPU}: each network's speed relative to ResNet-50"
+        gpu_how = first.gpu_how if len(hows) == 1 else f"{spec.gpu}, per network: {_per_network(group, estimates)}"
         lines.append(f"  {len(group):>3} {kind:<8}  ~{hours:,.1f} GPU-hours: {first.how} / "
                      f"{_rates(group, estimates)} img/s/GPU ({gpu_how})")
         if asks:
@@ -138,6 +125,12 @@ def _kinds_table(spec: StudySpec, todo: list[Step], estimates: dict[Path, Estima
     if cluster:
         lines.append(f"    1 report    after every job above: {report_resources(spec).describe()}")
     return lines
+
+
+def _per_network(group: list[Step], estimates: dict[Path, Estimate]) -> str:
+    """Each network's GPU rate and its basis, once: ``resnet18 14,124 (timm)``."""
+    seen = {s.architecture: estimates[s.folder] for s in group}
+    return ", ".join(f"{name} {e.gpu_rate:,.0f} ({e.gpu_how.rsplit('(', 1)[-1].rstrip(')')})" for name, e in seen.items())
 
 
 def _rates(group: list[Step], estimates: dict[Path, Estimate]) -> str:

@@ -24,7 +24,8 @@ from .resources import ACTIVE_STATES
 from .plan import per_class_runs, plan
 from .step import Step
 from .report_command import report_settings
-from .spec import StudySpec, check_clip_data, check_spec
+from .optional_checks import check_clip_data
+from .spec import StudySpec, check_spec
 from .checks import check_checkpoint_fits, check_report_splits, runs_with_other_settings
 from .data_check import DataNotReady, check_study_data, require_ready
 from .reuse import reuse_pretraining, step_identities, with_identity

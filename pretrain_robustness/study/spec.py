@@ -4,16 +4,16 @@ before any run (a misspelt config, an unknown architecture, a CLIP condition wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from ..clip.webdataset_subsets import subset_record_path
-from ..datamodules.data_root import dataset_path
 from ..lightning_modules.architecture_names import check_architecture
 from ..metrics import F1_MACRO
 from ..store.names import check_name
 from .model_zoo import expand_model_zoos
+from .optional_checks import check_clip, check_per_class
 from .resources import Resources
 
 
@@ -78,8 +78,11 @@ class StudySpec:
         architecture_configs: configs added to the pre-training runs of one architecture, after
             the condition's (torchvision's AlexNet and MobileNetV3 recipes).
         resources: per run kind (``pretrain``, ``finetune``, ``report``): what a SLURM job asks for.
-        throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default:
-            ``study/status_table.py``'s ``DEFAULT_THROUGHPUT``, scaled by the image size).
+        throughput: images/s per GPU per run kind, for the dry run's GPU-hour estimates (default: the
+            published rate of each network on ``gpu``, ``study/gpu_rates.py``).
+        gpu: the GPU the estimates assume: ``H100``, ``A100`` or ``V100``.
+        measured_throughput: a ``benchmarks/gpu_throughput.py`` JSON whose rates replace the published
+            ones for the GPU it names (default: ``benchmarks/recorded/gpu_throughput.json`` if present).
         tasks: named fine-tuning tasks, each the arguments that make it (e.g. ``{clipart:
             [--data.init_args.id_domain, clipart]}``): every pre-trained network is fine-tuned on
             each; the run is ``<architecture>-<task>-seed<seed>`` with param ``task``, and the
@@ -125,6 +128,8 @@ class StudySpec:
     architecture_configs: dict[str, list[str]] = field(default_factory=dict)
     resources: dict[str, Resources] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
+    gpu: Literal["H100", "A100", "V100"] = "H100"
+    measured_throughput: str | None = None
     tasks: dict[str, list[str]] = field(default_factory=dict)
     per_class: dict | None = None
     choices: list[dict[str, str]] = field(default_factory=list)
@@ -173,21 +178,6 @@ def read_study(path: str | Path) -> StudySpec:
     """The study of a study YAML, read as ``study --config PATH`` reads it."""
     parser = study_parser("study", None)
     return spec_of(parser, parser.parse_args(["--config", str(path)]))
-
-
-ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
-
-
-def check_clip(spec: StudySpec) -> None:
-    """A study with CLIP conditions names its recipe and zero-shot data with known keys."""
-    clip = spec.clip or {}
-    unknown = set(clip) - {"recipe", "gpus", "zero_shot"}
-    if unknown or "recipe" not in clip or "imagenet" not in clip.get("zero_shot", {}):
-        raise ValueError(f"study {spec.study!r}: its CLIP conditions need clip: {{recipe, gpus, zero_shot: {{imagenet, "
-                         f"imagenet_v2, imagenet_sketch}}}}; got {clip}")
-    bad = set(clip["zero_shot"]) - ZERO_SHOT_KEYS
-    if bad:
-        raise ValueError(f"study {spec.study!r}: clip.zero_shot takes {sorted(ZERO_SHOT_KEYS)}; got unknown {sorted(bad)}")
 
 
 def check_spec(spec: StudySpec) -> None:
@@ -262,34 +252,3 @@ def _refuse_duplicates(study: str, what: str, names: list[str]) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"study {study!r}: {what} must be distinct (each names its runs' folders); repeated: {repeated}")
-
-
-def check_clip_data(spec: StudySpec) -> None:
-    """Every CLIP condition's subset (its subset.json) and the zero-shot test sets' folders exist."""
-    clip_conditions = [c for c in spec.conditions if c.clip_subset]
-    for condition in clip_conditions:
-        if not subset_record_path(Path(condition.clip_subset)).is_file():
-            raise FileNotFoundError(f"study {spec.study!r}, condition {condition.name!r}: "
-                                    f"{subset_record_path(Path(condition.clip_subset))} not found (write the subsets "
-                                    "with `pretrain-robustness webdataset-subsets`)")
-    zero_shot = (spec.clip or {}).get("zero_shot", {}) if clip_conditions else {}
-    for key in ("imagenet", "imagenet_v2", "imagenet_sketch"):
-        if key in zero_shot and not dataset_path(zero_shot[key]).is_dir():
-            raise FileNotFoundError(f"study {spec.study!r}: clip.zero_shot.{key} {zero_shot[key]} is not a folder")
-
-
-PER_CLASS_KEYS = {"pretrained", "scratch", "split", "group", "wordnet", "imagenet", "corrected"}
-
-
-def check_per_class(spec: StudySpec) -> None:
-    """The per-class figures name two of the study's conditions and known options only."""
-    given = spec.per_class or {}
-    unknown = set(given) - PER_CLASS_KEYS
-    if unknown or not {"pretrained", "scratch"} <= set(given):
-        raise ValueError(f"study {spec.study!r}: per_class needs pretrained and scratch (conditions) and takes "
-                         f"{sorted(PER_CLASS_KEYS)}; got {sorted(given)}")
-    names = {c.name for c in spec.conditions}
-    for key in ("pretrained", "scratch"):
-        if given[key] not in names:
-            raise ValueError(f"study {spec.study!r}: per_class.{key} {given[key]!r} is not one of its conditions "
-                             f"{sorted(names)}")
