@@ -1,21 +1,18 @@
 """Checks of a study's optional parts, read with the study (``spec.check_spec``) or before its first run:
-its CLIP conditions' settings and data (Fig. 20), its per-class figures (Kalibhat et al. Figs. 1-2)."""
+its CLIP conditions' settings and data (Fig. 20), its per-class figures (Kalibhat et al. Figs. 1-2). Each
+takes the study (``spec.StudySpec``, not imported: spec.py imports this module)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..clip.webdataset_subsets import subset_record_path
 from ..datamodules.data_root import dataset_path
 
-if TYPE_CHECKING:
-    from .spec import StudySpec
-
 ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "workers"}
 
 
-def check_clip(spec: StudySpec) -> None:
+def check_clip(spec) -> None:
     """A study with CLIP conditions names its recipe and zero-shot data with known keys."""
     clip = spec.clip or {}
     unknown = set(clip) - {"recipe", "gpus", "zero_shot"}
@@ -27,7 +24,7 @@ def check_clip(spec: StudySpec) -> None:
         raise ValueError(f"study {spec.study!r}: clip.zero_shot takes {sorted(ZERO_SHOT_KEYS)}; got unknown {sorted(bad)}")
 
 
-def check_clip_data(spec: StudySpec) -> None:
+def check_clip_data(spec) -> None:
     """Every CLIP condition's subset (its subset.json) and the zero-shot test sets' folders exist."""
     clip_conditions = [c for c in spec.conditions if c.clip_subset]
     for condition in clip_conditions:
@@ -44,7 +41,7 @@ def check_clip_data(spec: StudySpec) -> None:
 PER_CLASS_KEYS = {"pretrained", "scratch", "split", "group", "wordnet", "imagenet", "corrected"}
 
 
-def check_per_class(spec: StudySpec) -> None:
+def check_per_class(spec) -> None:
     """The per-class figures name two of the study's conditions and known options only."""
     given = spec.per_class or {}
     unknown = set(given) - PER_CLASS_KEYS
