@@ -43,6 +43,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path.name not in FIRST)  # stable: each file's tests keep their order
 
 
+def pytest_runtest_logreport(report):
+    """The GPU tier's outcome of each test, written as the test ends (benchmarks/gpu_first_contact.sh reads the
+    file; a tier stopped by its time limit keeps every result before it): $GPU_TIER_RESULTS, one JSON line each."""
+    results = os.environ.get("GPU_TIER_RESULTS")
+    if not results or "gpu" not in report.keywords or not (report.when == "call" or report.outcome != "passed"):
+        return
+    import json
+
+    message = str(report.longrepr).splitlines()[-1][:500] if report.longrepr else ""
+    with open(results, "a") as out:
+        out.write(json.dumps({"test": report.nodeid, "phase": report.when, "outcome": report.outcome,
+                              "seconds": round(report.duration, 1), "message": message}) + "\n")
+
+
 TINY_CAMERA_TRAPS = CameraTrapConfig(image_size=32, id_locations=4, ood_val_locations=2, ood_test_locations=2,
                                      images_per_id_location=70, images_per_ood_location=30, seed=3)
 TINY_IMAGENET = ImageNetDemoConfig(image_size=32, images_per_class=16, seed=3)

@@ -140,3 +140,27 @@ class ExitInValidation(Callback):
     def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
         if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
             raise SystemExit(-1)
+
+
+class TrainingFacts(Callback):
+    """Writes ``training_facts.json`` into the run's folder at the end of training: every step's loss (read back
+    to the host each step: a test's cost, not a run's), and whether the 4-D weights are channels_last in memory."""
+
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        self.losses.append(float(loss.detach().float()))
+
+    def on_train_end(self, trainer, pl_module):
+        import json
+        import torch
+        from pathlib import Path
+
+        weights = [p for p in pl_module.parameters() if p.dim() == 4]
+        facts = {"losses": self.losses, "weights_4d": len(weights),
+                 "not_channels_last": sum(not p.is_contiguous(memory_format=torch.channels_last) for p in weights),
+                 "device": str(next(pl_module.parameters()).device)}
+        if trainer.is_global_zero:
+            Path(trainer.default_root_dir, "training_facts.json").write_text(json.dumps(facts))
