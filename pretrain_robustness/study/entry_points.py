@@ -22,15 +22,22 @@ def study_command(args: list[str]) -> Path | None:
     parser.add_argument("--executor", type=Literal["local", "slurm"], default="local",
                         help="local: one run after another here; slurm: one job per run through submitit")
     parser.add_argument("--status", type=bool, default=False, help="one line per run: pending/queued/running/...")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="local: runs at once, each in its own process on its own GPU (a workstation with N GPUs: "
+                             "N); 1: one after another in this process")
     cfg = parser.parse_args(args)
+    if cfg.parallel > 1 and cfg.executor == "slurm":
+        raise ValueError("--parallel is for --executor local (SLURM runs each run as a job of its own already)")
     spec = spec_of(parser, cfg)
     use_data_root(spec.data_root)
     from .executors import LocalExecutor, SlurmExecutor
+    from .local_pool import LocalPool
     from .job_sizes import report_resources
     from .runner import run_study
 
     executor = (SlurmExecutor(Path(spec.root) / spec.study / "jobs", report_resources(spec)) if cfg.executor == "slurm"
-                else LocalExecutor())
+                else LocalExecutor() if cfg.parallel <= 1 or cfg.dry_run or cfg.status
+                else LocalPool(cfg.parallel, Path(spec.root) / spec.study / "local_logs"))
     if cfg.status:
         print_status(spec, executor)
         return None

@@ -172,7 +172,10 @@ def _submit_runs(spec: StudySpec, executor, steps: list[Step], todo: list[Step],
         except store.RunLockedError as locked:  # another process took it meanwhile: the other runs still go on
             print(f"    skipped: {locked}", flush=True)
             continue
-        if job:
+        if job and not getattr(executor, "records_submissions", True):  # a run of this machine's pool
+            jobs[step.folder] = job.id
+            print(f"    queued: {job.id}{' after ' + ', '.join(after) if after else ''}; log {job.log}", flush=True)
+        elif job:
             store.record_submission(step.folder, {"id": job.id, "log": job.log, "executor": executor.name,
                                                   "after": after, "submitted": store.now()},
                                     {**_what(spec, step), "identity": identities.get(step.folder)})
