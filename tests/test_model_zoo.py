@@ -21,10 +21,11 @@ from .test_data_check import CONFIGS, _workdir
 
 def _zoo(folder):
     """Four shufflenet_v2_x0_5 networks, each saved as another project would: torchvision's plain state_dict,
-    its reference recipe's training checkpoint, a hub safetensors file, another project's Lightning checkpoint."""
+    its reference recipe's training checkpoint, a hub safetensors file (the plain file's weights again: the same
+    network through another format), another project's Lightning checkpoint."""
     folder.mkdir()
     states = []
-    for seed in range(4):
+    for seed in (0, 1, 0, 3):
         torch.manual_seed(seed)
         states.append(torchvision.models.shufflenet_v2_x0_5().state_dict())
     torch.save(states[0], folder / "plain.pth")
@@ -87,6 +88,11 @@ def test_a_model_zoo_is_placed_on_the_demo_studys_report_with_its_provenance(tin
     assert set(trends.index) == {"scratch", *(f"zoo-{m}" for m in models)}  # a trend each, or points where flat
     assert trends.loc["scratch", "points"] == 10 and (trends.drop("scratch")["points"] == 5).all()
     assert trends["effective_robustness"].notna().all()
+    finetuned = report / "finetune"
+    assert (finetuned / "zoo-hub/shufflenet_v2_x0_5-seed0/metrics.csv").read_text() == \
+        (finetuned / "zoo-plain/shufflenet_v2_x0_5-seed0/metrics.csv").read_text()  # the same weights: the same run
+    assert (finetuned / "zoo-recipe/shufflenet_v2_x0_5-seed0/metrics.csv").read_text() != \
+        (finetuned / "zoo-plain/shufflenet_v2_x0_5-seed0/metrics.csv").read_text()
     html = (report / "report.html").read_text()
     for name, sha in sums.items():  # each model's source and hash in the report's table of runs
         assert f"lab zoo 2026: {name}" in html and sha in html
