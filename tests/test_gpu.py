@@ -227,4 +227,5 @@ def test_two_process_ddp_fit(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads(next(tmp_path.rglob("run.json")).read_text())
     assert record["world_size"] == 2 and record["global_batch"] == 32 == 2 * record["batch_per_device"]  # the demo's
+    assert record["training"]["sync_batchnorm"] is ON_GPU  # the global batch's statistics over both ranks (GPU only)
     _finding(check="ddp_2_process_fit", backend="nccl" if ON_GPU else "gloo", status=record["status"])

@@ -67,3 +67,12 @@ def test_the_srun_hint_is_shown_to_a_run_on_several_devices_started_without_srun
         keep_srun_hint(4, 1)
         warnings.warn(hint, UserWarning)
     assert not caught
+
+
+def test_a_task_bound_to_fewer_cpus_than_it_asked_for_is_warned():
+    """An srun without --cpus-per-task (Slurm 22.05-23.02) binds one core of the 8 the job asked for: said."""
+    from pretrain_robustness.study.executors import cpu_shortfall
+
+    said = cpu_shortfall(8, 1)
+    assert "asked for 8 CPUs per task" in said and "may run on 1 (sched_getaffinity)" in said
+    assert "--cpus-per-task=8" in said and cpu_shortfall(8, 8) is None and cpu_shortfall(4, 16) is None

@@ -29,5 +29,5 @@ def test_training_settings_are_recorded(tiny_data, tmp_path):
           "--model.channels_last", "true", "--trainer.precision", "bf16-mixed"])
     record = json.loads(next(runs.glob("**/run.json")).read_text())
     assert record["training"] == {"precision": "bf16-mixed", "device": "cpu", "channels_last": True, "compile": False,
-                                  "cpu_threads": torch.get_num_threads()}
+                                  "cpu_threads": torch.get_num_threads(), "sync_batchnorm": False}
     assert record["global_batch"] == 32 and record["world_size"] == 1

@@ -117,7 +117,10 @@ class RunRecorder(Callback):
                                 world_size=trainer.world_size, batch_per_device=trainer.datamodule.batch_size,
                                 optimizer_steps=_finite(trainer.estimated_stepping_batches),
                                 training={"precision": str(trainer.precision), "device": pl_module.device.type,
-                                          "cpu_threads": torch.get_num_threads(), **system.training_settings()})
+                                          "cpu_threads": torch.get_num_threads(), **system.training_settings(),
+                                          # BatchNorm over the global batch (a split recipe batch on GPUs) or per rank
+                                          "sync_batchnorm": any(isinstance(m, torch.nn.SyncBatchNorm)
+                                                                for m in pl_module.modules())})
 
     def _write_eval(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if not trainer.is_global_zero or trainer.sanity_checking:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def start_run(folder: str | Path, program: Program, command: list[str], environm
     if os.environ.get("PRETRAIN_ROBUSTNESS_DEBUG") != "1":  # a job's log as quiet as the console's
         quiet_dependencies()
     cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    if cpus and (short := cpu_shortfall(int(cpus), len(os.sched_getaffinity(0)))):
+        print(short, file=sys.stderr, flush=True)
     if cpus:  # a job's share of the node: torch would otherwise start a thread per core of the whole node
         import torch
 
@@ -37,6 +40,17 @@ def start_run(folder: str | Path, program: Program, command: list[str], environm
         # whole node, and two ranks of a 2-CPU node ran 4 threads (a step 3x as slow)
         os.environ.setdefault("OMP_NUM_THREADS", cpus)
     program.start(Path(folder), list(command))
+
+
+def cpu_shortfall(asked: int, usable: int) -> str | None:
+    """A warning when the job asked for more CPUs per task than this process may run on: an ``srun`` without
+    ``--cpus-per-task`` under Slurm 22.05-23.02 binds one core, and the loader workers and torch's threads
+    then share it without an error, only slowly."""
+    if usable >= asked:
+        return None
+    return (f"warning: the job asked for {asked} CPUs per task (SLURM_CPUS_PER_TASK) but this process may run on "
+            f"{usable} (sched_getaffinity): its loader workers and torch's threads share them. Give srun "
+            f"--cpus-per-task={asked} (Slurm 22.05-23.02 do not pass sbatch's on to srun)")
 
 
 class RunJob(submitit.helpers.Checkpointable):
