@@ -18,7 +18,11 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import store
+from ..store import RunStatus
 from .executors import Job, start_run
+
+NOT_STARTED = "not started"  # a pooled run whose dependency did not finish (never written to a run.json)
 
 
 def visible_devices() -> list[str]:
@@ -59,7 +63,7 @@ class _Queued:
     process: multiprocessing.Process | None = None
     slot: int | None = None
     started: float = 0.0
-    outcome: str = "queued"  # then running, finished, failed, not started
+    outcome: str = RunStatus.QUEUED  # then RUNNING, FINISHED, FAILED, or NOT_STARTED
     why: str = field(default="")
 
 
@@ -103,13 +107,13 @@ class LocalPool:
         queued.process = context.Process(target=_run_in_slot, args=(str(step.folder), step.program, step.command(),
                                                                     self._environment(step, slot), queued.job.log))
         queued.process.start()
-        queued.slot, queued.started, queued.outcome = slot, time.time(), "running"
+        queued.slot, queued.started, queued.outcome = slot, time.time(), RunStatus.RUNNING
         where = f"GPU {self.devices[slot]}" if self.devices else f"CPU slot {slot}"
         print(f"[{queued.job.id}] started on {where}: {step.description} (log {queued.job.log})", flush=True)
 
     def _ended(self, queued: _Queued) -> None:
         code = queued.process.exitcode
-        queued.outcome = "finished" if code == 0 else "failed"
+        queued.outcome = RunStatus.FINISHED if code == 0 else RunStatus.FAILED
         said = "finished" if code == 0 else f"FAILED (exit {code}; its log says why)"
         print(f"[{queued.job.id}] {said} after {time.time() - queued.started:.0f} s: {queued.step.description}",
               flush=True)
@@ -117,22 +121,22 @@ class LocalPool:
     def run_all(self) -> None:
         """Start each queued run when its dependencies have finished and a slot is free; wait for all."""
         outcome = {q.job.id: q for q in self.queue}
-        while any(q.outcome in ("queued", "running") for q in self.queue):
-            for queued in (q for q in self.queue if q.outcome == "running" and not q.process.is_alive()):
+        while any(q.outcome in store.ACTIVE for q in self.queue):
+            for queued in (q for q in self.queue if q.outcome == RunStatus.RUNNING and not q.process.is_alive()):
                 queued.process.join()
                 self._ended(queued)
-            busy = {q.slot for q in self.queue if q.outcome == "running"}
-            for queued in (q for q in self.queue if q.outcome == "queued"):
+            busy = {q.slot for q in self.queue if q.outcome == RunStatus.RUNNING}
+            for queued in (q for q in self.queue if q.outcome == RunStatus.QUEUED):
                 needs = [outcome[j] for j in queued.after if j in outcome]
-                if any(n.outcome in ("failed", "not started") for n in needs):
-                    queued.outcome = "not started"
+                if any(n.outcome in (RunStatus.FAILED, NOT_STARTED) for n in needs):
+                    queued.outcome = NOT_STARTED
                     print(f"[{queued.job.id}] not started: {queued.step.description} needs a run that did not "
                           "finish", flush=True)
-                elif all(n.outcome == "finished" for n in needs) and len(busy) < self.slots:
+                elif all(n.outcome == RunStatus.FINISHED for n in needs) and len(busy) < self.slots:
                     slot = min(set(range(self.slots)) - busy)
                     self._start(queued, slot)
                     busy.add(slot)
             time.sleep(0.2)
-        failed = [q.job.id for q in self.queue if q.outcome != "finished"]
+        failed = [q.job.id for q in self.queue if q.outcome != RunStatus.FINISHED]
         print(f"local pool: {len(self.queue) - len(failed)} of {len(self.queue)} runs finished"
               + (f"; not finished: {', '.join(failed)}" if failed else ""), flush=True)
