@@ -24,7 +24,8 @@ def test_wilds_scores_the_submission_files_as_the_run_scored_itself(tiny_data, t
 
     run_cli(finetune(tiny_data, tmp_path, "--trainer.max_epochs", "2", "--model.architecture", "resnet18",
                      "--model.optimizer.init_args.lr", "0.01",
-                     "--trainer.callbacks+=pretrain_robustness.callbacks.EpochLogits"))
+                     "--trainer.callbacks+=pretrain_robustness.callbacks.EpochLogits",
+                     "--trainer.callbacks.wilds_submission=true"))
     run = next(tmp_path.glob("demo/finetune/scratch/*"))
     main(["predictions", "--run", str(run), "--splits", "[id_val, id_test, ood_val, ood_test]", "--wilds_submission", "true"])
     dataset = IWildCamDataset(root_dir=str(tiny_data), download=False)
@@ -44,6 +45,11 @@ def test_wilds_scores_the_submission_files_as_the_run_scored_itself(tiny_data, t
             expected = store.read_metrics(run).query(f"epoch == {epoch}").set_index("split").loc[ours, "f1_macro"]
             assert scored["F1-macro_all"] == pytest.approx(expected, rel=1e-6), (ours, label)
         assert np.array_equal(logits, store.read_logits(store.logits_path(run, "epoch-2"))[ours][1])
+        # each epoch's WILDS files (WILDS counts epochs from 0): epoch 1's scored by WILDS is its logged F1
+        lines = (run / "wilds_submission" / f"iwildcam_split:{theirs}_seed:0_epoch:0_pred.csv").read_text().split()
+        scored = dataset.eval(torch.tensor([int(x) for x in lines]), subset.y_array, subset.metadata_array)[0]
+        expected = store.read_metrics(run).query("epoch == 1").set_index("split").loc[ours, "f1_macro"]
+        assert scored["F1-macro_all"] == pytest.approx(expected, rel=1e-6), ours
     assert logged["f1_macro"].nunique() > 1  # the splits score differently: a file of another split would show
 
 
