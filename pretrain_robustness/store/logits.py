@@ -5,7 +5,8 @@ given the ``EpochLogits`` callback, counted from 1 as the console counts). Per e
 float16 logits, one row per example, and ``<split>/example``, each row's position in its split (the order
 WILDS' submission files follow). Each row is shifted so that its largest logit is 0 (:func:`compact`):
 softmax, argmax and every ranking are unchanged, and float16 cannot overflow (it ends at 65,504; a
-diverging network's raw logits pass that)."""
+diverging network's raw logits pass that); a logit more than 65,504 below its row's largest is stored as
+-65,504 (its softmax is 0 either way)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def compact(logits: np.ndarray) -> np.ndarray:
     logits = np.asarray(logits, dtype=np.float32)
     if not logits.size:
         return logits.astype(np.float16)
-    return (logits - logits.max(axis=1, keepdims=True)).astype(np.float16)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    # a logit more than 65,504 below its row's largest has a softmax of 0 either way: kept finite, float16's lowest
+    return np.maximum(shifted, np.finfo(np.float16).min).astype(np.float16)
 
 
 def write_logits(path: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
