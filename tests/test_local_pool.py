@@ -42,6 +42,7 @@ def test_a_pool_runs_each_run_on_a_free_device_after_the_run_it_starts_from(tmp_
                                  ("pretrain-b", Stamp(0.5, fail=True), None), ("finetune-b", Stamp(), "pretrain-b"),
                                  ("scratch", Stamp(), None)):
         jobs[name] = pool.submit(_step(tmp_path, name, program), [jobs[needs]] if needs else []).id
+    elsewhere = pool.submit(_step(tmp_path, "finetune-c", Stamp()), ["4242"]).id  # after a SLURM job: not ours
     reported = []
     pool.submit_report(lambda: reported.append(time.time()), list(jobs.values()), "report")
     stamps = {p.parent.name: json.loads(p.read_text()) for p in tmp_path.glob("*/stamp.json")}
@@ -54,7 +55,8 @@ def test_a_pool_runs_each_run_on_a_free_device_after_the_run_it_starts_from(tmp_
     out = capsys.readouterr().out
     assert f"[{jobs['pretrain-b']}] FAILED (exit 1" in out and f"[{jobs['finetune-b']}] not started" in out
     assert "this stand-in run fails" in (tmp_path / "logs" / f"{jobs['pretrain-b']}-pretrain-b.log").read_text()
-    assert "local pool: 3 of 5 runs finished" in out
+    assert f"[{elsewhere}] not started: finetune-c waits for job 4242, outside this machine's pool" in out
+    assert "local pool: 3 of 6 runs finished" in out
 
 
 def test_more_runs_at_once_than_gpus_is_refused():

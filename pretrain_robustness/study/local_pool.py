@@ -128,7 +128,12 @@ class LocalPool:
             busy = {q.slot for q in self.queue if q.outcome == RunStatus.RUNNING}
             for queued in (q for q in self.queue if q.outcome == RunStatus.QUEUED):
                 needs = [outcome[j] for j in queued.after if j in outcome]
-                if any(n.outcome in (RunStatus.FAILED, NOT_STARTED) for n in needs):
+                outside = [j for j in queued.after if j not in outcome]
+                if outside:  # a scheduler's job (another study's pre-training): this pool cannot wait for it
+                    queued.outcome = NOT_STARTED
+                    print(f"[{queued.job.id}] not started: {queued.step.description} waits for job {outside[0]}, "
+                          "outside this machine's pool (run the study again once it has finished)", flush=True)
+                elif any(n.outcome in (RunStatus.FAILED, NOT_STARTED) for n in needs):
                     queued.outcome = NOT_STARTED
                     print(f"[{queued.job.id}] not started: {queued.step.description} needs a run that did not "
                           "finish", flush=True)
