@@ -340,3 +340,53 @@ def _check_wandb_runs(runs, root):
                    for t in (local, remote))
     assert len(left) == 2 * 3 * 3 * 2  # conditions x checkpoints x splits x (F1, accuracy)
     pd.testing.assert_frame_equal(left, right, check_dtype=False)
+
+
+def test_your_own_clip_checkpoint_is_scored_zero_shot_as_a_condition(tmp_path, prompt_class, monkeypatch, capsys):
+    """``checkpoint: {path, sha256, source, zero_shot: clip:<model>}``: the file must load as that open_clip model
+    (before any run), and its step scores it zero-shot into the study's zeroshot runs with its provenance."""
+    import hashlib
+    import json
+    import shlex
+
+    import yaml
+
+    from .test_clip import TINY
+
+    roots = layouts(tmp_path / "data")
+    config = tmp_path / "tiny-clip.json"
+    config.write_text(json.dumps(TINY))
+    open_clip.add_model_config(str(config))
+    checkpoint = tmp_path / "open_clip_pytorch_model.bin"
+    torch.save(open_clip.create_model("tiny-clip").state_dict(), checkpoint)
+    sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    given = {"path": str(checkpoint), "sha256": sha, "source": "OpenAI: CLIP tiny", "zero_shot": f"clip:{config}"}
+
+    def study(**checkpoint_changes) -> str:
+        spec = {"study": "fig20", "root": str(tmp_path / "runs"), "architectures": ["clip:ViT-B-32"], "finetune": [],
+                "clip": {"zero_shot": {"imagenet": roots["imagenet_val"], "imagenet_v2": roots["ood_imagenet_v2"],
+                                       "imagenet_sketch": roots["ood_imagenet_sketch"], "batch_size": 8, "workers": 0}},
+                "conditions": [{"name": "mine", "checkpoint": {**given, **checkpoint_changes}}],
+                "baseline": "mine", "id_split": "imagenet_val", "ood_split": "ood_imagenet_v2", "metric": "accuracy"}
+        (tmp_path / "study.yaml").write_text(yaml.safe_dump(spec))
+        return str(tmp_path / "study.yaml")
+
+    main(["study", "--config", study(), "--dry_run", "true", "--commands", "true"])
+    (line,) = [l for l in capsys.readouterr().out.splitlines() if l.startswith("pretrain-robustness clip-zeroshot")]
+    assert f"--checkpoint {checkpoint}" in line and "--run " not in line
+    with pytest.raises(ValueError, match="condition 'mine': zero_shot names a clip:<open_clip model> architecture"):
+        main(["study", "--config", study(zero_shot="resnet18"), "--dry_run", "true"])
+    other = tmp_path / "resnet.pth"
+    torch.save(__import__("torchvision").models.resnet18().state_dict(), other)
+    with pytest.raises(ValueError, match="condition 'mine': its checkpoint is not an open_clip clip:"):
+        main(["study", "--config", study(path=str(other), sha256=hashlib.sha256(other.read_bytes()).hexdigest()),
+              "--dry_run", "true"])
+    monkeypatch.setattr(clip_zeroshot, "load_checkpoint_model", _known_answer_loader(prompt_class, []))
+    main(shlex.split(line)[1:])
+    folder = tmp_path / "runs" / "fig20" / "zeroshot" / "mine" / f"clip-{config.with_suffix('').name}-seed0"
+    metrics = store.read_metrics(folder).set_index("split")
+    # one point; the known-answer model answers the next class for any file but epoch_2.pt: none right, all scored
+    assert (metrics["epoch"] == 1).all() and (metrics["n"] == 18).all() and (metrics["accuracy"] == 0).all()
+    record = store.read_record(folder)
+    assert record["status"] == "finished" and record["init_checkpoint"]["sha256"] == sha
+    assert record["params"] == {"checkpoint": "OpenAI: CLIP tiny", "checkpoint_sha256": sha, "task": "imagenet"}

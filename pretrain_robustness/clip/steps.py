@@ -67,8 +67,8 @@ class ClipZeroshot(_ClipProgram):
 
     name = "clip-zeroshot"
 
-    def __init__(self, recipe: str):
-        self.recipe = recipe
+    def __init__(self, recipe: str | None):
+        self.recipe = recipe  # None: one checkpoint file given (``clip-zeroshot --checkpoint``)
 
     @staticmethod
     def parser():
@@ -82,7 +82,7 @@ class ClipZeroshot(_ClipProgram):
 
     def workload(self, config, facts: dict) -> tuple[float, str, int]:
         """The three test sets' images per checkpoint (published sizes): inference, so an upper bound."""
-        checkpoints = read_recipe(Path(self.recipe))["checkpoints"]
+        checkpoints = read_recipe(Path(self.recipe))["checkpoints"] if self.recipe else 1  # else: one given file
         images = sum(ZERO_SHOT_IMAGES.values())
         return images * checkpoints, f"{checkpoints} checkpoints x {images:,} images nominal", 224
 

@@ -20,6 +20,7 @@ condition for each (ImageNet, OOD split) pair. Checkpoints scored already are no
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from jsonargparse import ArgumentParser
 from .. import store
 from ..store import RunStatus
 from ..datamodules.classification import read_image
+from ..files import file_sha256
 from ..datamodules.sources.imagenet import ImageNetVal
 from ..datamodules.sources.imagenet_sketch import ImageNetSketch
 from ..datamodules.sources.imagenet_v2 import ImageNetV2
@@ -154,20 +156,38 @@ def evaluate_run(pretrain_run: Path, tables: dict[str, pd.DataFrame], batch_size
     record = store.new_record(
         study=source["study"], kind="zeroshot", condition=source["condition"], architecture=source["architecture"],
         seed=source.get("seed"), name=pretrain_run.name, params={**(source.get("params") or {}), "task": TASK},
-        command=command or previous.get("command") or [], pretrain_run=str(pretrain_run),
-        evaluation={"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x "
-                                  "OPENAI_IMAGENET_TEMPLATES (80)", "logits": "100 x cosine",
-                    "splits": {s: len(t) for s, t in tables.items()}})
-    record["wandb_id"] = previous.get("wandb_id") or new_run_id()  # one W&B run per zero-shot run, resumed
-    with store.run_attempt(folder, record):
-        run = open_run(source.get("wandb_project") or store.RunSpec.wandb_project, source["study"], "zeroshot",
-                       f"{source['condition']}/{pretrain_run.name}/zeroshot", folder,
-                       run_tags("zeroshot", source["condition"], source["architecture"], f"seed{source.get('seed')}"),
-                       record["wandb_id"], {"record": wandb_record(record), "evaluation": record["evaluation"]})
-        try:
-            return _score_all(pretrain_run, folder, found, tables, batch_size, workers, _device(device), run)
-        finally:
-            run.finish()
+        command=command or previous.get("command") or [], pretrain_run=str(pretrain_run), evaluation=_evaluation(tables))
+    _scored(folder, record, found, tables, (batch_size, workers, device),
+            f"{source['condition']}/{pretrain_run.name}/zeroshot", source.get("wandb_project"))
+    finished = (store.read_record(pretrain_run) or {}).get("status") == RunStatus.FINISHED
+    store.end_attempt(folder, RunStatus.FINISHED if finished else RunStatus.WAITING, release=False, epochs=len(found))
+    if not finished:
+        print(f"{pretrain_run} has not finished: {len(found)} checkpoints scored; run this again for the rest", flush=True)
+    return folder
+
+
+def _evaluation(tables: dict[str, pd.DataFrame]) -> dict:
+    return {"classifier": "open_clip build_zero_shot_classifier, IMAGENET_CLASSNAMES x OPENAI_IMAGENET_TEMPLATES (80)",
+            "logits": "100 x cosine", "splits": {s: len(t) for s, t in tables.items()}}
+
+
+def evaluate_checkpoint(checkpoint: Path, architecture: str, folder: Path, given: dict, tables: dict[str, pd.DataFrame],
+                        batch_size: int = 256, workers: int = 4, device: str = "auto",
+                        command: list[str] | None = None) -> Path:
+    """Score one open_clip checkpoint file (your own CLIP: one point, epoch 1) into the zero-shot run ``folder``;
+    ``given``: its study, condition, seed and params (the checkpoint's provenance among them)."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"CLIP checkpoint not found: {checkpoint}")
+    record = store.new_record(
+        study=given["study"], kind="zeroshot", condition=given["condition"], architecture=architecture,
+        seed=given.get("seed"), name=Path(folder).name, params={**given.get("params", {}), "task": TASK},
+        command=command or [], init_checkpoint={"path": str(checkpoint.resolve()), "sha256": file_sha256(checkpoint)},
+        evaluation=_evaluation(tables))
+    _scored(Path(folder), record, [(1, checkpoint)], tables, (batch_size, workers, device),
+            f"{given['condition']}/{Path(folder).name}/zeroshot")
+    store.end_attempt(folder, RunStatus.FINISHED, release=False, epochs=1)
+    return Path(folder)
 
 
 def _device(device: str) -> torch.device:
@@ -176,8 +196,9 @@ def _device(device: str) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _score_all(pretrain_run: Path, folder: Path, found: list[tuple[int, Path]], tables: dict[str, pd.DataFrame],
-               batch_size: int, workers: int, device: torch.device, run) -> Path:
+def _score_all(folder: Path, found: list[tuple[int, Path]], tables: dict[str, pd.DataFrame], batch_size: int,
+               workers: int, device: torch.device, run) -> None:
+    """Score each (epoch, checkpoint) of ``found`` not scored yet into the zero-shot run ``folder``."""
     scored = store.read_metrics(folder)
     done = {int(e) for e, rows in scored.groupby("epoch") if set(tables) <= set(rows["split"])} if len(scored) else set()
     record = store.read_record(folder) or {}
@@ -203,16 +224,33 @@ def _score_all(pretrain_run: Path, folder: Path, found: list[tuple[int, Path]], 
                  **{f"top5/{split}": value for split, value in top5.items()}}, step=epoch)
         record = store.update_record(folder, top5={**(record.get("top5") or {}), str(epoch): top5})
         store.beat(folder)
-    finished = (store.read_record(pretrain_run) or {}).get("status") == RunStatus.FINISHED
-    store.end_attempt(folder, RunStatus.FINISHED if finished else RunStatus.WAITING, release=False, epochs=len(found))
-    if not finished:
-        print(f"{pretrain_run} has not finished: {len(found)} checkpoints scored; run this again for the rest", flush=True)
-    return folder
+
+
+def _scored(folder: Path, record: dict, found: list[tuple[int, Path]], tables: dict[str, pd.DataFrame],
+            settings: tuple[int, int, str], wandb_name: str, project: str | None = None) -> None:
+    """Score ``found`` into ``folder`` under one attempt and one W&B run (``settings``: batch size, workers, device)."""
+    previous = store.read_record(folder) or {}
+    record["wandb_id"] = previous.get("wandb_id") or new_run_id()  # one W&B run per zero-shot run, resumed
+    with store.run_attempt(folder, record):
+        run = open_run(project or store.RunSpec.wandb_project, record["study"], "zeroshot",
+                       wandb_name, folder, run_tags("zeroshot", record["condition"], record["architecture"],
+                                                    f"seed{record.get('seed')}"),
+                       record["wandb_id"], {"record": wandb_record(record), "evaluation": record["evaluation"]})
+        try:
+            _score_all(folder, found, tables, *settings[:2], _device(settings[2]), run)
+        finally:
+            run.finish()
 
 
 def zeroshot_parser() -> ArgumentParser:
     parser = ArgumentParser(exit_on_error=False, prog="pretrain-robustness clip-zeroshot", description=clip_zeroshot_command.__doc__)
-    parser.add_argument("--run", required=True, help="a CLIP pre-training run folder (written by clip-pretrain)")
+    parser.add_argument("--run", type=str | None, default=None,
+                        help="a CLIP pre-training run folder (written by clip-pretrain): each of its checkpoints")
+    parser.add_argument("--checkpoint", type=str | None, default=None,
+                        help="or one open_clip checkpoint file (your own CLIP), with --architecture and --into")
+    parser.add_argument("--architecture", type=str | None, default=None, help="clip:<open_clip model> of --checkpoint")
+    parser.add_argument("--into", type=str | None, default=None,  # JSON read here: its strings stay strings
+                        help="--checkpoint's run, as JSON: {root, study, condition, seed, params}")
     parser.add_argument("--imagenet", type=str | None, default=None,
                         help="ImageNet root: val/<wnid>/*.JPEG, or val/*.JPEG with LOC_val_solution.csv")
     parser.add_argument("--imagenet_v2", type=str | None, default=None,
@@ -225,13 +263,24 @@ def zeroshot_parser() -> ArgumentParser:
 
 
 def clip_zeroshot_command(args: list[str]) -> Path:
-    """``clip-zeroshot --run PRETRAIN_RUN --imagenet DIR [--imagenet_v2 DIR] [--imagenet_sketch DIR]``."""
+    """``clip-zeroshot --run PRETRAIN_RUN --imagenet DIR [--imagenet_v2 DIR] [--imagenet_sketch DIR]``, or
+    ``--checkpoint FILE --architecture clip:<model> --into '{root, study, condition, seed, params}'``."""
     cfg = zeroshot_parser().parse_args(args)
+    if bool(cfg.run) == bool(cfg.checkpoint) or (cfg.checkpoint and not (cfg.architecture and cfg.into)):
+        raise ValueError("clip-zeroshot needs --run PRETRAIN_RUN, or --checkpoint FILE with --architecture and --into")
     # every split is read (and a bad layout named) before any model is loaded
     tables = split_tables({ID_SPLIT: cfg.imagenet, "ood_imagenet_v2": cfg.imagenet_v2,
                            "ood_imagenet_sketch": cfg.imagenet_sketch})
     print("zero-shot splits: " + ", ".join(f"{s} {len(t)} images" for s, t in tables.items()), flush=True)
-    folder = evaluate_run(Path(cfg.run), tables, cfg.batch_size, cfg.workers, cfg.device,
-                          ["pretrain-robustness", "clip-zeroshot", *args])
+    command = ["pretrain-robustness", "clip-zeroshot", *args]
+    if cfg.checkpoint:
+        into = json.loads(cfg.into)
+        spec = store.RunSpec(study=into["study"], condition=into["condition"], kind="zeroshot", root=into["root"])
+        folder = evaluate_checkpoint(Path(cfg.checkpoint), cfg.architecture, store.run_dir(spec, cfg.architecture,
+                                     into.get("seed")), {k: into[k] for k in ("study", "condition", "seed", "params")
+                                                         if k in into}, tables, cfg.batch_size, cfg.workers,
+                                     cfg.device, command)
+    else:
+        folder = evaluate_run(Path(cfg.run), tables, cfg.batch_size, cfg.workers, cfg.device, command)
     print(f"zero-shot scores: {folder / store.METRICS_FILE}", flush=True)
     return folder

@@ -19,6 +19,9 @@ def check_checkpoint_fits(spec: StudySpec) -> None:
 
     for condition in (c for c in spec.conditions if c.checkpoint is not None):
         check_checkpoint(spec.study, condition)
+        if condition.checkpoint.get("zero_shot"):
+            _check_zero_shot_model(spec.study, condition)
+            continue
         for architecture in condition.architectures or spec.architectures:
             try:
                 load_backbone(build_network(architecture, num_classes=2), architecture,
@@ -28,6 +31,20 @@ def check_checkpoint_fits(spec: StudySpec) -> None:
                                  f"{architecture}: {error}") from error
 
 
+def _check_zero_shot_model(study: str, condition: Condition) -> None:
+    """A checkpoint scored zero-shot loads as the open_clip model its condition names, before any run."""
+    from ..clip.zeroshot import load_checkpoint_model
+    from ..lightning_modules.architecture_names import is_clip
+
+    architecture, where = condition.checkpoint["zero_shot"], f"study {study!r}, condition {condition.name!r}"
+    if not is_clip(architecture):
+        raise ValueError(f"{where}: zero_shot names a clip:<open_clip model> architecture, not {architecture!r}")
+    try:
+        load_checkpoint_model(architecture, dataset_path(condition.checkpoint["path"]), "cpu")
+    except (ValueError, OSError, RuntimeError) as error:
+        raise ValueError(f"{where}: its checkpoint is not an open_clip {architecture}: {error}") from error
+
+
 CHECKPOINT_KEYS = {"path", "sha256", "source"}
 
 
@@ -35,8 +52,9 @@ def check_checkpoint(study: str, condition: Condition) -> None:
     """An external checkpoint's condition names its file, the file's sha256 and where it came from, and the
     file there has that sha256 (a wrong or changed file is refused before any run, naming both hashes)."""
     given, where = condition.checkpoint or {}, f"study {study!r}, condition {condition.name!r}"
-    if set(given) != CHECKPOINT_KEYS:
-        raise ValueError(f"{where}: checkpoint needs exactly {sorted(CHECKPOINT_KEYS)}; got {sorted(given)}")
+    if not CHECKPOINT_KEYS <= set(given) <= CHECKPOINT_KEYS | {"zero_shot"}:
+        raise ValueError(f"{where}: checkpoint needs {sorted(CHECKPOINT_KEYS)} (and optionally zero_shot); "
+                         f"got {sorted(given)}")
     if condition.pretrain or condition.clip_subset:
         raise ValueError(f"{where}: starts from its checkpoint, so it has no pretrain configs or clip_subset")
     path = dataset_path(given["path"])

@@ -20,8 +20,8 @@ from pathlib import Path
 from ..datamodules.data_root import dataset_path
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt", ".tar")
-ENTRY_KEYS = {"name", "path", "sha256", "source"}
-FOLDER_KEYS = {"folder", "source", "sha256sums"}
+ENTRY_KEYS = {"name", "path", "sha256", "source"}  # and optionally zero_shot: clip:<model> (scored, not trained)
+FOLDER_KEYS = {"folder", "source", "sha256sums", "zero_shot"}
 
 
 def read_sha256sums(path: Path) -> dict[str, str]:
@@ -51,8 +51,9 @@ def folder_entries(where: str, given: dict, data_root: str | None = None) -> lis
     unlisted = sorted(p.name for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.name not in listed)
     if unlisted:
         raise ValueError(f"{where}: {unlisted} in {folder} are not in {sums.name}: list them (sha256sum) or move them")
-    return [{"name": Path(name).stem, "path": str(Path(given["folder"]) / name), "sha256": sha, "source": f"{given['source']}: {name}"}
-            for name, sha in sorted(listed.items())]
+    scored = {"zero_shot": given["zero_shot"]} if given.get("zero_shot") else {}
+    return [{"name": Path(name).stem, "path": str(Path(given["folder"]) / name), "sha256": sha,
+             "source": f"{given['source']}: {name}", **scored} for name, sha in sorted(listed.items())]
 
 
 def expand_model_zoos(study: str, conditions: list, data_root: str | None = None) -> list:
@@ -71,9 +72,10 @@ def expand_model_zoos(study: str, conditions: list, data_root: str | None = None
         if not entries:
             raise ValueError(f"{where}: checkpoints names no model")
         for entry in entries:
-            if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
-                raise ValueError(f"{where}: each of checkpoints needs exactly {sorted(ENTRY_KEYS)}; got {entry!r}")
-            checkpoint = {k: str(entry[k]) for k in ("path", "sha256", "source")}
+            if not isinstance(entry, dict) or not ENTRY_KEYS <= set(entry) <= ENTRY_KEYS | {"zero_shot"}:
+                raise ValueError(f"{where}: each of checkpoints needs {sorted(ENTRY_KEYS)} (and optionally zero_shot); "
+                                 f"got {entry!r}")
+            checkpoint = {k: str(entry[k]) for k in ("path", "sha256", "source", "zero_shot") if k in entry}
             expanded.append(replace(condition, name=f"{condition.name}-{entry['name']}", checkpoints=None,
                                     checkpoint=checkpoint, params={**condition.params, "zoo": condition.name}))
     return expanded

@@ -13,10 +13,11 @@ ZERO_SHOT_KEYS = {"imagenet", "imagenet_v2", "imagenet_sketch", "batch_size", "w
 
 
 def check_clip(spec) -> None:
-    """A study with CLIP conditions names its recipe and zero-shot data with known keys."""
+    """A study with CLIP conditions names its recipe (when it trains CLIP) and zero-shot data with known keys."""
     clip = spec.clip or {}
     unknown = set(clip) - {"recipe", "gpus", "zero_shot"}
-    if unknown or "recipe" not in clip or "imagenet" not in clip.get("zero_shot", {}):
+    trains = any(c.clip_subset for c in spec.conditions)
+    if unknown or (trains and "recipe" not in clip) or "imagenet" not in clip.get("zero_shot", {}):
         raise ValueError(f"study {spec.study!r}: its CLIP conditions need clip: {{recipe, gpus, zero_shot: {{imagenet, "
                          f"imagenet_v2, imagenet_sketch}}}}; got {clip}")
     bad = set(clip["zero_shot"]) - ZERO_SHOT_KEYS
@@ -32,7 +33,8 @@ def check_clip_data(spec) -> None:
             raise FileNotFoundError(f"study {spec.study!r}, condition {condition.name!r}: "
                                     f"{subset_record_path(Path(condition.clip_subset))} not found (write the subsets "
                                     "with `pretrain-robustness webdataset-subsets`)")
-    zero_shot = (spec.clip or {}).get("zero_shot", {}) if clip_conditions else {}
+    scored = clip_conditions or [c for c in spec.conditions if (c.checkpoint or {}).get("zero_shot")]
+    zero_shot = (spec.clip or {}).get("zero_shot", {}) if scored else {}
     for key in ("imagenet", "imagenet_v2", "imagenet_sketch"):
         if key in zero_shot and not dataset_path(zero_shot[key]).is_dir():
             raise FileNotFoundError(f"study {spec.study!r}: clip.zero_shot.{key} {zero_shot[key]} is not a folder")

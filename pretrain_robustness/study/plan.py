@@ -4,6 +4,7 @@ once). Reads no data and runs nothing."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ def plan(spec: StudySpec, cluster: bool = False) -> list[Step]:
             if condition.clip_subset:
                 steps += clip_steps(spec, condition, seed, cluster)
                 continue
+            if (condition.checkpoint or {}).get("zero_shot"):
+                steps.append(checkpoint_zeroshot_step(spec, condition, seed))
+                continue
             for architecture in condition.architectures or spec.architectures:
                 steps += _condition_steps(spec, condition, architecture, seed, parses)
     environment = tuple(use_data_root(spec.data_root).items())  # a job reads the data where planning found it
@@ -121,6 +125,22 @@ def clip_steps(spec: StudySpec, condition: Condition, seed: int, cluster: bool) 
                      store.sibling_run(folder, "zeroshot"), ClipZeroshot(clip["recipe"]), [],
                      {"run": str(folder), **clip.get("zero_shot", {})}, {}, needs=folder, **what)
     return [pretrain, zeroshot]
+
+
+def checkpoint_zeroshot_step(spec: StudySpec, condition: Condition, seed: int) -> Step:
+    """Your own CLIP (``checkpoint: {..., zero_shot: clip:<model>}``) scored zero-shot as the study's CLIP runs
+    are, without training: one point of each of the report's ImageNet panels (Fig. 20)."""
+    given = condition.checkpoint
+    architecture = given["zero_shot"]
+    folder = store.run_dir(store.RunSpec(study=spec.study, condition=condition.name, kind="zeroshot", root=spec.root),
+                           architecture, seed)
+    params = {**condition.params, "checkpoint": given["source"], "checkpoint_sha256": given["sha256"]}
+    into = {"root": spec.root, "study": spec.study, "condition": condition.name, "seed": seed, "params": params}
+    settings = {"checkpoint": str(dataset_path(given["path"])), "architecture": architecture,
+                "into": json.dumps(into, sort_keys=True), **(spec.clip or {}).get("zero_shot", {})}
+    return _step(f"zero-shot ImageNet / V2 / Sketch of {condition.name}'s {architecture} (seed {seed})", "zeroshot",
+                 folder, ClipZeroshot(None), [], settings, {}, condition=condition.name, architecture=architecture,
+                 seed=seed)
 
 
 def per_class_runs(spec: StudySpec) -> tuple[Path, Path]:

@@ -35,10 +35,10 @@ class Condition:
             trainer on that subset, then the zero-shot evaluation of each of its checkpoints (the
             study's ``clip``), instead of fine-tuning (Fig. 20).
         checkpoint: your own pre-trained network instead of a pre-training run: ``{path, sha256,
-            source}`` (a torchvision state_dict, or a Lightning checkpoint of this or another project;
-            ``source``: where it came from, recorded as the condition's param ``checkpoint``). Its
-            sha256 and its fit to each architecture's backbone are checked before any run. Any format
-            ``--model.init_checkpoint`` reads (``lightning_modules/weight_files.py``).
+            source}`` (``source``: where it came from, recorded as the condition's param ``checkpoint``),
+            any format ``--model.init_checkpoint`` reads (``lightning_modules/weight_files.py``); its sha256
+            and its fit to each architecture's backbone are checked before any run. With ``zero_shot:
+            clip:<open_clip model>`` it is an open_clip model scored zero-shot (the study's ``clip``), not trained.
         checkpoints: several networks at once (a model zoo), each its own condition ``<name>-<model>``:
             a list of ``{name, path, sha256, source}``, or ``{folder, source}`` with the folder's
             ``SHA256SUMS`` listing its files (``study/model_zoo.py``).
@@ -200,7 +200,7 @@ def check_spec(spec: StudySpec) -> None:
     _check_given_arguments(spec)
     if spec.per_class is not None:
         check_per_class(spec)
-    if any(c.clip_subset for c in spec.conditions):
+    if any(c.clip_subset or (c.checkpoint or {}).get("zero_shot") for c in spec.conditions):
         check_clip(spec)
     for choice in spec.choices:
         if set(choice) != {"choice", "taken", "alternative"}:
