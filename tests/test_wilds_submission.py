@@ -41,6 +41,7 @@ def test_wilds_scores_the_submission_files_as_the_run_scored_itself(tiny_data, t
         for label, epoch in (("epoch-2", 2), ("epoch-1", 1), ("last", 2)):  # kept logits score as the run did
             examples, logits = store.read_logits(store.logits_path(run, label))[ours]
             assert logits.dtype == np.float16 and np.array_equal(examples, np.arange(len(subset.y_array)))
+            assert np.isfinite(logits).all() and (logits.max(1) == 0).all()  # shifted, never past float16's range
             scored = dataset.eval(torch.from_numpy(logits.argmax(1)), subset.y_array, subset.metadata_array)[0]
             expected = store.read_metrics(run).query(f"epoch == {epoch}").set_index("split").loc[ours, "f1_macro"]
             assert scored["F1-macro_all"] == pytest.approx(expected, rel=1e-6), (ours, label)
@@ -60,3 +61,16 @@ def test_a_split_with_a_missing_or_repeated_example_is_refused(tmp_path):
     written = write_submission(table.assign(example=[2, 0, 1]), tmp_path, 1, "best")
     assert [p.name for p in written] == ["iwildcam_split:id_test_seed:1_epoch:best_pred.csv"]
     assert written[0].read_text() == "2\n3\n1\n"  # in the split's order, not the table's
+
+
+def test_per_epoch_wilds_files_are_refused_for_data_other_than_iwildcam():
+    from types import SimpleNamespace
+
+    from pretrain_robustness.callbacks import EpochLogits
+
+    class DomainNetDataModule:  # any data but iWildCam: WILDS' file names would name splits it does not have
+        pass
+
+    with pytest.raises(ValueError, match="WILDS' submission files here are iWildCam's; this run's data is DomainNet"):
+        EpochLogits(wilds_submission=True).setup(SimpleNamespace(datamodule=DomainNetDataModule()), None, "fit")
+    EpochLogits().setup(SimpleNamespace(datamodule=DomainNetDataModule()), None, "fit")  # logits alone: any data
