@@ -132,12 +132,11 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
     if baseline not in fitted:
         why = unfitted.get(baseline, f"no finished run; conditions: {sorted(fitted) + sorted(unfitted)}")
         raise ValueError(f"baseline condition {baseline!r} has no trend: {why} (choose another with --baseline)")
-    short = points[points["condition"].isin(unfitted)]  # shown as points with their point effective robustness
+    shown = points  # every point, those of conditions without a trend too (their point effective robustness)
     points = points[points["condition"].isin(fitted)]
     table = compare.summary_table(points, fitted, baseline)
-    if len(short):
-        with_short = pd.concat([points, short])
-        table = pd.concat([table, compare.points_only_rows(with_short, fitted[baseline], baseline, unfitted)],
+    if unfitted:
+        table = pd.concat([table, compare.points_only_rows(shown, fitted[baseline], baseline, unfitted)],
                           ignore_index=True)
     pairs = compare.pairwise_gaps(points, transform)
     name = METRIC_NAMES.get(metric, metric)
@@ -149,9 +148,8 @@ def _trend_report(finished: pd.DataFrame, left_out: pd.DataFrame, study: str, tr
         notes.append(external.describe())
     sections: list[tuple[str, object]] = [
         ("ID vs OOD, one trend per condition",
-         figures.id_ood_scatter(pd.concat([points, short]), fitted, transform, f"{id_split} {name}",
-                                f"{ood_split} {name}", external, compare.outside_baseline(pd.concat([points, short]), baseline),
-                                points_only=list(unfitted))),
+         figures.id_ood_scatter(shown, fitted, transform, f"{id_split} {name}", f"{ood_split} {name}", external,
+                                compare.outside_baseline(shown, baseline), points_only=list(unfitted))),
         ("Trends and effective robustness", format_trends(table)),
         *([(f"Effective robustness against the external baseline '{external.name}' ({name} points; source: "
             f"{external.provenance})", format_external(external_table))] if external is not None else []),

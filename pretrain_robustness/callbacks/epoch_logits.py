@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from lightning.pytorch import Callback
 
-from ..datamodules.distributed import gather_predictions
+from ..datamodules.distributed import gather_batches
 from ..store.logits import compact, logits_path, write_logits
 
 
 class EpochLogits(Callback):
     def __init__(self, wilds_submission: bool = False):
-        self.kept: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.kept: dict[int, list[dict[str, np.ndarray]]] = {}  # per evaluation loader: each batch's columns
         self.wilds_submission = wilds_submission
 
     def setup(self, trainer, pl_module, stage: str) -> None:
@@ -36,17 +36,15 @@ class EpochLogits(Callback):
         if trainer.sanity_checking or not outputs:
             return
         self.kept.setdefault(dataloader_idx, []).append(
-            (outputs["index"].cpu().numpy(), compact(outputs["logits"].float().cpu().numpy())))
+            {"index": outputs["index"].cpu().numpy(), "logits": compact(outputs["logits"].float().cpu().numpy())})
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
-        splits, classes = {}, pl_module.hparams.num_classes
+        splits = {}
+        empty = {"index": np.zeros(0, np.int64), "logits": np.zeros((0, pl_module.hparams.num_classes), np.float16)}
         for number, split in enumerate(pl_module.eval_split_names):  # every rank joins each split's gather
-            batches = self.kept.get(number, [])
-            columns = gather_predictions({
-                "index": np.concatenate([b[0] for b in batches]) if batches else np.zeros(0, np.int64),
-                "logits": np.concatenate([b[1] for b in batches]) if batches else np.zeros((0, classes), np.float16)})
+            columns = gather_batches(self.kept.get(number, []), empty)
             splits[split] = (columns["index"], columns["logits"])
         self.kept = {}
         if trainer.is_global_zero:

@@ -9,7 +9,7 @@ import pandas as pd
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from ..datamodules.distributed import gather_predictions
+from ..datamodules.distributed import gather_batches
 from ..store.logits import compact, write_logits
 
 PREDICTION_COLUMNS = ["split", "filename", "y_true", "y_pred"]
@@ -34,12 +34,10 @@ class PredictionsWriter(BasePredictionWriter):
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
         per_loader = predictions if len(self.splits) > 1 else [predictions]
         tables, logits = [], {}
-        # a rank given no batch of a split still hands over its (empty) columns, shaped as the others'
         empty = {"index": np.zeros(0, np.int64), "y": np.zeros(0, np.int64), "pred": np.zeros(0, np.int64),
                  "logits": np.zeros((0, pl_module.hparams.num_classes), np.float16)}
         for split, batches in zip(self.splits, per_loader):
-            columns = gather_predictions({k: np.concatenate([compact(b[k]) if k == "logits" else b[k] for b in batches])
-                                          if batches else empty[k] for k in empty})
+            columns = gather_batches([{**b, "logits": compact(b["logits"])} for b in batches], empty)
             logits[split] = (columns["index"], columns["logits"])
             examples = trainer.datamodule.examples(split)
             table = examples.iloc[columns["index"]].reset_index(drop=True)

@@ -60,3 +60,9 @@ def gather_predictions(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "an eval loader is padding or repeating samples"
         )
     return columns
+
+
+def gather_batches(batches: list[dict[str, np.ndarray]], empty: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`gather_predictions` of one split's per-batch columns; a rank given no batch of the split still
+    joins the gather with ``empty``'s columns (shaped as the others': a logits column keeps its classes)."""
+    return gather_predictions({k: np.concatenate([b[k] for b in batches]) if batches else v for k, v in empty.items()})
