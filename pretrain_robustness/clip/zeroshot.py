@@ -175,7 +175,7 @@ def evaluate_checkpoint(checkpoint: Path, architecture: str, folder: Path, given
                         batch_size: int = 256, workers: int = 4, device: str = "auto",
                         command: list[str] | None = None) -> Path:
     """Score one open_clip checkpoint file (your own CLIP: one point, epoch 1) into the zero-shot run ``folder``;
-    ``given``: its study, condition, seed and params (the checkpoint's provenance among them)."""
+    ``given``: its study, condition, seed and params (the checkpoint's provenance among them); other keys unread."""
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"CLIP checkpoint not found: {checkpoint}")
@@ -277,9 +277,7 @@ def clip_zeroshot_command(args: list[str]) -> Path:
         into = json.loads(cfg.into)
         spec = store.RunSpec(study=into["study"], condition=into["condition"], kind="zeroshot", root=into["root"])
         folder = evaluate_checkpoint(Path(cfg.checkpoint), cfg.architecture, store.run_dir(spec, cfg.architecture,
-                                     into.get("seed")), {k: into[k] for k in ("study", "condition", "seed", "params")
-                                                         if k in into}, tables, cfg.batch_size, cfg.workers,
-                                     cfg.device, command)
+                                     into.get("seed")), into, tables, cfg.batch_size, cfg.workers, cfg.device, command)
     else:
         folder = evaluate_run(Path(cfg.run), tables, cfg.batch_size, cfg.workers, cfg.device, command)
     print(f"zero-shot scores: {folder / store.METRICS_FILE}", flush=True)
