@@ -15,7 +15,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import store
@@ -64,7 +64,6 @@ class _Queued:
     slot: int | None = None
     started: float = 0.0
     outcome: str = RunStatus.QUEUED  # then RUNNING, FINISHED, FAILED, or NOT_STARTED
-    why: str = field(default="")
 
 
 class LocalPool:
